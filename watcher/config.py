@@ -1,0 +1,322 @@
+"""One frozen, typed settings object from TOML + environment.
+
+Precedence: command-line flag > environment (`WATCHER__SECTION__KEY`) > file >
+default. Unknown keys and unknown `WATCHER__*` variables are errors, because a
+typo that is silently ignored is a deploy that is silently not invalidated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigError",
+    "HttpSettings",
+    "InvalidationSettings",
+    "PollSettings",
+    "Settings",
+    "SiteSettings",
+    "SqsSettings",
+    "load_settings",
+    "resolve_config_path",
+]
+
+ENV_PREFIX = "WATCHER__"
+SQS_MAX_VISIBILITY_SECONDS = 43_200
+_LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
+_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
+_DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
+
+
+class ConfigError(Exception):
+    """Invalid configuration: `problems` holds one clear line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WatcherSettings(_Section):
+    """`[watcher]`: what runs and how it talks."""
+
+    sources: tuple[Literal["sqs", "poll"], ...] = ("sqs",)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    dry_run: bool = False
+    shutdown_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 25
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_not_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one source is needed: 'sqs' and/or 'poll'")
+        if len(set(value)) != len(value):
+            raise ValueError("each source may be named once")
+        return value
+
+
+class HttpSettings(_Section):
+    """`[http]`: the metrics/health server."""
+
+    listen: str = "0.0.0.0:9102"  # noqa: S104 - a container's port must be reachable by its probes
+    unready_after_failing_seconds: Annotated[float, Field(gt=0)] = 120
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str) -> str:
+        match = _LISTEN_RE.match(value)
+        if not match or int(match.group("port")) > 65535:
+            raise ValueError(f"must be HOST:PORT, e.g. 0.0.0.0:9102 (got {value!r})")
+        return value
+
+    @property
+    def host(self) -> str:
+        """The host part, brackets of an IPv6 address removed."""
+        host = self.listen.rsplit(":", 1)[0].strip("[]")
+        return host or "0.0.0.0"  # noqa: S104 - empty host means all interfaces, as in Go
+
+    @property
+    def port(self) -> int:
+        """The port part (0 = any free port)."""
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class AwsSettings(_Section):
+    """`[aws]`: only the region; credentials and endpoints follow the standard chain."""
+
+    region: str = ""
+
+
+class SqsSettings(_Section):
+    """`[sqs]`: the queue fed by S3 notifications."""
+
+    queue_url: str = ""
+    wait_time_seconds: Annotated[int, Field(ge=1, le=20)] = 20
+    max_messages: Annotated[int, Field(ge=1, le=10)] = 10
+    visibility_timeout_seconds: Annotated[int, Field(ge=10, le=SQS_MAX_VISIBILITY_SECONDS)] = 300
+    on_poison: Literal["delete", "keep"] = "delete"
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_url_shape(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+/\S+$", value):
+            raise ValueError(
+                f"must be a queue URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (got {value!r})"
+            )
+        if value.endswith(".fifo"):
+            raise ValueError("FIFO queues cannot receive S3 event notifications; use a standard queue")
+        return value
+
+
+class PollSettings(_Section):
+    """`[poll]`: ETag polling when notifications are not available."""
+
+    interval_seconds: Annotated[float, Field(ge=1)] = 60
+    watch: tuple[str, ...] = ("index.html", "**/index.html")
+    state_file: str = ""
+    on_change: Literal["object", "site"] = "object"
+    invalidate_on_start: bool = False
+
+
+class InvalidationSettings(_Section):
+    """`[invalidation]`: batching and planning."""
+
+    quiet_period_seconds: Annotated[float, Field(ge=0, le=3600)] = 5
+    max_delay_seconds: Annotated[float, Field(gt=0, le=36_000)] = 60
+    max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
+    max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
+    wait_for_completion: bool = False
+
+    @model_validator(mode="after")
+    def _delay_covers_quiet_period(self) -> InvalidationSettings:
+        if self.max_delay_seconds < self.quiet_period_seconds:
+            raise ValueError(
+                "max_delay_seconds must be at least quiet_period_seconds "
+                f"({self.max_delay_seconds} < {self.quiet_period_seconds})"
+            )
+        return self
+
+
+class SiteSettings(_Section):
+    """One `[[sites]]` entry: a bucket (and prefix) served by one distribution."""
+
+    bucket: str
+    distribution_id: str
+    prefix: str = ""
+    include: tuple[str, ...] = ("**",)
+    exclude: tuple[str, ...] = ()
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET_RE.match(value):
+            raise ValueError(f"not a valid S3 bucket name: {value!r}")
+        return value
+
+    @field_validator("distribution_id")
+    @classmethod
+    def _distribution_id(cls, value: str) -> str:
+        if not _DISTRIBUTION_RE.match(value):
+            raise ValueError(f"not a CloudFront distribution id (like E2EXAMPLE): {value!r}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, value: str) -> str:
+        if value and not value.endswith("/"):
+            raise ValueError(f"must be empty or end with '/' (got {value!r})")
+        if value.startswith("/"):
+            raise ValueError(f"S3 keys do not start with '/' (got {value!r})")
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for glob in value:
+            if not glob or glob.startswith("/"):
+                raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
+        return value
+
+    @property
+    def name(self) -> str:
+        """A short label for logs: bucket/prefix -> distribution."""
+        return f"s3://{self.bucket}/{self.prefix} -> {self.distribution_id}"
+
+
+class Settings(_Section):
+    """The whole, validated configuration."""
+
+    watcher: WatcherSettings = WatcherSettings()
+    http: HttpSettings = HttpSettings()
+    aws: AwsSettings = AwsSettings()
+    sqs: SqsSettings = SqsSettings()
+    poll: PollSettings = PollSettings()
+    invalidation: InvalidationSettings = InvalidationSettings()
+    sites: tuple[SiteSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _required_keys(self) -> Settings:
+        problems = []
+        if not self.sites:
+            problems.append("sites: at least one [[sites]] entry is required")
+        if "sqs" in self.watcher.sources and not self.sqs.queue_url:
+            problems.append("sqs.queue_url: required when sources include 'sqs'")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether CreateInvalidation and every acknowledgement are skipped."""
+        return self.watcher.dry_run
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved settings as plain data (for `watcher check`)."""
+        return self.model_dump(mode="json")
+
+
+def resolve_config_path(flag: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """`--config`, else `WATCHER_CONFIG`, else `./config.toml`."""
+    env = os.environ if environ is None else environ
+    return Path(flag or env.get("WATCHER_CONFIG") or "config.toml")
+
+
+def load_settings(
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Read the TOML file, apply environment and flag overrides, validate.
+
+    Raises ConfigError with one line per problem.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    missing_file = False
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        missing_file = True
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
+
+    problems.extend(_apply_environment(data, env))
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
+        if missing_file:
+            lines.insert(0, f"{path}: config file not found (and the environment does not set every required key)")
+        raise ConfigError(lines) from exc
+
+
+def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+    problems = []
+    sections = {name: field for name, field in Settings.model_fields.items()}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        value = env[name]
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if parts == ["sites"]:
+            try:
+                data["sites"] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{name}: must be a JSON array of site tables ({exc.msg})")
+            continue
+        section_field = sections.get(parts[0]) if len(parts) == 2 else None
+        section_model = section_field.annotation if section_field else None
+        if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
+            problems.append(f"{name}: unknown setting (expected WATCHER__SECTION__KEY, e.g. WATCHER__SQS__QUEUE_URL)")
+            continue
+        key = parts[1]
+        key_field = section_model.model_fields.get(key)
+        if key_field is None:
+            problems.append(f"{name}: unknown setting: [{parts[0]}] has no key {key!r}")
+            continue
+        section = data.setdefault(parts[0], {})
+        if not isinstance(section, dict):
+            problems.append(f"{name}: [{parts[0]}] in the file is not a table")
+            continue
+        if get_origin(key_field.annotation) is tuple:
+            try:
+                section[key] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(f'{name}: must be a JSON array, e.g. ["a", "b"] ({exc.msg})')
+            continue
+        section[key] = value
+    return problems
+
+
+def _describe(error: Any) -> str:
+    location = ".".join(
+        f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]
+    ).replace(".[", "[")
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    elif "input" in error and not isinstance(error["input"], dict | list):
+        message = f"{message} (got {error['input']!r})"
+    return f"{location}: {message}" if location else message

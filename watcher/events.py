@@ -1,0 +1,204 @@
+"""Parse one SQS message body into `Change`s, or say why not.
+
+Bodies come in four shapes: an S3 event notification (direct, or SNS with raw
+delivery), the same wrapped in an SNS envelope, an EventBridge event from
+`aws.s3`, or the `s3:TestEvent` S3 sends when a notification is configured.
+Keys arrive form-URL-encoded (space as `+`); they leave here as stored in S3.
+
+Pure: no AWS, no metrics. Every outcome is data: changes, ignored records
+(with a reason), rejected records (with a reason). Nothing here raises.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from watcher.model import Change, ChangeKind
+
+__all__ = ["ParseResult", "change_kind", "parse_body"]
+
+_CREATED_PREFIXES = ("ObjectCreated:",)
+_REMOVED_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:")
+_EVENTBRIDGE_KINDS = {"Object Created": ChangeKind.CREATED, "Object Deleted": ChangeKind.REMOVED}
+_MAX_REASON = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What one body held: changes to act on, records ignored and rejected (with reasons)."""
+
+    changes: tuple[Change, ...] = ()
+    ignored: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+
+    @property
+    def poison(self) -> bool:
+        """True when part of the body could not be understood."""
+        return bool(self.rejected)
+
+
+class _Reject(Exception):
+    """A record or body that is not something we understand."""
+
+
+def change_kind(event_name: str) -> ChangeKind | None:
+    """The kind of change an S3 event name means, None for events that change nothing."""
+    name = event_name.removeprefix("s3:")
+    if name.startswith(_CREATED_PREFIXES):
+        return ChangeKind.CREATED
+    if name.startswith(_REMOVED_PREFIXES):
+        return ChangeKind.REMOVED
+    return None
+
+
+def parse_body(body: str, *, message_id: str, source: str = "sqs") -> ParseResult:
+    """Parse an SQS message body. `message_id` names the changes for idempotency."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return ParseResult(rejected=(_short(f"body is not JSON: {exc}"),))
+    try:
+        return _parse_document(document, message_id=message_id, source=source, depth=0)
+    except _Reject as exc:
+        return ParseResult(rejected=(_short(str(exc)),))
+    except RecursionError:
+        return ParseResult(rejected=("body is nested too deeply",))
+
+
+def _parse_document(document: Any, *, message_id: str, source: str, depth: int) -> ParseResult:
+    if not isinstance(document, dict):
+        raise _Reject(f"body is a JSON {type(document).__name__}, not an object")
+    if "Records" in document:
+        return _parse_records(document["Records"], message_id=message_id, source=source)
+    if document.get("Event") == "s3:TestEvent":
+        return ParseResult(ignored=("s3:TestEvent",))
+    if document.get("Type") in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
+        return _parse_sns(document, message_id=message_id, source=source, depth=depth)
+    if "detail-type" in document and "source" in document:
+        return _parse_eventbridge(document, message_id=message_id, source=source)
+    raise _Reject("not an S3 notification, SNS envelope or EventBridge event")
+
+
+def _parse_sns(document: dict[str, Any], *, message_id: str, source: str, depth: int) -> ParseResult:
+    if document["Type"] != "Notification":
+        return ParseResult(ignored=(f"SNS {document['Type']}",))
+    if depth > 0:
+        raise _Reject("SNS envelope inside an SNS envelope")
+    message = document.get("Message")
+    if not isinstance(message, str):
+        raise _Reject("SNS notification without a Message string")
+    try:
+        inner = json.loads(message)
+    except ValueError as exc:
+        raise _Reject(f"SNS Message is not JSON: {exc}") from exc
+    return _parse_document(inner, message_id=message_id, source=source, depth=depth + 1)
+
+
+def _parse_records(records: Any, *, message_id: str, source: str) -> ParseResult:
+    if not isinstance(records, list):
+        raise _Reject("Records is not a list")
+    if not records:
+        raise _Reject("Records is empty")
+    changes: list[Change] = []
+    ignored: list[str] = []
+    rejected: list[str] = []
+    for index, record in enumerate(records):
+        try:
+            change = _parse_s3_record(record, identity=f"{message_id}#{index}", source=source)
+        except _Reject as exc:
+            rejected.append(_short(f"record {index}: {exc}"))
+            continue
+        if isinstance(change, str):
+            ignored.append(change)
+        else:
+            changes.append(change)
+    return ParseResult(changes=tuple(changes), ignored=tuple(ignored), rejected=tuple(rejected))
+
+
+def _parse_s3_record(record: Any, *, identity: str, source: str) -> Change | str:
+    if not isinstance(record, dict):
+        raise _Reject("record is not an object")
+    event_source = record.get("eventSource")
+    if event_source != "aws:s3":
+        raise _Reject(f"foreign event source {event_source!r}")
+    event_name = _text(record, "eventName")
+    kind = change_kind(event_name)
+    if kind is None:
+        return f"event {event_name}"
+    s3 = _table(record, "s3")
+    bucket = _text(_table(s3, "bucket"), "name")
+    obj = _table(s3, "object")
+    key = _decode_key(_text(obj, "key"))
+    return Change(
+        bucket=bucket,
+        key=key,
+        kind=kind,
+        identity=identity,
+        event_time=_timestamp(record.get("eventTime")),
+        source=source,
+    )
+
+
+def _parse_eventbridge(document: dict[str, Any], *, message_id: str, source: str) -> ParseResult:
+    if document.get("source") != "aws.s3":
+        raise _Reject(f"foreign EventBridge source {document.get('source')!r}")
+    detail_type = document.get("detail-type")
+    kind = _EVENTBRIDGE_KINDS.get(detail_type) if isinstance(detail_type, str) else None
+    if kind is None:
+        return ParseResult(ignored=(f"EventBridge {detail_type}",))
+    detail = _table(document, "detail")
+    bucket = _text(_table(detail, "bucket"), "name")
+    key = _decode_key(_text(_table(detail, "object"), "key"))
+    change = Change(
+        bucket=bucket,
+        key=key,
+        kind=kind,
+        identity=f"{message_id}#0",
+        event_time=_timestamp(document.get("time")),
+        source=source,
+    )
+    return ParseResult(changes=(change,))
+
+
+def _table(parent: dict[str, Any], name: str) -> dict[str, Any]:
+    value = parent.get(name)
+    if not isinstance(value, dict):
+        raise _Reject(f"{name} is missing or not an object")
+    return value
+
+
+def _text(parent: dict[str, Any], name: str) -> str:
+    value = parent.get(name)
+    if not isinstance(value, str) or not value:
+        raise _Reject(f"{name} is missing or not a string")
+    return value
+
+
+def _decode_key(encoded: str) -> str:
+    # S3 form-URL-encodes keys in notifications (space as '+'); moto also
+    # encodes '/' as %2F, which the same decoding undoes.
+    try:
+        key = unquote_plus(encoded, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise _Reject(f"key is not valid UTF-8 once decoded: {encoded[:80]!r}") from exc
+    if len(key.encode("utf-8")) > 1024:
+        raise _Reject("key is longer than S3's 1,024 bytes")
+    return key
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _short(reason: str) -> str:
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"

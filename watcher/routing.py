@@ -1,0 +1,128 @@
+"""Bucket/key -> the sites that serve it -> the CloudFront paths to invalidate.
+
+Pure: the daemon and `watcher explain` share this code, so what explain prints
+is what the daemon sends.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from watcher.model import Route
+from watcher.planning import encode_path
+
+__all__ = ["Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
+
+INDEX_DOCUMENT = "index.html"
+
+
+class SiteLike(Protocol):
+    """What routing needs of a `[[sites]]` entry."""
+
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def distribution_id(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def include(self) -> tuple[str, ...]: ...
+    @property
+    def exclude(self) -> tuple[str, ...]: ...
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult:
+    """Every site a key maps to, or why none does."""
+
+    routes: tuple[Route, ...]
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def ignored(self) -> bool:
+        """True when no site takes the key."""
+        return not self.routes
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_glob(glob: str) -> re.Pattern[str]:
+    """`*` matches within one segment, `**` any number of segments (zero included)."""
+    out = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            out.append("(?:[^/]*/)*")  # zero or more whole segments
+            index += 3
+        elif glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif glob[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(glob[index]))
+            index += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _matches_any(globs: Iterable[str], relative: str) -> bool:
+    return any(compile_glob(glob).fullmatch(relative) for glob in globs)
+
+
+def url_paths(relative_key: str) -> tuple[str, ...]:
+    """The URL paths (not yet encoded) a key relative to its site root serves."""
+    paths = ["/" + relative_key]
+    head, _, last = relative_key.rpartition("/")
+    if last == INDEX_DOCUMENT:
+        paths.append("/" + head + "/" if head else "/")
+    return tuple(paths)
+
+
+class Router:
+    """Maps changed objects to every site entry that serves them."""
+
+    def __init__(self, sites: Sequence[SiteLike]) -> None:
+        self._sites = tuple(sites)
+        self._by_bucket: dict[str, list[SiteLike]] = {}
+        for site in self._sites:
+            self._by_bucket.setdefault(site.bucket, []).append(site)
+
+    @property
+    def buckets(self) -> frozenset[str]:
+        """The buckets some site watches."""
+        return frozenset(self._by_bucket)
+
+    def route(self, bucket: str, key: str) -> RoutingResult:
+        """The sites and encoded CloudFront paths for one object, or the reasons it is ignored."""
+        candidates = self._by_bucket.get(bucket)
+        if not candidates:
+            return RoutingResult(routes=(), reasons=(f"no site watches bucket {bucket!r}",))
+        routes: list[Route] = []
+        reasons: list[str] = []
+        for site in candidates:
+            if not key.startswith(site.prefix):
+                reasons.append(f"{site.name}: key is outside prefix {site.prefix!r}")
+                continue
+            relative = key[len(site.prefix) :]
+            if not _matches_any(site.include, relative):
+                reasons.append(f"{site.name}: not matched by include {list(site.include)}")
+                continue
+            if _matches_any(site.exclude, relative):
+                reasons.append(f"{site.name}: matched by exclude {list(site.exclude)}")
+                continue
+            encoded: dict[str, None] = {}
+            for raw in url_paths(relative):
+                encoded.update(dict.fromkeys(encode_path(raw)))
+            routes.append(
+                Route(site_name=site.name, distribution_id=site.distribution_id, paths=tuple(encoded))
+            )
+        return RoutingResult(routes=tuple(routes), reasons=tuple(reasons))
