@@ -98,6 +98,8 @@ class AwsSettings(_Section):
     """`[aws]`: only the region; credentials and endpoints follow the standard chain."""
 
     region: str = ""
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+    read_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
 
 
 class SqsSettings(_Section):

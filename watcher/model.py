@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -19,13 +20,14 @@ class Ack(Protocol):
     """The acknowledgement a change carries from its source to the invalidator.
 
     `covered()` is called once an accepted invalidation covers the change;
-    `failed()` when it cannot be covered (permanent error, shutdown). The source
-    decides what that means (delete the SQS message, commit a poll ETag).
+    `failed(retry_in)` when it cannot be covered now (permanent error, shutdown):
+    the change should come back in `retry_in` seconds. The source decides what
+    that means (delete or release the SQS message, commit a poll ETag).
     """
 
     def covered(self) -> None: ...
 
-    def failed(self) -> None: ...
+    def failed(self, retry_in: float = 0.0) -> None: ...
 
 
 class NullAck:
@@ -34,8 +36,39 @@ class NullAck:
     def covered(self) -> None:
         """Nothing to acknowledge."""
 
-    def failed(self) -> None:
+    def failed(self, retry_in: float = 0.0) -> None:
         """Nothing to release."""
+
+
+class FanOutAck:
+    """One change routed to several distributions: covered once every route is covered."""
+
+    def __init__(self, inner: Ack, routes: int) -> None:
+        self._inner = inner
+        self._remaining = routes
+        self._failed = False
+        self._retry_in = 0.0
+        self._lock = threading.Lock()
+
+    def covered(self) -> None:
+        """One route covered."""
+        self._settle(failed=False, retry_in=0.0)
+
+    def failed(self, retry_in: float = 0.0) -> None:
+        """One route failed."""
+        self._settle(failed=True, retry_in=retry_in)
+
+    def _settle(self, *, failed: bool, retry_in: float) -> None:
+        with self._lock:
+            self._remaining -= 1
+            self._failed = self._failed or failed
+            self._retry_in = max(self._retry_in, retry_in)
+            if self._remaining != 0:
+                return
+        if self._failed:
+            self._inner.failed(self._retry_in)
+        else:
+            self._inner.covered()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -107,7 +107,7 @@ def _prefix_free(prefixes: Iterable[str]) -> list[str]:
     return kept
 
 
-def _under(prefixes: list[str], path: str) -> bool:
+def _under(prefixes: Sequence[str], path: str) -> bool:
     """Whether `path` starts with one of the sorted, prefix-free `prefixes`."""
     # In a prefix-free sorted list, only the greatest prefix <= path can be its prefix.
     index = bisect_right(prefixes, path) - 1
@@ -119,13 +119,13 @@ class InvalidationPlan:
     """The paths of one CreateInvalidation: sorted, deduplicated, encoded."""
 
     paths: tuple[str, ...]
-    _wildcard_prefixes: list[str] = field(init=False, repr=False, compare=False)
+    _wildcard_prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         paths = tuple(sorted(set(self.paths)))
         object.__setattr__(self, "paths", paths)
         prefixes = _prefix_free(path[:-1] for path in paths if is_wildcard(path))
-        object.__setattr__(self, "_wildcard_prefixes", prefixes)
+        object.__setattr__(self, "_wildcard_prefixes", tuple(prefixes))
 
     @property
     def wildcards(self) -> int:

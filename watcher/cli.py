@@ -1,0 +1,154 @@
+"""`watcher` subcommands: argument parsing and exit codes (0 ok, 1 failure, 2 bad config/usage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from watcher import __version__
+from watcher.config import ConfigError, Settings, load_settings, resolve_config_path
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # usage errors exit 2 with one line, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="watcher", description="Keeps CloudFront distributions fresh when S3 origins change.")
+    parser.add_argument("--version", action="version", version=f"cloudfront-watcher {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--config", metavar="PATH", help="config file (default: $WATCHER_CONFIG, else ./config.toml)")
+        return sub
+
+    run = with_config(commands.add_parser("run", help="run the daemon"))
+    run.add_argument("--once", action="store_true", help="drain the queue (or poll once), flush, exit")
+    run.add_argument("--dry-run", action="store_true", help="everything but CreateInvalidation; acknowledge nothing")
+    run.add_argument("--max-seconds", type=float, default=300.0, metavar="N", help="--once: stop receiving after N s")
+
+    check = with_config(commands.add_parser("check", help="validate the config and print the resolved settings"))
+    check.add_argument("--aws", action="store_true", help="also check the queue and distributions exist")
+
+    explain = with_config(commands.add_parser("explain", help="show what a change to an object invalidates"))
+    explain.add_argument("objects", nargs="+", metavar="s3://BUCKET/KEY")
+
+    with_config(commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200"))
+
+    demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
+    demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
+    demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
+    return parser
+
+
+def _load(args: argparse.Namespace, overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    return load_settings(resolve_config_path(args.config), overrides=overrides)
+
+
+def _config_error(exc: ConfigError, path: Path) -> int:
+    print(f"invalid configuration ({path}):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `watcher` console script."""
+    args = _build_parser().parse_args(argv)
+    handler = {
+        "run": _run,
+        "check": _check,
+        "explain": _explain,
+        "healthcheck": _healthcheck,
+        "demo": _demo,
+    }[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        return _config_error(exc, resolve_config_path(getattr(args, "config", None)))
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _run(args: argparse.Namespace) -> int:
+    from watcher.app import Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
+    from watcher.logging import configure_logging  # noqa: PLC0415
+
+    overrides: dict[str, dict[str, Any]] = {"watcher": {"dry_run": True}} if args.dry_run else {}
+    settings = _load(args, overrides)
+    configure_logging(settings.watcher.log_level, settings.watcher.log_format)
+    watcher = Watcher(settings, once=args.once, max_seconds=args.max_seconds)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        watcher.stop.set()  # only a flag: the main loop drains
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return watcher.run()
+
+
+def _check(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    settings = _load(args)
+    print(f"config OK: {path}")
+    print(json.dumps(settings.to_dict(), indent=2))
+    if args.aws:
+        from watcher.checks import check_aws  # noqa: PLC0415
+
+        problems = check_aws(settings)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILURE if problems else EXIT_OK
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from watcher.explain import explain  # noqa: PLC0415
+
+    settings = _load(args)
+    try:
+        print(explain(settings, args.objects))
+    except ValueError as exc:
+        print(f"watcher explain: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    host = settings.http.host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - bound to all: ask loopback
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    url = f"http://{host}:{settings.http.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - fixed http URL
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("healthy" if ok else "unhealthy")
+    return EXIT_OK if ok else EXIT_FAILURE
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from watcher.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(poll=args.poll, keep_running=args.keep_running)

@@ -1,0 +1,128 @@
+"""What is in progress on each distribution, from ListInvalidations, not from errors.
+
+CloudFront allows 15 wildcard paths and 3,000 file paths in progress per
+distribution; people share that budget with us, so we look before planning.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watcher.aws import error_code
+from watcher.clock import Clock
+from watcher.metrics import Metrics
+from watcher.planning import is_wildcard
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+
+__all__ = ["InProgress"]
+
+# When ListInvalidations is not allowed or fails, assume our own recent
+# invalidations are still running for this long (P95 completion is ~25 s).
+_ASSUME_RUNNING_SECONDS = 120.0
+
+
+@dataclass(slots=True)
+class _Known:
+    wildcards: int
+    files: int
+    created: float
+    completed: bool = False
+
+
+class InProgress:
+    """Tracks invalidations in progress per distribution. Thread-safe."""
+
+    def __init__(self, client: CloudFrontClient, *, clock: Clock, metrics: Metrics) -> None:
+        self._client = client
+        self._clock = clock
+        self._metrics = metrics
+        self._known: dict[str, dict[str, _Known]] = {}
+        self._lock = threading.Lock()
+        self._log = structlog.get_logger("watcher.inprogress")
+
+    def record(self, distribution_id: str, invalidation_id: str, paths: list[str], *, created: float) -> None:
+        """Remember an invalidation we created (its paths are known without a GetInvalidation)."""
+        wildcards = sum(1 for path in paths if is_wildcard(path))
+        with self._lock:
+            self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
+                wildcards=wildcards, files=len(paths) - wildcards, created=created
+            )
+
+    def mark_completed(self, distribution_id: str, invalidation_id: str) -> None:
+        """Note that an invalidation finished."""
+        with self._lock:
+            known = self._known.get(distribution_id, {}).get(invalidation_id)
+            if known is not None:
+                known.completed = True
+
+    def wildcards(self, distribution_id: str) -> int:
+        """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
+        running = self.refresh(distribution_id)
+        return sum(known.wildcards for known in running)
+
+    def refresh(self, distribution_id: str) -> list[_Known]:
+        """Ask CloudFront what is in progress; fall back to our own record on errors."""
+        try:
+            in_progress = self._list_in_progress(distribution_id)
+        except (ClientError, BotoCoreError, OSError) as exc:
+            code = error_code(exc)
+            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
+            self._log.warning(
+                "ListInvalidations failed; assuming our recent invalidations still run",
+                distribution=distribution_id,
+                code=code,
+            )
+            now = self._clock.time()
+            with self._lock:
+                running = [
+                    known
+                    for known in self._known.get(distribution_id, {}).values()
+                    if not known.completed and now - known.created < _ASSUME_RUNNING_SECONDS
+                ]
+            self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(len(running))
+            return running
+        running = []
+        for invalidation_id in in_progress:
+            known = self._describe(distribution_id, invalidation_id)
+            if known is not None:
+                running.append(known)
+        with self._lock:
+            for invalidation_id, known in self._known.get(distribution_id, {}).items():
+                if invalidation_id not in in_progress:
+                    known.completed = True
+        self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(len(in_progress))
+        return running
+
+    def _list_in_progress(self, distribution_id: str) -> set[str]:
+        response = self._client.list_invalidations(DistributionId=distribution_id, MaxItems="100")
+        items = response.get("InvalidationList", {}).get("Items", [])
+        return {
+            item["Id"] for item in items if str(item.get("Status", "")).lower() == "inprogress"
+        }
+
+    def _describe(self, distribution_id: str, invalidation_id: str) -> _Known | None:
+        with self._lock:
+            known = self._known.get(distribution_id, {}).get(invalidation_id)
+        if known is not None:
+            return known
+        try:
+            response = self._client.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)
+        except (ClientError, BotoCoreError, OSError) as exc:
+            self._metrics.aws_errors.labels(service="cloudfront", code=error_code(exc)).inc()
+            # Unknown paths: count it as one wildcard, the conservative guess.
+            return _Known(wildcards=1, files=0, created=self._clock.time())
+        paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])
+        created_at = response["Invalidation"].get("CreateTime")
+        created = created_at.timestamp() if created_at is not None else self._clock.time()
+        wildcards = sum(1 for path in paths if is_wildcard(path))
+        known = _Known(wildcards=wildcards, files=len(paths) - wildcards, created=created)
+        with self._lock:
+            self._known.setdefault(distribution_id, {})[invalidation_id] = known
+        return known

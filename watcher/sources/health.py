@@ -1,0 +1,48 @@
+"""Per-source readiness: ready after one successful AWS call, unready after failing too long."""
+
+from __future__ import annotations
+
+import threading
+
+from watcher.clock import Clock
+
+__all__ = ["SourceHealth"]
+
+
+class SourceHealth:
+    """Tracks the AWS calls of one source for /readyz. Thread-safe."""
+
+    def __init__(self, name: str, *, clock: Clock, unready_after: float) -> None:
+        self.name = name
+        self._clock = clock
+        self._unready_after = unready_after
+        self._succeeded = False
+        self._failing_since: float | None = None
+        self._last_error = ""
+        self._lock = threading.Lock()
+
+    def success(self) -> None:
+        """An AWS call of this source succeeded."""
+        with self._lock:
+            self._succeeded = True
+            self._failing_since = None
+            self._last_error = ""
+
+    def failure(self, reason: str) -> None:
+        """An AWS call of this source failed."""
+        with self._lock:
+            if self._failing_since is None:
+                self._failing_since = self._clock.monotonic()
+            self._last_error = reason
+
+    def unready_reason(self) -> str | None:
+        """None when ready, else a one-line reason."""
+        with self._lock:
+            if not self._succeeded:
+                detail = f" (last error: {self._last_error})" if self._last_error else ""
+                return f"{self.name}: no successful AWS call yet{detail}"
+            if self._failing_since is not None:
+                failing = self._clock.monotonic() - self._failing_since
+                if failing >= self._unready_after:
+                    return f"{self.name}: failing for {failing:.0f}s: {self._last_error}"
+            return None
