@@ -138,10 +138,17 @@ class Watcher:
     def submit(self, change: Change) -> None:
         """Route one change to every site that serves it and queue its paths."""
         result = self.router.route(change.bucket, change.key)
-        events = self.metrics.events.labels(source=change.source, outcome="ignored" if result.ignored else "accepted")
+        events = self.metrics.events.labels(
+            source=change.source, outcome="ignored" if result.ignored else "accepted"
+        )
         events.inc()
         if result.ignored:
-            self._log.info("change ignored", bucket=change.bucket, key=change.key[:300], reasons=list(result.reasons))
+            self._log.info(
+                "change ignored",
+                bucket=change.bucket,
+                key=change.key[:300],
+                reasons=list(result.reasons),
+            )
             change.ack.covered()  # nothing to invalidate: done
             return
         self.metrics.last_event.set(self.clock.time())
@@ -162,7 +169,7 @@ class Watcher:
     def _flush(self, batch: Batch) -> None:
         try:
             result = self.invalidator.flush(batch, abort=self._abort, deadline=self._deadline)
-        except Exception:  # a bug must not lose the batch: release it for redelivery
+        except Exception:  # noqa: BLE001 - a bug must not lose the batch: release it for redelivery
             self._log.exception("flush crashed; releasing its changes", distribution=batch.distribution_id)
             for change in batch.changes:
                 change.ack.failed(0.0)
@@ -173,7 +180,9 @@ class Watcher:
             return
         for change in result.covered:
             change.ack.covered()
-        retry_in = 0.0 if (self.stop.is_set() or "deadline" in result.reason) else _PERMANENT_FAILURE_RETRY_SECONDS
+        retry_in = (
+            0.0 if (self.stop.is_set() or "deadline" in result.reason) else _PERMANENT_FAILURE_RETRY_SECONDS
+        )
         for change in result.failed:
             change.ack.failed(retry_in)
 
@@ -192,7 +201,7 @@ class Watcher:
                 continue
             try:
                 received = source.receive()
-            except Exception:  # counted and logged by the source; keep going
+            except Exception:  # noqa: BLE001 - counted and logged by the source; keep receiving
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
@@ -207,7 +216,9 @@ class Watcher:
             self.http.start()
         receiver = None
         if self.sqs is not None:
-            receiver = threading.Thread(target=self._receive_loop, args=(self.sqs,), name="receiver", daemon=True)
+            receiver = threading.Thread(
+                target=self._receive_loop, args=(self.sqs,), name="receiver", daemon=True
+            )
             receiver.start()
         else:
             self._receiving_done.set()

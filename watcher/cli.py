@@ -30,26 +30,46 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="watcher", description="Keeps CloudFront distributions fresh when S3 origins change.")
+    parser = _Parser(
+        prog="watcher", description="Keeps CloudFront distributions fresh when S3 origins change."
+    )
     parser.add_argument("--version", action="version", version=f"cloudfront-watcher {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--config", metavar="PATH", help="config file (default: $WATCHER_CONFIG, else ./config.toml)")
+        sub.add_argument(
+            "--config",
+            metavar="PATH",
+            help="config file (default: $WATCHER_CONFIG, else ./config.toml)",
+        )
         return sub
 
     run = with_config(commands.add_parser("run", help="run the daemon"))
     run.add_argument("--once", action="store_true", help="drain the queue (or poll once), flush, exit")
-    run.add_argument("--dry-run", action="store_true", help="everything but CreateInvalidation; acknowledge nothing")
-    run.add_argument("--max-seconds", type=float, default=300.0, metavar="N", help="--once: stop receiving after N s")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="everything but CreateInvalidation; acknowledge nothing",
+    )
+    run.add_argument(
+        "--max-seconds",
+        type=float,
+        default=300.0,
+        metavar="N",
+        help="--once: stop receiving after N s",
+    )
 
-    check = with_config(commands.add_parser("check", help="validate the config and print the resolved settings"))
+    check = with_config(
+        commands.add_parser("check", help="validate the config and print the resolved settings")
+    )
     check.add_argument("--aws", action="store_true", help="also check the queue and distributions exist")
 
     explain = with_config(commands.add_parser("explain", help="show what a change to an object invalidates"))
     explain.add_argument("objects", nargs="+", metavar="s3://BUCKET/KEY")
 
-    with_config(commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200"))
+    with_config(
+        commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200")
+    )
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -139,7 +159,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
         host = f"[{host}]"
     url = f"http://{host}:{settings.http.port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - fixed http URL
+        with urllib.request.urlopen(url, timeout=5) as response:
             ok = response.status == 200
     except (urllib.error.URLError, OSError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)

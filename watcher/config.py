@@ -71,7 +71,7 @@ class WatcherSettings(_Section):
 class HttpSettings(_Section):
     """`[http]`: the metrics/health server."""
 
-    listen: str = "0.0.0.0:9102"  # noqa: S104 - a container's port must be reachable by its probes
+    listen: str = "0.0.0.0:9102"
     unready_after_failing_seconds: Annotated[float, Field(gt=0)] = 120
 
     @field_validator("listen")
@@ -268,13 +268,16 @@ def load_settings(
     except ValidationError as exc:
         lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
         if missing_file:
-            lines.insert(0, f"{path}: config file not found (and the environment does not set every required key)")
+            lines.insert(
+                0,
+                f"{path}: config file not found (and the environment does not set every required key)",
+            )
         raise ConfigError(lines) from exc
 
 
 def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     problems = []
-    sections = {name: field for name, field in Settings.model_fields.items()}
+    sections = dict(Settings.model_fields)
     for name in sorted(env):
         if not name.startswith(ENV_PREFIX):
             continue
@@ -289,7 +292,9 @@ def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str
         section_field = sections.get(parts[0]) if len(parts) == 2 else None
         section_model = section_field.annotation if section_field else None
         if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
-            problems.append(f"{name}: unknown setting (expected WATCHER__SECTION__KEY, e.g. WATCHER__SQS__QUEUE_URL)")
+            problems.append(
+                f"{name}: unknown setting (expected WATCHER__SECTION__KEY, e.g. WATCHER__SQS__QUEUE_URL)"
+            )
             continue
         key = parts[1]
         key_field = section_model.model_fields.get(key)
@@ -311,9 +316,9 @@ def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str
 
 
 def _describe(error: Any) -> str:
-    location = ".".join(
-        f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]
-    ).replace(".[", "[")
+    location = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]).replace(
+        ".[", "["
+    )
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
         message = "unknown key"

@@ -76,7 +76,11 @@ def _parse_document(document: Any, *, message_id: str, source: str, depth: int) 
         return _parse_records(document["Records"], message_id=message_id, source=source)
     if document.get("Event") == "s3:TestEvent":
         return ParseResult(ignored=("s3:TestEvent",))
-    if document.get("Type") in ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"):
+    if document.get("Type") in (
+        "Notification",
+        "SubscriptionConfirmation",
+        "UnsubscribeConfirmation",
+    ):
         return _parse_sns(document, message_id=message_id, source=source, depth=depth)
     if "detail-type" in document and "source" in document:
         return _parse_eventbridge(document, message_id=message_id, source=source)

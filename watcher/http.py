@@ -45,14 +45,16 @@ class HealthServer:
                 else:
                     self._reply(404, b"not found: try /metrics, /healthz or /readyz\n")
 
-            def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+            def _reply(
+                self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8"
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: object) -> None:
                 """Probes every few seconds would drown the log."""
 
         self._server = ThreadingHTTPServer((host, port), Handler)

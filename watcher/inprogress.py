@@ -103,9 +103,7 @@ class InProgress:
     def _list_in_progress(self, distribution_id: str) -> set[str]:
         response = self._client.list_invalidations(DistributionId=distribution_id, MaxItems="100")
         items = response.get("InvalidationList", {}).get("Items", [])
-        return {
-            item["Id"] for item in items if str(item.get("Status", "")).lower() == "inprogress"
-        }
+        return {item["Id"] for item in items if str(item.get("Status", "")).lower() == "inprogress"}
 
     def _describe(self, distribution_id: str, invalidation_id: str) -> _Known | None:
         with self._lock:

@@ -127,7 +127,11 @@ class Invalidator:
             distinct_input_paths=len(batch.paths),
         )
         if self._dry_run:
-            log.info("dry run: would create invalidation", paths=list(plan.paths[:50]), total=len(plan.paths))
+            log.info(
+                "dry run: would create invalidation",
+                paths=list(plan.paths[:50]),
+                total=len(plan.paths),
+            )
             self._metrics.invalidations.labels(distribution=dist, outcome="dry_run").inc()
             return FlushResult(dist, "dry_run", covered=(), failed=batch.changes)
 
@@ -139,7 +143,17 @@ class Invalidator:
             for i in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS)
         ]
         for chunk in chunks:
-            self._send_isolating(dist, chunk, identities, abort, deadline, log, accepted, ids, reasons)
+            self._send_isolating(
+                dist=dist,
+                paths=chunk,
+                identities=identities,
+                abort=abort,
+                deadline=deadline,
+                log=log,
+                accepted=accepted,
+                ids=ids,
+                reasons=reasons,
+            )
 
         covering = InvalidationPlan(paths=tuple(sorted(set(accepted))))
         covered: list[Change] = []
@@ -169,6 +183,7 @@ class Invalidator:
 
     def _send_isolating(
         self,
+        *,
         dist: str,
         paths: list[str],
         identities: list[str],
@@ -184,7 +199,7 @@ class Invalidator:
         while pending:
             part = pending.pop()
             ref = caller_reference(dist, identities, part)
-            sent = self._send(dist, part, ref, abort, deadline, log)
+            sent = self._send(dist=dist, paths=part, ref=ref, abort=abort, deadline=deadline, log=log)
             if sent.status == "accepted":
                 accepted.extend(part)
                 ids.append(sent.invalidation_id)
@@ -199,6 +214,7 @@ class Invalidator:
 
     def _send(
         self,
+        *,
         dist: str,
         paths: list[str],
         ref: str,
@@ -238,7 +254,12 @@ class Invalidator:
                 if deadline is not None and self._clock.monotonic() + delay > deadline:
                     return _Sent("failed", reason=f"{code}: no time left before the deadline")
                 self._metrics.retries.labels(reason=code).inc()
-                log.warning("retrying CreateInvalidation", reason=code, attempt=attempt + 1, delay=round(delay, 2))
+                log.warning(
+                    "retrying CreateInvalidation",
+                    reason=code,
+                    attempt=attempt + 1,
+                    delay=round(delay, 2),
+                )
                 self._clock.sleep(delay, abort)
                 attempt += 1
                 continue

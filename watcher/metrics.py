@@ -15,7 +15,24 @@ __all__ = ["Metrics"]
 _NS = "cloudfront_watcher"
 # S3 notifications usually arrive in seconds, sometimes a minute or more late;
 # the quiet period and CloudFront's rate limit add more. Up to ~15 minutes.
-_EVENT_TO_INVALIDATION_BUCKETS = (1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900)
+_EVENT_TO_INVALIDATION_BUCKETS = (
+    1,
+    2.5,
+    5,
+    10,
+    15,
+    20,
+    30,
+    45,
+    60,
+    90,
+    120,
+    180,
+    300,
+    450,
+    600,
+    900,
+)
 _REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _COMPLETION_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600, 1200)
 
@@ -27,70 +44,99 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.events = Counter(
-            f"{_NS}_events", "S3 event records seen, by source and outcome (accepted, ignored, rejected).",
-            ["source", "outcome"], registry=r,
+            f"{_NS}_events",
+            "S3 event records seen, by source and outcome (accepted, ignored, rejected).",
+            ["source", "outcome"],
+            registry=r,
         )
         self.sqs_messages = Counter(
-            f"{_NS}_sqs_messages", "SQS messages by outcome (received, deleted, released).",
-            ["outcome"], registry=r,
+            f"{_NS}_sqs_messages",
+            "SQS messages by outcome (received, deleted, released).",
+            ["outcome"],
+            registry=r,
         )
         self.invalidations = Counter(
-            f"{_NS}_invalidations", "Flushes by distribution and outcome (created, failed, dry_run).",
-            ["distribution", "outcome"], registry=r,
+            f"{_NS}_invalidations",
+            "Flushes by distribution and outcome (created, failed, dry_run).",
+            ["distribution", "outcome"],
+            registry=r,
         )
         self.invalidation_paths = Counter(
-            f"{_NS}_invalidation_paths", "Paths sent in accepted invalidations (what CloudFront bills).",
-            ["distribution"], registry=r,
+            f"{_NS}_invalidation_paths",
+            "Paths sent in accepted invalidations (what CloudFront bills).",
+            ["distribution"],
+            registry=r,
         )
         self.pending_paths = Gauge(
-            f"{_NS}_pending_paths", "Distinct paths waiting to be invalidated.", ["distribution"], registry=r,
+            f"{_NS}_pending_paths",
+            "Distinct paths waiting to be invalidated.",
+            ["distribution"],
+            registry=r,
         )
         self.invalidations_in_progress = Gauge(
-            f"{_NS}_invalidations_in_progress", "Invalidations CloudFront reports InProgress.",
-            ["distribution"], registry=r,
+            f"{_NS}_invalidations_in_progress",
+            "Invalidations CloudFront reports InProgress.",
+            ["distribution"],
+            registry=r,
         )
         self.event_to_invalidation = Histogram(
             f"{_NS}_event_to_invalidation_seconds",
             "Time from the S3 event to the accepted invalidation that covers it.",
-            buckets=_EVENT_TO_INVALIDATION_BUCKETS, registry=r,
+            buckets=_EVENT_TO_INVALIDATION_BUCKETS,
+            registry=r,
         )
         self.invalidation_request = Histogram(
-            f"{_NS}_invalidation_request_seconds", "Duration of CreateInvalidation calls.",
-            buckets=_REQUEST_BUCKETS, registry=r,
+            f"{_NS}_invalidation_request_seconds",
+            "Duration of CreateInvalidation calls.",
+            buckets=_REQUEST_BUCKETS,
+            registry=r,
         )
         self.invalidation_completion = Histogram(
             f"{_NS}_invalidation_completion_seconds",
             "Time from an accepted invalidation to CloudFront reporting it Completed.",
-            ["distribution"], buckets=_COMPLETION_BUCKETS, registry=r,
+            ["distribution"],
+            buckets=_COMPLETION_BUCKETS,
+            registry=r,
         )
         self.retries = Counter(f"{_NS}_retries", "Retries, by reason.", ["reason"], registry=r)
         self.aws_errors = Counter(
-            f"{_NS}_aws_errors", "Errors from AWS calls, by service and error code.",
-            ["service", "code"], registry=r,
+            f"{_NS}_aws_errors",
+            "Errors from AWS calls, by service and error code.",
+            ["service", "code"],
+            registry=r,
         )
         self.last_event = Gauge(
-            f"{_NS}_last_event_timestamp_seconds", "When the last change was accepted (unix time).",
+            f"{_NS}_last_event_timestamp_seconds",
+            "When the last change was accepted (unix time).",
             registry=r,
         )
         self.last_invalidation = Gauge(
             f"{_NS}_last_invalidation_timestamp_seconds",
             "When the last invalidation was accepted, by distribution (unix time).",
-            ["distribution"], registry=r,
+            ["distribution"],
+            registry=r,
         )
         self.held_messages = Gauge(
-            f"{_NS}_held_messages", "SQS messages received and not yet deleted or released.", registry=r,
+            f"{_NS}_held_messages",
+            "SQS messages received and not yet deleted or released.",
+            registry=r,
         )
         self.poll_cycles = Counter(
-            f"{_NS}_poll_cycles", "Poll cycles by outcome (ok, baseline, failed, skipped).",
-            ["outcome"], registry=r,
+            f"{_NS}_poll_cycles",
+            "Poll cycles by outcome (ok, baseline, failed, skipped).",
+            ["outcome"],
+            registry=r,
         )
         self.poll_list_calls = Counter(
-            f"{_NS}_poll_list_calls", "ListObjectsV2 calls made by poll cycles.", registry=r,
+            f"{_NS}_poll_list_calls",
+            "ListObjectsV2 calls made by poll cycles.",
+            registry=r,
         )
         self.queue_messages = Gauge(
             f"{_NS}_queue_messages",
             "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
-            ["queue"], registry=r,
+            ["queue"],
+            registry=r,
         )
         self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)

@@ -235,9 +235,7 @@ def _collapse(paths: list[str], max_paths: int, wildcard_budget: int) -> list[st
     return plan
 
 
-def plan_invalidation(
-    paths: Iterable[str], *, max_paths: int, wildcard_budget: int
-) -> InvalidationPlan:
+def plan_invalidation(paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
     """Encoded paths of one burst -> the request to send.
 
     Deduplicates and drops paths under a wildcard. Exact paths while they fit in

@@ -215,9 +215,13 @@ class SqsSource:
     def _flush_deletes(self) -> None:
         while self._to_delete:
             chunk, self._to_delete = self._to_delete[:_BATCH], self._to_delete[_BATCH:]
-            entries = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
+            entries: list[Any] = [
+                {"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)
+            ]
             try:
-                response = self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
+                response = self._client.delete_message_batch(
+                    QueueUrl=self._settings.queue_url, Entries=entries
+                )
             except (ClientError, BotoCoreError, OSError) as exc:
                 code = error_code(exc)
                 self._metrics.aws_errors.labels(service="sqs", code=code).inc()
@@ -227,7 +231,9 @@ class SqsSource:
                 return
             failed_ids = {entry["Id"] for entry in response.get("Failed", [])}
             for entry in response.get("Failed", []):
-                self._metrics.aws_errors.labels(service="sqs", code=str(entry.get("Code", "Failed"))[:64]).inc()
+                self._metrics.aws_errors.labels(
+                    service="sqs", code=str(entry.get("Code", "Failed"))[:64]
+                ).inc()
             deleted = [h for i, h in enumerate(chunk) if str(i) not in failed_ids]
             self._forget(chunk)
             if deleted:
@@ -255,15 +261,20 @@ class SqsSource:
             ]
         for start in range(0, len(due), _BATCH):
             chunk = due[start : start + _BATCH]
-            entries = []
+            entries: list[Any] = []
             for i, held in enumerate(chunk):
                 ceiling = held.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
                 entries.append(
-                    {"Id": str(i), "ReceiptHandle": held.receipt_handle, "VisibilityTimeout": int(min(timeout, ceiling))}
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": held.receipt_handle,
+                        "VisibilityTimeout": int(min(timeout, ceiling)),
+                    }
                 )
             try:
                 response = self._client.change_message_visibility_batch(
-                    QueueUrl=self._settings.queue_url, Entries=entries  # type: ignore[arg-type]
+                    QueueUrl=self._settings.queue_url,
+                    Entries=entries,
                 )
             except (ClientError, BotoCoreError, OSError) as exc:
                 self._metrics.aws_errors.labels(service="sqs", code=error_code(exc)).inc()
@@ -281,7 +292,9 @@ class SqsSource:
                 for i, h in enumerate(chunk)
             ]
             try:
-                self._client.change_message_visibility_batch(QueueUrl=self._settings.queue_url, Entries=entries)
+                self._client.change_message_visibility_batch(
+                    QueueUrl=self._settings.queue_url, Entries=entries
+                )
             except (ClientError, BotoCoreError, OSError) as exc:
                 # Not fatal: the message becomes visible when its timeout lapses.
                 self._metrics.aws_errors.labels(service="sqs", code=error_code(exc)).inc()
