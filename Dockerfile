@@ -1,0 +1,57 @@
+# cloudfront-watcher container image.
+#
+#   docker build -t cloudfront-watcher .
+#   docker run --read-only -v "$PWD/config.toml:/etc/cloudfront-watcher/config.toml:ro" \
+#       -p 9102:9102 cloudfront-watcher
+#
+# BASE_IMAGE must provide python3 (>= 3.11) with the venv module; the default is
+# the official slim Python image. deploy/test-image.sh builds against a local
+# Debian base instead, which is why the Dockerfile only ever calls `python3`.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+RUN python3 -m venv /opt/venv
+
+# Dependencies first, in their own layer: rebuilt only when the lock changes,
+# not on every source edit. Runtime dependencies only (no dev/demo extras).
+COPY pyproject.toml constraints.txt ./
+RUN python3 -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print('\n'.join(deps))" > requirements.txt \
+    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt -r requirements.txt
+
+# Then the package itself.
+COPY README.md ./
+COPY watcher/ ./watcher/
+RUN /opt/venv/bin/pip install --no-cache-dir -c constraints.txt . \
+    && /opt/venv/bin/watcher --help > /dev/null
+
+
+FROM ${BASE_IMAGE} AS runtime
+ARG BASE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="cloudfront-watcher" \
+      org.opencontainers.image.description="Keeps CloudFront distributions fresh when their S3 origins change: exact, coalesced, never-lost invalidations." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
+
+COPY --from=build /opt/venv /opt/venv
+
+# Bytecode was compiled at install time; the process never writes to the root
+# filesystem, so the container runs with readOnlyRootFilesystem / --read-only.
+ENV PATH="/opt/venv/bin:${PATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    WATCHER_CONFIG=/etc/cloudfront-watcher/config.toml
+WORKDIR /
+USER 10001:10001
+EXPOSE 9102
+
+# No HEALTHCHECK: orchestrators probe /healthz and /readyz themselves; ECS uses
+# ["CMD", "watcher", "healthcheck"] (the image needs no shell or curl).
+ENTRYPOINT ["watcher"]
+CMD ["run"]
