@@ -81,8 +81,13 @@ def identify(request: Request) -> Request:
     if not action and service:
         action = _rest_action(service, request)
     return Request(
-        request.method, request.path, request.query, request.headers, request.body,
-        service, action,
+        request.method,
+        request.path,
+        request.query,
+        request.headers,
+        request.body,
+        service,
+        action,
     )
 
 
@@ -142,10 +147,16 @@ def _rest_routes(service: str) -> tuple[Route, ...]:
             re.escape(path),
         )
         literal = len(re.sub(r"\{[^}]+\}", "", path))
-        routes.append((
-            http.get("method", ""), re.compile(f"^{pattern}/?$"),
-            frozenset(queries), frozenset(headers), literal, name,
-        ))
+        routes.append(
+            (
+                http.get("method", ""),
+                re.compile(f"^{pattern}/?$"),
+                frozenset(queries),
+                frozenset(headers),
+                literal,
+                name,
+            )
+        )
     return tuple(routes)
 
 
@@ -235,7 +246,10 @@ def fault_error(kind: str, request: Request) -> Response:
     if kind == "500":
         code = "InternalError" if protocol == "s3" else "InternalFailure"
         return aws_error(
-            request, 500, code, "We encountered an internal error. Please try again.",
+            request,
+            500,
+            code,
+            "We encountered an internal error. Please try again.",
             sender=False,
         )
     if kind == "throttle":

@@ -38,10 +38,20 @@ __all__ = ["FAULT_KINDS", "FaultProxy", "Matcher", "RecordedRequest", "Request",
 Matcher = Callable[[Request], bool]
 
 # Hop-by-hop headers belong to one connection, never relayed.
-_HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-    "trailer", "transfer-encoding", "upgrade", "expect", "content-length",
-})
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        "content-length",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +114,7 @@ class FaultProxy:
         handler = type("_BoundHandler", (_Handler,), {"proxy": self})
         self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fault-proxy", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fault-proxy", daemon=True
         )
         self._thread.start()
         return self.url
@@ -123,7 +133,9 @@ class FaultProxy:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()
@@ -190,9 +202,9 @@ class FaultProxy:
         `fault="*"` counts all of them, None only the unfaulted, a kind only that kind.
         """
         return sum(
-            1 for r in self.requests
-            if action in (r.action, r.action.rpartition(".")[2])
-            and fault in ("*", r.fault)
+            1
+            for r in self.requests
+            if action in (r.action, r.action.rpartition(".")[2]) and fault in ("*", r.fault)
         )
 
     def _record(self, request: Request, fault: str | None) -> int:
@@ -229,7 +241,8 @@ class FaultProxy:
             upstream = connection.getresponse()
             body = upstream.read()
             kept = tuple(
-                (k, v) for k, v in upstream.getheaders()
+                (k, v)
+                for k, v in upstream.getheaders()
                 if k.lower() not in _HOP_BY_HOP or (k.lower() == "content-length" and not body)
             )
             return Response(upstream.status, kept, body)
@@ -284,13 +297,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle_any(self) -> None:
         parts = urlsplit(self.path)
-        request = identify(Request(
-            method=self.command,
-            path=parts.path,
-            query=parts.query,
-            headers=tuple(self.headers.items()),
-            body=self._read_body(),
-        ))
+        request = identify(
+            Request(
+                method=self.command,
+                path=parts.path,
+                query=parts.query,
+                headers=tuple(self.headers.items()),
+                body=self._read_body(),
+            )
+        )
         try:
             response = self.proxy._serve(request)
         except _Dropped:
@@ -330,9 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.wfile.flush()
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
         except OSError:
             pass
