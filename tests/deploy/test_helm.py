@@ -1,0 +1,323 @@
+"""The Helm chart, rendered by real helm 3 and helm 4 binaries.
+
+The binaries are the ones deploy/helm-check.sh fetched into .cache/helm/; without
+them every test here is skipped with that reason. Run: pytest -m deploy tests/deploy
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "cloudfront-watcher"
+HELM_CACHE = ROOT / ".cache" / "helm"
+HELMS = ("v3", "v4")
+DEPLOYMENT_VARIANTS = ("sqs", "poll", "servicemonitor")
+ALL_VARIANTS = (*DEPLOYMENT_VARIANTS, "sidecar")
+# The metric names of the contract; alert rules may use no other (besides `up`).
+CONTRACT_METRICS = {
+    "cloudfront_watcher_events_total",
+    "cloudfront_watcher_sqs_messages_total",
+    "cloudfront_watcher_invalidations_total",
+    "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_pending_paths",
+    "cloudfront_watcher_invalidations_in_progress",
+    "cloudfront_watcher_event_to_invalidation_seconds",
+    "cloudfront_watcher_invalidation_request_seconds",
+    "cloudfront_watcher_retries_total",
+    "cloudfront_watcher_aws_errors_total",
+    "cloudfront_watcher_last_event_timestamp_seconds",
+    "cloudfront_watcher_last_invalidation_timestamp_seconds",
+    "cloudfront_watcher_build_info",
+}
+
+Manifests = dict[str, dict[str, Any]]
+Render = Callable[..., Manifests]
+
+
+def helm_binary(major: str) -> Path:
+    """The cached helm of that major version, or a skip saying how to get it."""
+    binary = HELM_CACHE / major / "helm"
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"helm {major} not fetched: run deploy/helm-check.sh first ({binary} missing)")
+    return binary
+
+
+def helm_template(major: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`helm template` of the chart with the given extra arguments."""
+    return subprocess.run(
+        [str(helm_binary(major)), "template", "cfw", str(CHART), "--namespace", "sites", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def variant_args(variant: str) -> list[str]:
+    """The helm arguments that select one ci/*-values.yaml variant."""
+    return ["-f", str(CHART / "ci" / f"{variant}-values.yaml")]
+
+
+@pytest.fixture(params=HELMS)
+def render(request: pytest.FixtureRequest) -> Render:
+    """Renders the chart with one helm major version; returns the manifests by kind."""
+    major: str = request.param
+
+    def _render(variant: str, *extra: str) -> Manifests:
+        result = helm_template(major, *variant_args(variant), *extra)
+        assert result.returncode == 0, result.stderr
+        manifests: Manifests = {}
+        for doc in yaml.safe_load_all(result.stdout):
+            if doc:
+                assert doc["kind"] not in manifests, f"two {doc['kind']}s"
+                manifests[doc["kind"]] = doc
+        return manifests
+
+    return _render
+
+
+def pod_spec(manifests: Manifests) -> dict[str, Any]:
+    spec: dict[str, Any] = manifests["Deployment"]["spec"]["template"]["spec"]
+    return spec
+
+
+def watcher_container(manifests: Manifests) -> dict[str, Any]:
+    containers = pod_spec(manifests)["containers"]
+    (container,) = (c for c in containers if c["name"] == "watcher")
+    return dict(container)
+
+
+def config_toml(manifests: Manifests) -> str:
+    text: str = manifests["ConfigMap"]["data"]["config.toml"]
+    return text
+
+
+def watcher_check(config_file: Path) -> subprocess.CompletedProcess[str]:
+    """`watcher check --config FILE` from the project's venv, with no WATCHER__ overrides."""
+    watcher = ROOT / ".venv" / "bin" / "watcher"
+    command = str(watcher) if watcher.exists() else shutil.which("watcher")
+    if command is None:
+        pytest.skip("no watcher command: run scripts/bootstrap")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
+    return subprocess.run(
+        [command, "check", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("variant", DEPLOYMENT_VARIANTS)
+def test_probes_are_on_healthz_and_readyz(render: Render, variant: str) -> None:
+    # GIVEN a deployment variant WHEN rendered
+    container = watcher_container(render(variant))
+    # THEN liveness follows the heartbeat, readiness the AWS reachability, on the metrics port
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http-metrics"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http-metrics"}
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    (port,) = container["ports"]
+    assert port["name"] == "http-metrics"
+    assert port["containerPort"] == 9102
+
+
+def test_container_port_follows_the_listen_address(render: Render) -> None:
+    manifests = render("sqs", "--set", "config.http.listen=0.0.0.0:9300")
+    assert watcher_container(manifests)["ports"][0]["containerPort"] == 9300
+    assert 'listen = "0.0.0.0:9300"' in config_toml(manifests)
+
+
+@pytest.mark.parametrize("variant", DEPLOYMENT_VARIANTS)
+def test_security_context_is_hardened(render: Render, variant: str) -> None:
+    manifests = render(variant)
+    pod = pod_spec(manifests)["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] == 10001
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = watcher_container(manifests)["securityContext"]
+    assert container["readOnlyRootFilesystem"] is True
+    assert container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"]["drop"] == ["ALL"]
+    assert pod_spec(manifests)["automountServiceAccountToken"] is False
+
+
+def test_config_checksum_rolls_pods_only_when_the_config_changes(render: Render) -> None:
+    # GIVEN the sqs variant rendered as it is
+    def checksum(*extra: str) -> str:
+        annotations = render("sqs", *extra)["Deployment"]["spec"]["template"]["metadata"]
+        value: str = annotations["annotations"]["checksum/config"]
+        return value
+
+    base = checksum()
+    assert re.fullmatch(r"[0-9a-f]{64}", base)
+    # WHEN only the replica count changes THEN the pods keep their checksum
+    assert checksum("--set", "replicaCount=5") == base
+    # WHEN the watcher config changes THEN the checksum changes, so the pods roll
+    assert checksum("--set", "config.invalidation.quiet_period_seconds=9") != base
+
+
+def test_irsa_role_annotates_the_service_account_the_pods_use(render: Render) -> None:
+    manifests = render("sqs")
+    account = manifests["ServiceAccount"]
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == (
+        "arn:aws:iam::123456789012:role/cloudfront-watcher"
+    )
+    assert pod_spec(manifests)["serviceAccountName"] == account["metadata"]["name"]
+    # annotations given directly (servicemonitor variant) work the same way
+    direct = render("servicemonitor")["ServiceAccount"]["metadata"]["annotations"]
+    assert direct["eks.amazonaws.com/role-arn"].endswith(":role/cloudfront-watcher")
+
+
+@pytest.mark.parametrize("variant", DEPLOYMENT_VARIANTS)
+def test_grace_period_exceeds_the_shutdown_timeout(render: Render, variant: str) -> None:
+    manifests = render(variant)
+    shutdown = tomllib.loads(config_toml(manifests))["watcher"]["shutdown_timeout_seconds"]
+    grace = pod_spec(manifests)["terminationGracePeriodSeconds"]
+    assert grace > shutdown
+    assert grace >= 30
+
+
+@pytest.mark.parametrize("major", HELMS)
+def test_a_grace_period_below_the_shutdown_timeout_is_refused(major: str) -> None:
+    result = helm_template(major, *variant_args("sqs"), "--set", "terminationGracePeriodSeconds=20")
+    assert result.returncode != 0
+    assert "must exceed config.watcher.shutdown_timeout_seconds" in result.stderr
+
+
+def test_poll_mode_runs_one_replica_with_recreate_and_keeps_its_state(render: Render) -> None:
+    # GIVEN the poll variant, which asks for 3 replicas
+    manifests = render("poll")
+    deployment = manifests["Deployment"]["spec"]
+    # THEN one poller, never two at once during a rollout
+    assert deployment["replicas"] == 1
+    assert deployment["strategy"] == {"type": "Recreate"}
+    # AND the state file lives on the claim mounted into the container
+    state_file = tomllib.loads(config_toml(manifests))["poll"]["state_file"]
+    (mount,) = (m for m in watcher_container(manifests)["volumeMounts"] if m["name"] == "state")
+    assert state_file.startswith(mount["mountPath"] + "/")
+    (volume,) = (v for v in pod_spec(manifests)["volumes"] if v["name"] == "state")
+    claim = manifests["PersistentVolumeClaim"]["metadata"]["name"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim
+
+
+def test_sqs_mode_scales_out_with_rolling_updates(render: Render) -> None:
+    deployment = render("sqs")["Deployment"]["spec"]
+    assert deployment["replicas"] == 3
+    assert deployment["strategy"]["type"] == "RollingUpdate"
+
+
+def test_disruption_budget_lets_unready_pods_be_evicted(render: Render) -> None:
+    budget = render("sqs")["PodDisruptionBudget"]["spec"]
+    assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert budget["maxUnavailable"] == 1
+
+
+def test_extra_env_reaches_the_container(render: Render) -> None:
+    env = watcher_container(render("sqs"))["env"]
+    assert {"name": "AWS_ENDPOINT_URL_SQS", "value": "http://localstack.localstack.svc:4566"} in env
+
+
+def test_sidecar_mode_renders_only_the_config(render: Render) -> None:
+    manifests = render("sidecar")
+    assert set(manifests) == {"ConfigMap"}
+    assert 'listen = "0.0.0.0:9192"' in config_toml(manifests)
+
+
+def test_servicemonitor_scrapes_the_service_port(render: Render) -> None:
+    manifests = render("servicemonitor")
+    monitor = manifests["ServiceMonitor"]["spec"]
+    service = manifests["Service"]
+    (endpoint,) = monitor["endpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+    assert monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert manifests["ServiceMonitor"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_alert_rules_use_only_contract_metrics(render: Render) -> None:
+    rules = render("servicemonitor")["PrometheusRule"]["spec"]["groups"][0]["rules"]
+    alerts = {rule["alert"] for rule in rules}
+    assert {"CloudFrontWatcherChangesPending", "CloudFrontWatcherInvalidationsFailing"} <= alerts
+    for rule in rules:
+        names = set(re.findall(r"\b(cloudfront_watcher_[a-z_]+|up)\{", rule["expr"]))
+        assert names, rule["expr"]
+        assert names <= {*CONTRACT_METRICS, "up"}, rule["expr"]
+        assert 'namespace="sites"' in rule["expr"]
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
+def test_rendered_config_is_what_the_values_say(render: Render, variant: str) -> None:
+    # GIVEN the chart's defaults overlaid with the variant's values
+    values = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+    overlay = yaml.safe_load((CHART / "ci" / f"{variant}-values.yaml").read_text())
+    expected = deep_merge(values, overlay.get("config", {}))
+    # WHEN rendered THEN the TOML holds exactly those keys, integers as integers
+    rendered = tomllib.loads(config_toml(render(variant)))
+    if variant == "poll":
+        expected["poll"]["state_file"] = "/var/lib/cloudfront-watcher/poll-state.json"
+    assert rendered == expected
+    assert type(rendered["sqs"]["wait_time_seconds"]) is int
+
+
+def test_strings_survive_quoting(render: Render) -> None:
+    # GIVEN globs with quotes, backslashes, TOML-special and non-ASCII characters
+    odd = ['a"b', "back\\slash", "#not-a-comment", "caf\u00e9/**", "<&>", "tab\there"]
+    sites = [{"bucket": "my-site-bucket", "distribution_id": "E2EXAMPLE", "exclude": odd}]
+    manifests = render("sqs", "--set-json", f"config.sites={json.dumps(sites)}")
+    # THEN the TOML parses back to the very same strings
+    assert tomllib.loads(config_toml(manifests))["sites"][0]["exclude"] == odd
+
+
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
+def test_watcher_check_accepts_the_rendered_config(render: Render, variant: str, tmp_path: Path) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config_toml(render(variant)))
+    result = watcher_check(config_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("major", HELMS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "config.sqs.queue_url is required"),
+        (["--set", "config.sqs.queue_url=https://q", "--set", "config.sites=null"], "config.sites"),
+        (["--set", "config.sqs.visibility=1"], "visibility"),
+        (["--set", "config.sqs.max_messages=11"], "max_messages"),
+        (["--set", "config.watcher.sources={kafka}"], "sources"),
+    ],
+)
+def test_invalid_values_fail_with_a_clear_message(major: str, args: Sequence[str], message: str) -> None:
+    result = helm_template(major, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_queue_url_may_come_from_the_environment(render: Render) -> None:
+    env = '[{"name": "WATCHER__SQS__QUEUE_URL", "value": "https://q"}]'
+    manifests = render("sqs", "--set", "config.sqs.queue_url=", "--set-json", f"extraEnv={env}")
+    assert {"name": "WATCHER__SQS__QUEUE_URL", "value": "https://q"} in (watcher_container(manifests)["env"])
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """helm's merge of values: maps merge key by key, everything else replaces."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
