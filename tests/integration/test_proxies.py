@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from moto.server import ThreadedMotoServer
 
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy, Request
@@ -55,6 +56,22 @@ def _invalidate(
 def _error(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     response = raised.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """One moto server for this module (shadows conftest's per-test one).
+
+    Stopping a moto server costs half a second; each test here makes its own
+    distribution, queues and buckets under unique names, so sharing is safe.
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture
