@@ -321,3 +321,39 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def test_fractional_seconds_stay_fractional_and_large_integers_stay_integers(render: Render) -> None:
+    manifests = render(
+        "sqs",
+        "--set-json",
+        "config.invalidation.quiet_period_seconds=0.5",
+        "--set-json",
+        "config.sqs.visibility_timeout_seconds=43200",
+    )
+    rendered = tomllib.loads(config_toml(manifests))
+    assert rendered["invalidation"]["quiet_period_seconds"] == 0.5
+    assert rendered["sqs"]["visibility_timeout_seconds"] == 43200
+    assert "43200" in config_toml(manifests)
+    assert "e+" not in config_toml(manifests)
+
+
+def test_schema_knows_every_setting_of_the_watcher(tmp_path: Path) -> None:
+    # GIVEN the settings the watcher resolves (`watcher check` prints every one of them)
+    config_file = tmp_path / "config.toml"
+    shutil.copy(ROOT / "config.toml", config_file)
+    result = watcher_check(config_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    start = result.stdout.find("{")
+    try:
+        resolved = json.loads(result.stdout[start:])
+    except ValueError:
+        pytest.skip("watcher check does not print the resolved settings as JSON")
+    # THEN values.schema.json accepts exactly those keys, no more, no fewer
+    schema = json.loads((CHART / "values.schema.json").read_text())["properties"]["config"]
+    for section, settings in resolved.items():
+        node = schema["properties"][section]
+        keys = set(settings[0] if section == "sites" else settings)
+        properties = (node["items"] if section == "sites" else node)["properties"]
+        assert set(properties) == keys, section
+    assert set(schema["properties"]) == set(resolved)
