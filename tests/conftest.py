@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +25,16 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    # moto's backends are process-global: without a reset, one test's queues leak into the next.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()  # noqa: S310
     try:
-        yield f"http://{host}:{port}"
+        yield url
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_emulator_access_log() -> None:
+    """moto's werkzeug access log would bury the assertion output."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_sqs import SQSClient
 
-NO_RETRIES = Config(
-    retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5
-)
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
 
 
 def _cloudfront(url: str, config: Config = NO_RETRIES) -> CloudFrontClient:
@@ -112,9 +110,7 @@ def test_create_invalidation_answers_like_cloudfront(
     # THEN boto3 parses CloudFront's 201 answer: Location header, Invalidation element
     invalidation = created["Invalidation"]
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
-    assert created["Location"].endswith(
-        f"/distribution/{distribution_id}/invalidation/{invalidation['Id']}"
-    )
+    assert created["Location"].endswith(f"/distribution/{distribution_id}/invalidation/{invalidation['Id']}")
     assert invalidation["Status"] == "InProgress"
     assert invalidation["CreateTime"].tzinfo is not None
     assert invalidation["InvalidationBatch"] == _batch("/index.html", "/docs/*", reference="r1")
@@ -155,15 +151,11 @@ def test_invalid_paths_are_invalid_argument(
     assert strict.create_calls == len(BAD_PATHS)
 
 
-def test_edge_paths_that_cloudfront_accepts(
-    cloudfront: CloudFrontClient, distribution_id: str
-) -> None:
+def test_edge_paths_that_cloudfront_accepts(cloudfront: CloudFrontClient, distribution_id: str) -> None:
     # GIVEN the longest allowed path, a trailing wildcard, percent-encoded characters
     paths = ("/" + "a" * 3999, "/*", "/caf%C3%A9/a%20b.html", "/a+b~c")
     # WHEN they are sent THEN they are accepted
-    created = cloudfront.create_invalidation(
-        DistributionId=distribution_id, InvalidationBatch=_batch(*paths)
-    )
+    created = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=_batch(*paths))
     assert created["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == list(paths)
 
 
@@ -188,18 +180,14 @@ def test_wildcard_quota_is_counted_apart_from_file_paths(
 ) -> None:
     create = cloudfront.create_invalidation
     # GIVEN 15 wildcard paths in progress
-    create(
-        DistributionId=distribution_id, InvalidationBatch=_batch(*(f"/w{n}/*" for n in range(14)))
-    )
+    create(DistributionId=distribution_id, InvalidationBatch=_batch(*(f"/w{n}/*" for n in range(14))))
     create(DistributionId=distribution_id, InvalidationBatch=_batch("/last/*"))
     # WHEN one more wildcard is asked THEN TooManyInvalidationsInProgress
     with pytest.raises(cloudfront.exceptions.TooManyInvalidationsInProgress) as raised:
         _invalidate(cloudfront, distribution_id, "/x.html", "/one-more/*")
     assert _error(raised) == ("TooManyInvalidationsInProgress", 400)
     # AND file paths still have their own quota: 3,000 of them go through
-    create(
-        DistributionId=distribution_id, InvalidationBatch=_batch(*(f"/f{n}" for n in range(3000)))
-    )
+    create(DistributionId=distribution_id, InvalidationBatch=_batch(*(f"/f{n}" for n in range(3000))))
     with pytest.raises(cloudfront.exceptions.TooManyInvalidationsInProgress):
         create(DistributionId=distribution_id, InvalidationBatch=_batch("/f-3001"))
     # WHEN the invalidations complete THEN the quota is free again
@@ -238,9 +226,9 @@ def test_in_progress_until_complete_after(moto_server: str) -> None:
     with StrictCloudFront(moto_server, complete_after=25.0, clock=lambda: now[0]) as strict:
         cloudfront = _cloudfront(strict.url)
         distribution = _distribution(cloudfront)
-        created = cloudfront.create_invalidation(
-            DistributionId=distribution, InvalidationBatch=_batch("/a")
-        )["Invalidation"]
+        created = cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch=_batch("/a"))[
+            "Invalidation"
+        ]
 
         def status() -> str:
             got = cloudfront.get_invalidation(DistributionId=distribution, Id=created["Id"])
@@ -289,21 +277,17 @@ def test_list_invalidations_newest_first_with_paging(
 ) -> None:
     # GIVEN five invalidations, the oldest two completed
     for n in range(2):
-        cloudfront.create_invalidation(
-            DistributionId=distribution_id, InvalidationBatch=_batch(f"/{n}")
-        )
+        cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=_batch(f"/{n}"))
     strict.complete_all()
     for n in range(2, 5):
-        cloudfront.create_invalidation(
-            DistributionId=distribution_id, InvalidationBatch=_batch(f"/{n}")
-        )
+        cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=_batch(f"/{n}"))
     newest_first = [i.id for i in reversed(strict.invalidations)]
     # WHEN they are listed two at a time
     seen, statuses, marker, pages = [], [], "", 0
     while True:
-        page = cloudfront.list_invalidations(
-            DistributionId=distribution_id, MaxItems="2", Marker=marker
-        )["InvalidationList"]
+        page = cloudfront.list_invalidations(DistributionId=distribution_id, MaxItems="2", Marker=marker)[
+            "InvalidationList"
+        ]
         pages += 1
         seen += [item["Id"] for item in page.get("Items", [])]
         statuses += [item["Status"] for item in page.get("Items", [])]
@@ -317,9 +301,7 @@ def test_list_invalidations_newest_first_with_paging(
     paginator = cloudfront.get_paginator("list_invalidations")
     ids = [
         item["Id"]
-        for page in paginator.paginate(
-            DistributionId=distribution_id, PaginationConfig={"PageSize": 2}
-        )
+        for page in paginator.paginate(DistributionId=distribution_id, PaginationConfig={"PageSize": 2})
         for item in page["InvalidationList"].get("Items", [])
     ]
     assert ids == newest_first
@@ -344,9 +326,7 @@ def test_cloudfront_error_faults(
     strict.inject(kind, match=lambda r: r.action == "CreateInvalidation")
     # WHEN the client calls THEN botocore reads CloudFront's error code
     with pytest.raises(ClientError) as raised:
-        cloudfront.create_invalidation(
-            DistributionId=distribution_id, InvalidationBatch=_batch("/a")
-        )
+        cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=_batch("/a"))
     assert _error(raised) == (code, status)
     assert raised.value.response["Error"]["Message"]
     # AND the request never reached the invalidation store
@@ -354,19 +334,13 @@ def test_cloudfront_error_faults(
     assert strict.count("CreateInvalidation", fault=kind) == 1
 
 
-def test_botocore_retries_injected_throttling(
-    strict: StrictCloudFront, distribution_id: str
-) -> None:
+def test_botocore_retries_injected_throttling(strict: StrictCloudFront, distribution_id: str) -> None:
     # GIVEN botocore's standard retries, and a throttle then a 503 on CreateInvalidation
-    cloudfront = _cloudfront(
-        strict.url, Config(retries={"total_max_attempts": 3, "mode": "standard"})
-    )
+    cloudfront = _cloudfront(strict.url, Config(retries={"total_max_attempts": 3, "mode": "standard"}))
     strict.inject("throttle", match=lambda r: r.action == "CreateInvalidation")
     strict.inject("503", match=lambda r: r.action == "CreateInvalidation")
     # WHEN the client calls THEN botocore classified both as retryable and the third try won
-    created = cloudfront.create_invalidation(
-        DistributionId=distribution_id, InvalidationBatch=_batch("/a")
-    )
+    created = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch=_batch("/a"))
     assert created["ResponseMetadata"]["RetryAttempts"] == 2
     assert [r.fault for r in strict.requests if r.action == "CreateInvalidation"] == [
         "throttle",

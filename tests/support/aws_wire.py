@@ -187,9 +187,7 @@ def _protocol(service: str, request: Request) -> str:
     return "query" if _query_action(request) else "rest-xml"
 
 
-def aws_error(
-    request: Request, status: int, code: str, message: str, *, sender: bool = True
-) -> Response:
+def aws_error(request: Request, status: int, code: str, message: str, *, sender: bool = True) -> Response:
     """An error response shaped like the request's service would send it."""
     request_id = str(uuid.uuid4())
     protocol = _protocol(request.service, request)
@@ -225,9 +223,7 @@ def aws_error(
         f"<Message>{escape(message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
-    return Response(
-        status, (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)), xml.encode()
-    )
+    return Response(status, (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)), xml.encode())
 
 
 def _throttle_code(service: str) -> str:

@@ -129,9 +129,7 @@ class StrictCloudFront(FaultProxy):
         answer: Callable[[Request, str], Response],
     ) -> Response:
         if not self._distribution_exists(request, distribution_id):
-            return aws_error(
-                request, 404, "NoSuchDistribution", "The specified distribution does not exist."
-            )
+            return aws_error(request, 404, "NoSuchDistribution", "The specified distribution does not exist.")
         return answer(request, distribution_id)
 
     def _distribution_exists(self, request: Request, distribution_id: str) -> bool:
@@ -160,8 +158,7 @@ class StrictCloudFront(FaultProxy):
                 (
                     i
                     for i in self._invalidations
-                    if i.distribution_id == distribution_id
-                    and i.caller_reference == batch.caller_reference
+                    if i.distribution_id == distribution_id and i.caller_reference == batch.caller_reference
                 ),
                 None,
             )
@@ -213,11 +210,7 @@ class StrictCloudFront(FaultProxy):
         wanted = request.path.rpartition("/")[2]
         with self._store_lock:
             found = next(
-                (
-                    i
-                    for i in self._invalidations
-                    if i.id == wanted and i.distribution_id == distribution_id
-                ),
+                (i for i in self._invalidations if i.id == wanted and i.distribution_id == distribution_id),
                 None,
             )
             if found is None:
@@ -234,9 +227,7 @@ class StrictCloudFront(FaultProxy):
         except ValueError:
             return aws_error(request, 400, "InvalidArgument", "MaxItems must be an integer.")
         with self._store_lock:
-            newest_first = [
-                i for i in reversed(self._invalidations) if i.distribution_id == distribution_id
-            ]
+            newest_first = [i for i in reversed(self._invalidations) if i.distribution_id == distribution_id]
             ids = [i.id for i in newest_first]
             start = ids.index(marker) + 1 if marker in ids else 0
             page = newest_first[start : start + max_items]

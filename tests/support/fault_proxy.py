@@ -208,9 +208,7 @@ class FaultProxy:
         )
 
     def _record(self, request: Request, fault: str | None) -> int:
-        entry = RecordedRequest(
-            request.method, request.path, request.service, request.action, fault, None
-        )
+        entry = RecordedRequest(request.method, request.path, request.service, request.action, fault, None)
         with self._lock:
             self._log.append(entry)
             return len(self._log) - 1
@@ -235,9 +233,7 @@ class FaultProxy:
             headers = {k: v for k, v in request.headers if k.lower() not in _HOP_BY_HOP}
             if request.body or request.method in ("POST", "PUT", "PATCH"):
                 headers["Content-Length"] = str(len(request.body))
-            connection.request(
-                request.method, request.target, body=request.body or None, headers=headers
-            )
+            connection.request(request.method, request.target, body=request.body or None, headers=headers)
             upstream = connection.getresponse()
             body = upstream.read()
             kept = tuple(

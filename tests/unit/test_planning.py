@@ -114,9 +114,7 @@ def test_short_keys_without_star_round_trip(key: str) -> None:
 # -------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/*", "/docs/*", "/a%20b", "/a%c3%a9", "/a+b~c", "/" + "a" * 3999]
-)
+@pytest.mark.parametrize("path", ["/", "/*", "/docs/*", "/a%20b", "/a%c3%a9", "/a+b~c", "/" + "a" * 3999])
 def test_valid_paths(path: str) -> None:
     assert validate_path(path) is None
 
@@ -177,9 +175,7 @@ def test_covers(plan_paths: tuple[str, ...], path: str, covered: bool) -> None:
 
 def test_a_small_burst_is_sent_exact() -> None:
     # GIVEN a few changed paths, duplicated WHEN planned THEN exactly those, sorted, once each
-    plan = plan_invalidation(
-        ["/b.html", "/a.html", "/b.html", "/docs/"], max_paths=100, wildcard_budget=13
-    )
+    plan = plan_invalidation(["/b.html", "/a.html", "/b.html", "/docs/"], max_paths=100, wildcard_budget=13)
     assert plan.paths == ("/a.html", "/b.html", "/docs/")
 
 
@@ -301,9 +297,7 @@ def test_plan_properties(paths: list[str], max_paths: int, budget: int) -> None:
 
 
 @given(_ENCODED, _MAX_PATHS, _BUDGETS, st.randoms(use_true_random=False))
-def test_plan_is_deterministic(
-    paths: list[str], max_paths: int, budget: int, rng: random.Random
-) -> None:
+def test_plan_is_deterministic(paths: list[str], max_paths: int, budget: int, rng: random.Random) -> None:
     # GIVEN the same paths in another order, duplicated WHEN planned THEN the same plan
     shuffled = paths + paths[: len(paths) // 2]
     rng.shuffle(shuffled)
