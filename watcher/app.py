@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from watcher.aws import ClientFactory
+from watcher.aws import ClientFactory, error_code, is_transient
 from watcher.batching import Batch, Batcher
 from watcher.clock import Clock, SystemClock
 from watcher.config import Settings
@@ -32,7 +32,7 @@ from watcher.sources.sqs import SqsSource
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-__all__ = ["Watcher"]
+__all__ = ["StartupError", "Watcher"]
 
 _TICK = 0.1
 _LIVENESS_SECONDS = 120.0
@@ -40,6 +40,10 @@ _LIVENESS_SECONDS = 120.0
 # queue's redrive policy counts receives at a sane pace.
 _PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 _SHUTDOWN_MARGIN = 1.5
+
+
+class StartupError(Exception):
+    """The daemon cannot start (e.g. its port is taken): one clear line."""
 
 
 class Watcher:
@@ -67,6 +71,7 @@ class Watcher:
         self._once = once
         self._max_seconds = max_seconds
         self._receiving_done = threading.Event()
+        self._receive_failed = False
         self._deadline: float | None = None
         self._heartbeat = self.clock.monotonic()
         self._started = self.clock.monotonic()
@@ -111,13 +116,21 @@ class Watcher:
         self._in_flight: dict[str, Future[None]] = {}
         self.http: HealthServer | None = None
         if serve_http:
-            self.http = HealthServer(
-                host=settings.http.host,
-                port=settings.http.port,
-                registry=self.metrics.registry,
-                live=self.live,
-                unready_reason=self.unready_reason,
-            )
+            try:
+                self.http = HealthServer(
+                    host=settings.http.host,
+                    port=settings.http.port,
+                    registry=self.metrics.registry,
+                    live=self.live,
+                    unready_reason=self.unready_reason,
+                )
+            except OSError as exc:
+                if not once:
+                    raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
+                # A one-shot run is often next to a running daemon on the same port.
+                self._log.warning(
+                    "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
+                )
 
     # -- probes -------------------------------------------------------------------
 
@@ -201,7 +214,13 @@ class Watcher:
                 continue
             try:
                 received = source.receive()
-            except Exception:  # noqa: BLE001 - counted and logged by the source; keep receiving
+            except Exception as exc:  # noqa: BLE001 - counted and logged by the source; keep receiving
+                if self._once and not is_transient(exc):
+                    # --once against a missing queue or without permission: say so and stop,
+                    # rather than retrying until --max-seconds.
+                    self._log.error("receive failed permanently", code=error_code(exc), error=str(exc)[:300])
+                    self._receive_failed = True
+                    break
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
@@ -276,6 +295,6 @@ class Watcher:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)
         self._log.info("watcher stopped", uncovered_messages=uncovered)
-        if self._once and uncovered:
+        if self._once and (uncovered or self._receive_failed):
             return 1
         return 0

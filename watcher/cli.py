@@ -107,13 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from watcher.app import Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
+    from watcher.app import StartupError, Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
     from watcher.logging import configure_logging  # noqa: PLC0415
 
     overrides: dict[str, dict[str, Any]] = {"watcher": {"dry_run": True}} if args.dry_run else {}
     settings = _load(args, overrides)
     configure_logging(settings.watcher.log_level, settings.watcher.log_format)
-    watcher = Watcher(settings, once=args.once, max_seconds=args.max_seconds)
+    try:
+        watcher = Watcher(settings, once=args.once, max_seconds=args.max_seconds)
+    except StartupError as exc:
+        print(f"watcher run: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         watcher.stop.set()  # only a flag: the main loop drains

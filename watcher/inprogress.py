@@ -93,10 +93,14 @@ class InProgress:
             known = self._describe(distribution_id, invalidation_id)
             if known is not None:
                 running.append(known)
+        now = self._clock.time()
         with self._lock:
-            for invalidation_id, known in self._known.get(distribution_id, {}).items():
-                if invalidation_id not in in_progress:
-                    known.completed = True
+            known_here = self._known.get(distribution_id, {})
+            for invalidation_id in list(known_here):
+                # CloudFront no longer lists it as running: forget it (bounded memory),
+                # unless we created it a moment ago and the listing may lag behind.
+                if invalidation_id not in in_progress and now - known_here[invalidation_id].created > 30:
+                    del known_here[invalidation_id]
         self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(len(in_progress))
         return running
 
