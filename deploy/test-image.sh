@@ -156,13 +156,19 @@ log "pip settings for the build: $pipdir/pip.conf (+${#pip_mounts[@]} mounts)"
 
 # --- 4. build -------------------------------------------------------------------
 t0=$SECONDS
+previous="$(podman image inspect --format '{{.Id}}' "$image" 2> /dev/null || true)"
 log "podman build --isolation chroot $image"
 podman build --isolation chroot --layers --pull=never \
     --build-arg BASE_IMAGE="$base_tag" \
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2> /dev/null || echo unknown)" \
     "${volumes[@]}" -t "$image" -f "$root/Dockerfile" "$root" > "$cache/build.log" 2>&1 \
     || { tail -n 40 "$cache/build.log" >&2; die "podman build failed (log: $cache/build.log)"; }
-log "built $image ($((SECONDS - t0))s)"
+current="$(podman image inspect --format '{{.Id}}' "$image")"
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    podman rmi "$previous" > /dev/null 2>&1 || true # our own previous build, now untagged
+fi
+log "built $image ($((SECONDS - t0))s, $(podman image inspect --format '{{.Size}}' "$image" \
+    | awk '{printf "%d MB", $1 / 1000000}'))"
 
 # --- 5. the image's configuration ---------------------------------------------------
 config="$(podman image inspect --format \
