@@ -61,6 +61,7 @@ debian_mirror() {
         return
     fi
     local uri
+    # shellcheck disable=SC2016 # $(REPO_URI) is apt's format field, not a command
     uri="$(apt-get indextargets --format '$(REPO_URI)' "Release: $suite" \
         'Identifier: Packages' 'Component: main' 2> /dev/null | head -n1)"
     if [ -z "$uri" ]; then
