@@ -77,6 +77,8 @@ class Change:
 
     `identity` names the change for idempotency: the SQS message id (plus record
     index) or, for poll mode, key + ETag. It feeds the CallerReference.
+    `site_wide` (poll's `on_change = "site"`) asks routing for one wildcard over
+    the whole site instead of the key's own paths.
     """
 
     bucket: str
@@ -86,6 +88,7 @@ class Change:
     event_time: datetime | None = None
     source: str = "sqs"
     ack: Ack = field(default_factory=NullAck, compare=False, repr=False)
+    site_wide: bool = False
 
 
 @dataclass(frozen=True, slots=True)

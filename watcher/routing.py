@@ -15,9 +15,11 @@ from typing import Protocol
 from watcher.model import Route
 from watcher.planning import encode_path
 
-__all__ = ["Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
+__all__ = ["SITE_WILDCARD", "Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
 
 INDEX_DOCUMENT = "index.html"
+# A site's URL space is "/" + key-without-prefix, so its whole site is "/*" whatever the prefix.
+SITE_WILDCARD = "/*"
 
 
 class SiteLike(Protocol):
@@ -87,6 +89,13 @@ def url_paths(relative_key: str) -> tuple[str, ...]:
     return tuple(paths)
 
 
+def _encoded_paths(relative_key: str) -> tuple[str, ...]:
+    encoded: dict[str, None] = {}
+    for raw in url_paths(relative_key):
+        encoded.update(dict.fromkeys(encode_path(raw)))
+    return tuple(encoded)
+
+
 class Router:
     """Maps changed objects to every site entry that serves them."""
 
@@ -101,8 +110,12 @@ class Router:
         """The buckets some site watches."""
         return frozenset(self._by_bucket)
 
-    def route(self, bucket: str, key: str) -> RoutingResult:
-        """The sites and encoded CloudFront paths for one object, or the reasons it is ignored."""
+    def route(self, bucket: str, key: str, *, site_wide: bool = False) -> RoutingResult:
+        """The sites and encoded CloudFront paths for one object, or the reasons it is ignored.
+
+        `site_wide`: each site that takes the key gets one wildcard over its whole URL
+        space ("/*": the prefix is stripped from URLs) instead of the key's paths.
+        """
         candidates = self._by_bucket.get(bucket)
         if not candidates:
             return RoutingResult(routes=(), reasons=(f"no site watches bucket {bucket!r}",))
@@ -119,10 +132,6 @@ class Router:
             if _matches_any(site.exclude, relative):
                 reasons.append(f"{site.name}: matched by exclude {list(site.exclude)}")
                 continue
-            encoded: dict[str, None] = {}
-            for raw in url_paths(relative):
-                encoded.update(dict.fromkeys(encode_path(raw)))
-            routes.append(
-                Route(site_name=site.name, distribution_id=site.distribution_id, paths=tuple(encoded))
-            )
+            paths = (SITE_WILDCARD,) if site_wide else _encoded_paths(relative)
+            routes.append(Route(site_name=site.name, distribution_id=site.distribution_id, paths=paths))
         return RoutingResult(routes=tuple(routes), reasons=tuple(reasons))
