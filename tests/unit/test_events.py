@@ -1,0 +1,318 @@
+"""Parsing SQS bodies: real S3, SNS and EventBridge samples, odd keys, and garbage.
+
+Samples live in tests/fixtures/events (shaped as AWS documents them); bodies a
+test varies are built with tests/support/events.py. LocalStack samples, when
+someone drops them into tests/fixtures/localstack, are parsed too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.events import (
+    FIXTURES,
+    eventbridge_event,
+    fixture_body,
+    s3_body,
+    s3_record,
+    sns_envelope,
+)
+from watcher.events import parse_body
+from watcher.model import ChangeKind
+
+
+def _keys(body: str) -> list[str]:
+    return [change.key for change in parse_body(body, message_id="m-1").changes]
+
+
+# -- direct S3 notifications ----------------------------------------------------------
+
+
+def test_a_direct_s3_put_becomes_one_created_change_named_after_the_message() -> None:
+    # GIVEN the S3 documentation's sample notification, received as message "m-1"
+    body = fixture_body("events/s3_put.json")
+    # WHEN it is parsed
+    result = parse_body(body, message_id="m-1")
+    # THEN one change: the object, created, named "m-1#0", with the event time
+    (change,) = result.changes
+    assert (change.bucket, change.key, change.kind) == (
+        "amzn-s3-demo-bucket",
+        "HappyFace.jpg",
+        ChangeKind.CREATED,
+    )
+    assert change.identity == "m-1#0"
+    assert change.event_time == datetime(1970, 1, 1, tzinfo=UTC)
+    assert change.source == "sqs"
+    assert not result.ignored
+    assert not result.rejected
+    assert not result.poison
+
+
+def test_several_records_of_every_changing_kind_become_changes_and_tagging_is_ignored() -> None:
+    # GIVEN one body with Post, Copy, CompleteMultipartUpload, Delete, DeleteMarkerCreated,
+    # LifecycleExpiration and an ObjectTagging record
+    body = fixture_body("events/s3_several_records.json")
+    # WHEN it is parsed
+    result = parse_body(body, message_id="m-7")
+    # THEN six changes in record order, each with its own identity, and the tagging record ignored
+    assert [(c.key, c.kind) for c in result.changes] == [
+        ("uploads/form.html", ChangeKind.CREATED),
+        ("docs/index.html", ChangeKind.CREATED),
+        ("media/video.mp4", ChangeKind.CREATED),
+        ("old/page.html", ChangeKind.REMOVED),
+        ("old/versioned.html", ChangeKind.REMOVED),
+        ("tmp/preview.html", ChangeKind.REMOVED),
+    ]
+    assert [c.identity for c in result.changes] == [f"m-7#{i}" for i in range(6)]
+    assert result.ignored == ("event ObjectTagging:Put",)
+    assert not result.poison
+
+
+@pytest.mark.parametrize(
+    "event_name",
+    [
+        "ObjectRestore:Completed",
+        "ObjectAcl:Put",
+        "Replication:OperationFailedReplication",
+        "IntelligentTiering",
+    ],
+)
+def test_s3_events_that_change_no_content_are_ignored(event_name: str) -> None:
+    result = parse_body(s3_body(s3_record(event_name)), message_id="m")
+    assert result.changes == ()
+    assert result.ignored == (f"event {event_name}",)
+    assert not result.poison
+
+
+def test_event_names_with_the_s3_prefix_are_understood() -> None:
+    # S3 itself omits "s3:" in records, but configurations and other emitters use it
+    result = parse_body(s3_body(s3_record("s3:ObjectRemoved:Delete")), message_id="m")
+    assert [c.kind for c in result.changes] == [ChangeKind.REMOVED]
+
+
+def test_the_s3_test_event_is_ignored_not_rejected() -> None:
+    result = parse_body(fixture_body("events/s3_test_event.json"), message_id="m")
+    assert result.changes == ()
+    assert result.ignored == ("s3:TestEvent",)
+    assert not result.poison
+
+
+# -- SNS -------------------------------------------------------------------------------
+
+
+def test_an_sns_envelope_is_unwrapped() -> None:
+    # GIVEN the sample notification delivered through SNS without raw delivery
+    result = parse_body(fixture_body("events/sns_notification.json"), message_id="m-2")
+    # THEN the inner S3 record becomes the change
+    assert [(c.bucket, c.key, c.identity) for c in result.changes] == [
+        ("amzn-s3-demo-bucket", "HappyFace.jpg", "m-2#0")
+    ]
+
+
+def test_sns_raw_delivery_is_the_s3_notification_itself() -> None:
+    # Raw delivery hands SQS the S3 document unchanged: the direct sample is that body
+    assert _keys(fixture_body("events/s3_put.json")) == ["HappyFace.jpg"]
+
+
+def test_an_s3_test_event_inside_sns_is_ignored() -> None:
+    result = parse_body(sns_envelope(fixture_body("events/s3_test_event.json")), message_id="m")
+    assert result.ignored == ("s3:TestEvent",)
+    assert not result.poison
+
+
+def test_an_sns_subscription_confirmation_is_ignored() -> None:
+    result = parse_body(fixture_body("events/sns_subscription_confirmation.json"), message_id="m")
+    assert result.changes == ()
+    assert result.ignored == ("SNS SubscriptionConfirmation",)
+    assert not result.poison
+
+
+def test_an_sns_envelope_holding_something_else_is_rejected() -> None:
+    result = parse_body(fixture_body("events/sns_foreign_cloudwatch_alarm.json"), message_id="m")
+    assert result.changes == ()
+    assert result.poison
+    assert "not an S3 notification" in result.rejected[0]
+
+
+def test_an_sns_envelope_inside_an_sns_envelope_is_rejected() -> None:
+    inner = sns_envelope(s3_body(s3_record()))
+    result = parse_body(sns_envelope(inner), message_id="m")
+    assert result.poison
+    assert "inside an SNS envelope" in result.rejected[0]
+
+
+def test_an_sns_message_that_is_not_json_is_rejected() -> None:
+    result = parse_body(sns_envelope("hello"), message_id="m")
+    assert result.poison
+    assert "SNS Message is not JSON" in result.rejected[0]
+
+
+# -- EventBridge -------------------------------------------------------------------------
+
+
+def test_eventbridge_object_created_and_deleted_are_changes() -> None:
+    created = parse_body(fixture_body("events/eventbridge_object_created.json"), message_id="e-1")
+    deleted = parse_body(fixture_body("events/eventbridge_object_deleted.json"), message_id="e-2")
+    assert [(c.bucket, c.key, c.kind, c.identity) for c in created.changes + deleted.changes] == [
+        ("amzn-s3-demo-bucket1", "example-key", ChangeKind.CREATED, "e-1#0"),
+        ("amzn-s3-demo-bucket1", "example-key", ChangeKind.REMOVED, "e-2#0"),
+    ]
+    assert created.changes[0].event_time == datetime(2021, 11, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "detail_type", ["Object Tags Added", "Object Restore Completed", "Object ACL Updated"]
+)
+def test_other_eventbridge_s3_detail_types_are_ignored(detail_type: str) -> None:
+    result = parse_body(eventbridge_event(detail_type), message_id="m")
+    assert result.changes == ()
+    assert result.ignored == (f"EventBridge {detail_type}",)
+    assert not result.poison
+
+
+def test_the_tags_added_sample_is_ignored() -> None:
+    result = parse_body(fixture_body("events/eventbridge_object_tags_added.json"), message_id="m")
+    assert result.ignored == ("EventBridge Object Tags Added",)
+
+
+# -- foreign sources -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("events/eventbridge_foreign_ec2.json", "foreign EventBridge source 'aws.ec2'"),
+        ("events/foreign_dynamodb_stream.json", "foreign event source 'aws:dynamodb'"),
+    ],
+)
+def test_events_from_other_services_are_rejected_with_the_reason(fixture: str, reason: str) -> None:
+    result = parse_body(fixture_body(fixture), message_id="m")
+    assert result.changes == ()
+    assert result.poison
+    assert reason in result.rejected[0]
+
+
+def test_one_foreign_record_does_not_sink_its_neighbours() -> None:
+    # GIVEN a body with a good record, a foreign one and another good one
+    body = s3_body(s3_record(key="a.html"), s3_record(source="aws:sqs"), s3_record(key="b.html"))
+    # WHEN parsed
+    result = parse_body(body, message_id="m")
+    # THEN both good records are changes (keeping their record index) and the foreign one is rejected
+    assert [(c.key, c.identity) for c in result.changes] == [("a.html", "m#0"), ("b.html", "m#2")]
+    assert result.rejected == ("record 1: foreign event source 'aws:sqs'",)
+
+
+# -- keys as S3 encodes them ---------------------------------------------------------------
+
+
+def test_keys_are_decoded_the_way_s3_encodes_them() -> None:
+    # GIVEN S3's form-URL-encoding: space as '+', '+' as %2B; moto's %2F for '/'; %20; UTF-8
+    body = fixture_body("events/s3_encoded_keys.json")
+    # THEN the keys come out as stored in S3
+    assert _keys(body) == [
+        "docs/red flower.jpg",
+        "pkg/c++-1.0.tar.gz",
+        "blog/2026/post.html",
+        "my file.html",
+        "café/日本.html",
+        "100% done?.html",
+    ]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a b+c.html", "docs/100%.html", "ünïcødé/ß.html", "q?x=1&y=2#frag", "tilde~/[x]{y}.html", "a%2Fb"],
+)
+def test_any_key_survives_the_round_trip_through_s3_encoding(key: str) -> None:
+    assert _keys(s3_body(s3_record(key=key))) == [key]
+
+
+def test_a_key_that_is_not_utf8_once_decoded_is_rejected() -> None:
+    result = parse_body(s3_body(s3_record(encoded_key="bad%FF.html")), message_id="m")
+    assert result.changes == ()
+    assert "not valid UTF-8" in result.rejected[0]
+
+
+def test_a_key_longer_than_s3_allows_is_rejected() -> None:
+    result = parse_body(s3_body(s3_record(key="k" * 1025)), message_id="m")
+    assert "1,024 bytes" in result.rejected[0]
+
+
+# -- malformed bodies ----------------------------------------------------------------------
+
+_GOOD = s3_body(s3_record())
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_GOOD[: len(_GOOD) // 2], "body is not JSON"),
+        ("", "body is not JSON"),
+        ("[1, 2]", "body is a JSON list"),
+        ('"Records"', "body is a JSON str"),
+        ('{"Records": []}', "Records is empty"),
+        ('{"Records": {"eventName": "ObjectCreated:Put"}}', "Records is not a list"),
+        ('{"hello": "world"}', "not an S3 notification, SNS envelope or EventBridge event"),
+        ("[" * 100_000 + "]" * 100_000, ""),
+    ],
+)
+def test_malformed_bodies_are_rejected_with_a_reason_never_raised(body: str, reason: str) -> None:
+    result = parse_body(body, message_id="m")
+    assert result.changes == ()
+    assert result.poison
+    assert reason in result.rejected[0]
+    assert len(result.rejected[0]) <= 200
+
+
+def _mutated(**changes: object) -> str:
+    record = s3_record()
+    for path, value in changes.items():
+        target = record
+        *parents, last = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[last] = value
+    return s3_body(record)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (s3_body("not a record"), "record 0: record is not an object"),  # type: ignore[arg-type]
+        (_mutated(eventName=42), "eventName is missing or not a string"),
+        (_mutated(s3=None), "s3 is missing or not an object"),
+        (_mutated(s3__bucket__name=["b"]), "name is missing or not a string"),
+        (_mutated(s3__object__key=""), "key is missing or not a string"),
+        (_mutated(s3__object={"size": 1}), "key is missing or not a string"),
+        (
+            json.dumps({"detail-type": "Object Created", "source": "aws.s3", "detail": "x"}),
+            "detail is missing",
+        ),
+    ],
+)
+def test_records_of_the_wrong_shape_are_rejected(body: str, reason: str) -> None:
+    result = parse_body(body, message_id="m")
+    assert result.changes == ()
+    assert reason in result.rejected[0]
+
+
+def test_an_unparseable_event_time_leaves_the_time_unknown() -> None:
+    (change,) = parse_body(s3_body(s3_record(event_time="yesterday")), message_id="m").changes
+    assert change.event_time is None
+
+
+# -- LocalStack samples (another engineer's fixtures, when present) -------------------------
+
+_LOCALSTACK = sorted((FIXTURES / "localstack").glob("*.json")) if (FIXTURES / "localstack").is_dir() else []
+
+
+@pytest.mark.skipif(not _LOCALSTACK, reason="no LocalStack sample bodies in tests/fixtures/localstack")
+@pytest.mark.parametrize("path", _LOCALSTACK, ids=[p.name for p in _LOCALSTACK])
+def test_localstack_sample_bodies_parse_without_rejection(path: object) -> None:
+    body = path.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    result = parse_body(body, message_id="ls")
+    assert not result.poison, result.rejected
+    assert result.changes or result.ignored
