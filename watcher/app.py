@@ -18,18 +18,23 @@ import structlog
 from watcher.aws import ClientFactory, error_code, is_transient
 from watcher.batching import Batch, Batcher
 from watcher.clock import Clock, SystemClock
+from watcher.completion import CompletionTracker
 from watcher.config import Settings
 from watcher.http import HealthServer
 from watcher.inprogress import InProgress
 from watcher.invalidator import Invalidator
 from watcher.metrics import Metrics
 from watcher.model import Change, FanOutAck
+from watcher.observer import Observer
 from watcher.ratelimit import RateLimiter
 from watcher.routing import Router
 from watcher.sources import Source
+from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_sqs import SQSClient
     from prometheus_client import CollectorRegistry
 
 __all__ = ["StartupError", "Watcher"]
@@ -40,6 +45,9 @@ _LIVENESS_SECONDS = 120.0
 # queue's redrive policy counts receives at a sane pace.
 _PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 _SHUTDOWN_MARGIN = 1.5
+# Observation only (metrics): cheap reads, often enough for a dashboard.
+_IN_PROGRESS_REFRESH_SECONDS = 30.0
+_QUEUE_DEPTH_SECONDS = 60.0
 
 
 class StartupError(Exception):
@@ -101,9 +109,11 @@ class Watcher:
         )
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
+        sqs_client = None
         if "sqs" in settings.watcher.sources:
+            sqs_client = factory.sqs(wait_time_seconds=settings.sqs.wait_time_seconds)
             self.sqs = SqsSource(
-                factory.sqs(wait_time_seconds=settings.sqs.wait_time_seconds),
+                sqs_client,
                 settings.sqs,
                 clock=self.clock,
                 metrics=self.metrics,
@@ -112,6 +122,11 @@ class Watcher:
                 unready_after=settings.http.unready_after_failing_seconds,
             )
             self.sources.append(self.sqs)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.completion: CompletionTracker | None = None
+        self.observer = self._observer(cloudfront, sqs_client)
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="flush")
         self._in_flight: dict[str, Future[None]] = {}
         self.http: HealthServer | None = None
@@ -131,6 +146,20 @@ class Watcher:
                 self._log.warning(
                     "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
                 )
+
+    def _observer(self, cloudfront: CloudFrontClient, sqs_client: SQSClient | None) -> Observer:
+        """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
+        observer = Observer(clock=self.clock, stop=self.stop)
+        observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
+        if self.settings.invalidation.wait_for_completion:
+            self.completion = CompletionTracker(
+                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+            )
+            observer.every(0.5, self.completion.step, "completion")
+        if sqs_client is not None:
+            depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
+            observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
+        return observer
 
     # -- probes -------------------------------------------------------------------
 
@@ -158,6 +187,8 @@ class Watcher:
         if result.ignored:
             self._log.info(
                 "change ignored",
+                source=change.source,
+                change=change.identity,
                 bucket=change.bucket,
                 key=change.key[:300],
                 reasons=list(result.reasons),
@@ -193,6 +224,9 @@ class Watcher:
             return
         for change in result.covered:
             change.ack.covered()
+        if self.completion is not None:
+            for invalidation_id in result.invalidation_ids:
+                self.completion.track(result.distribution_id, invalidation_id)
         retry_in = (
             0.0 if (self.stop.is_set() or "deadline" in result.reason) else _PERMANENT_FAILURE_RETRY_SECONDS
         )
@@ -205,7 +239,7 @@ class Watcher:
     # -- loops ----------------------------------------------------------------------
 
     def _receive_loop(self, source: SqsSource) -> None:
-        backoff = 1.0
+        backoff, failures = 1.0, 0
         while not self.stop.is_set():
             if self._once and self.clock.monotonic() - self._started >= self._max_seconds:
                 break
@@ -221,10 +255,18 @@ class Watcher:
                     self._log.error("receive failed permanently", code=error_code(exc), error=str(exc)[:300])
                     self._receive_failed = True
                     break
+                failures += 1
+                self._log.warning(
+                    "retrying receive",
+                    queue=self.settings.sqs.queue_url,
+                    reason=error_code(exc),
+                    attempt=failures,
+                    delay=backoff,
+                )
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
-            backoff = 1.0
+            backoff, failures = 1.0, 0
             if self._once and received == 0:
                 break
         self._receiving_done.set()
@@ -241,6 +283,7 @@ class Watcher:
             receiver.start()
         else:
             self._receiving_done.set()
+        self.observer.start()
         self._log.info(
             "watcher started",
             sources=list(self.settings.watcher.sources),
@@ -291,6 +334,7 @@ class Watcher:
         for source in self.sources:
             source.release_all()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.observer.join(_SHUTDOWN_MARGIN)
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

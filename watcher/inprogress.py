@@ -44,6 +44,8 @@ class InProgress:
         self._clock = clock
         self._metrics = metrics
         self._known: dict[str, dict[str, _Known]] = {}
+        # Ids CloudFront listed InProgress at the last refresh (people's too), for the gauge.
+        self._listed: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         self._log = structlog.get_logger("watcher.inprogress")
 
@@ -54,6 +56,7 @@ class InProgress:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
                 wildcards=wildcards, files=len(paths) - wildcards, created=created
             )
+        self._publish(distribution_id)
 
     def mark_completed(self, distribution_id: str, invalidation_id: str) -> None:
         """Note that an invalidation finished."""
@@ -61,6 +64,27 @@ class InProgress:
             known = self._known.get(distribution_id, {}).get(invalidation_id)
             if known is not None:
                 known.completed = True
+            self._listed.get(distribution_id, set()).discard(invalidation_id)
+        self._publish(distribution_id)
+
+    def refresh_running(self) -> None:
+        """Refresh every distribution believed to have something in progress (keeps the gauge fresh)."""
+        with self._lock:
+            believed = [d for d in set(self._known) | set(self._listed) if self._running_ids(d)]
+        for distribution_id in believed:
+            self.refresh(distribution_id)
+
+    def _running_ids(self, distribution_id: str) -> set[str]:
+        # Callers hold _lock.
+        ours = self._known.get(distribution_id, {})
+        running = {i for i, known in ours.items() if not known.completed}
+        listed = self._listed.get(distribution_id, set())
+        return running | {i for i in listed if i not in ours or not ours[i].completed}
+
+    def _publish(self, distribution_id: str) -> None:
+        with self._lock:
+            count = len(self._running_ids(distribution_id))
+        self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(count)
 
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
@@ -95,13 +119,14 @@ class InProgress:
                 running.append(known)
         now = self._clock.time()
         with self._lock:
+            self._listed[distribution_id] = set(in_progress)
             known_here = self._known.get(distribution_id, {})
             for invalidation_id in list(known_here):
                 # CloudFront no longer lists it as running: forget it (bounded memory),
                 # unless we created it a moment ago and the listing may lag behind.
                 if invalidation_id not in in_progress and now - known_here[invalidation_id].created > 30:
                     del known_here[invalidation_id]
-        self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(len(in_progress))
+        self._publish(distribution_id)
         return running
 
     def _list_in_progress(self, distribution_id: str) -> set[str]:

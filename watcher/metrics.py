@@ -6,6 +6,8 @@ never keys or paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from watcher import __version__
@@ -35,6 +37,9 @@ _EVENT_TO_INVALIDATION_BUCKETS = (
 )
 _REQUEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _COMPLETION_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600, 1200)
+# The CloudFront backpressure an operator alerts on; other reasons appear when they happen.
+_EXPECTED_RETRY_REASONS = ("Throttling", "TooManyInvalidationsInProgress")
+_SOURCE_SERVICES = {"poll": "s3"}
 
 
 class Metrics:
@@ -140,3 +145,29 @@ class Metrics:
         )
         self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
+
+    def start_series(self, *, distributions: Iterable[str], sources: Iterable[str]) -> None:
+        """Create the label children the daemon will use, at 0, before the first event.
+
+        A series that appears only with its first increment breaks `rate()` and
+        `absent()` alerts and leaves dashboards empty on a quiet day.
+        """
+        for source in sources:
+            for outcome in ("accepted", "ignored", "rejected"):
+                self.events.labels(source=source, outcome=outcome)
+        if "sqs" in sources:
+            for outcome in ("received", "deleted", "released"):
+                self.sqs_messages.labels(outcome=outcome)
+            self.queue_messages.labels(queue="source")
+        for reason in _EXPECTED_RETRY_REASONS:
+            self.retries.labels(reason=reason)
+        for service in ("cloudfront", *(_SOURCE_SERVICES.get(s, s) for s in sources)):
+            self.aws_errors.labels(service=service, code="Throttling")
+        for dist in distributions:
+            for outcome in ("created", "failed", "dry_run"):
+                self.invalidations.labels(distribution=dist, outcome=outcome)
+            self.invalidation_paths.labels(distribution=dist)
+            self.pending_paths.labels(distribution=dist)
+            self.invalidations_in_progress.labels(distribution=dist)
+            self.last_invalidation.labels(distribution=dist)
+            self.invalidation_completion.labels(distribution=dist)

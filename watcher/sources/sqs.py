@@ -130,7 +130,9 @@ class SqsSource:
         messages = response.get("Messages", [])
         if messages:
             self._metrics.sqs_messages.labels(outcome="received").inc(len(messages))
-            self._log.debug("messages received", count=len(messages))
+            self._log.info(
+                "messages received", count=len(messages), message_ids=[m.get("MessageId") for m in messages]
+            )
         for message in messages:
             self._accept(message)
         return len(messages)
@@ -238,7 +240,9 @@ class SqsSource:
             self._forget(chunk)
             if deleted:
                 self._metrics.sqs_messages.labels(outcome="deleted").inc(len(deleted))
-                self._log.debug("messages deleted", count=len(deleted))
+                self._log.info(
+                    "messages deleted", count=len(deleted), message_ids=[h.message_id for h in deleted]
+                )
             if failed_ids:
                 # The receipt handle went stale (visibility lapsed): the message comes
                 # back and is covered again, a harmless duplicate.

@@ -1,0 +1,145 @@
+"""`wait_for_completion`: follow each accepted invalidation until CloudFront says Completed.
+
+Only observation: acknowledgement already happened when CloudFront accepted
+the invalidation, so this never holds a message or a batch back. It answers
+"when was my site really fresh?" (`invalidation_completion_seconds`) and keeps
+`invalidations_in_progress` exact without waiting for the next flush.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watcher.aws import error_code
+from watcher.clock import Clock
+from watcher.inprogress import InProgress
+from watcher.metrics import Metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+
+__all__ = ["CompletionTracker"]
+
+# CloudFront completes most invalidations in well under a minute (P95 ~25 s):
+# ask soon, then less and less often, so a slow one costs few GetInvalidation calls.
+FIRST_CHECK_SECONDS = 2.0
+MAX_CHECK_INTERVAL_SECONDS = 30.0
+_GROWTH = 1.5
+# Past this, something is wrong on CloudFront's side; stop asking, say so once.
+GIVE_UP_AFTER_SECONDS = 3600.0
+
+
+@dataclass(slots=True)
+class _Followed:
+    distribution_id: str
+    invalidation_id: str
+    accepted_at: float  # wall time, for the histogram
+    started: float  # monotonic
+    next_check: float  # monotonic
+    interval: float
+    checks: int = 0
+
+
+class CompletionTracker:
+    """Follows invalidations with GetInvalidation and backoff. `track` from any thread, `step` from one."""
+
+    def __init__(
+        self,
+        client: CloudFrontClient,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        in_progress: InProgress,
+        first_check: float = FIRST_CHECK_SECONDS,
+        max_interval: float = MAX_CHECK_INTERVAL_SECONDS,
+        give_up_after: float = GIVE_UP_AFTER_SECONDS,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._metrics = metrics
+        self._in_progress = in_progress
+        self._first_check = first_check
+        self._max_interval = max_interval
+        self._give_up_after = give_up_after
+        self._followed: dict[str, _Followed] = {}
+        self._lock = threading.Lock()
+        self._log = structlog.get_logger("watcher.completion")
+
+    @property
+    def pending(self) -> int:
+        """Invalidations still followed."""
+        with self._lock:
+            return len(self._followed)
+
+    def track(self, distribution_id: str, invalidation_id: str) -> None:
+        """Start following an invalidation CloudFront just accepted (a repeat is ignored)."""
+        now = self._clock.monotonic()
+        with self._lock:
+            self._followed.setdefault(
+                invalidation_id,
+                _Followed(
+                    distribution_id,
+                    invalidation_id,
+                    accepted_at=self._clock.time(),
+                    started=now,
+                    next_check=now + self._first_check,
+                    interval=self._first_check,
+                ),
+            )
+
+    def step(self) -> None:
+        """Ask CloudFront about every invalidation whose next check is due."""
+        now = self._clock.monotonic()
+        with self._lock:
+            due = [f for f in self._followed.values() if f.next_check <= now]
+        for followed in due:
+            self._check(followed)
+
+    def _check(self, followed: _Followed) -> None:
+        log = self._log.bind(distribution=followed.distribution_id, invalidation_id=followed.invalidation_id)
+        followed.checks += 1
+        try:
+            response = self._client.get_invalidation(
+                DistributionId=followed.distribution_id, Id=followed.invalidation_id
+            )
+        except (ClientError, BotoCoreError, OSError) as exc:
+            code = error_code(exc)
+            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
+            if code == "NoSuchInvalidation":
+                log.warning("invalidation vanished; no longer followed")
+                self._forget(followed)
+                return
+            log.warning("GetInvalidation failed; will ask again", code=code, attempt=followed.checks)
+            self._reschedule(followed, log)
+            return
+        status = str(response["Invalidation"].get("Status", ""))
+        if status.lower() != "completed":
+            self._reschedule(followed, log)
+            return
+        seconds = max(0.0, self._clock.time() - followed.accepted_at)
+        self._metrics.invalidation_completion.labels(distribution=followed.distribution_id).observe(seconds)
+        self._in_progress.mark_completed(followed.distribution_id, followed.invalidation_id)
+        self._forget(followed)
+        log.info("invalidation completed", seconds=round(seconds, 2), checks=followed.checks)
+
+    def _reschedule(self, followed: _Followed, log: structlog.typing.FilteringBoundLogger) -> None:
+        now = self._clock.monotonic()
+        if now - followed.started >= self._give_up_after:
+            log.warning(
+                "invalidation still not completed; no longer followed",
+                seconds=round(now - followed.started),
+                checks=followed.checks,
+            )
+            self._forget(followed)
+            return
+        followed.interval = min(self._max_interval, followed.interval * _GROWTH)
+        followed.next_check = now + followed.interval
+
+    def _forget(self, followed: _Followed) -> None:
+        with self._lock:
+            self._followed.pop(followed.invalidation_id, None)
