@@ -29,6 +29,7 @@ from watcher.observer import Observer
 from watcher.ratelimit import RateLimiter
 from watcher.routing import Router
 from watcher.sources import Source
+from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.sqs import SqsSource
 
@@ -122,6 +123,20 @@ class Watcher:
                 unready_after=settings.http.unready_after_failing_seconds,
             )
             self.sources.append(self.sqs)
+        self.poll: PollSource | None = None
+        if "poll" in settings.watcher.sources:
+            self.poll = PollSource(
+                factory.s3(),
+                settings.poll,
+                settings.sites,
+                clock=self.clock,
+                metrics=self.metrics,
+                on_change=self.submit,
+                stop=self.stop,
+                dry_run=settings.dry_run,
+                unready_after=settings.http.unready_after_failing_seconds,
+            )
+            self.sources.append(self.poll)
         self.metrics.start_series(
             distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
         )
@@ -179,7 +194,7 @@ class Watcher:
 
     def submit(self, change: Change) -> None:
         """Route one change to every site that serves it and queue its paths."""
-        result = self.router.route(change.bucket, change.key)
+        result = self.router.route(change.bucket, change.key, site_wide=change.site_wide)
         events = self.metrics.events.labels(
             source=change.source, outcome="ignored" if result.ignored else "accepted"
         )
@@ -284,6 +299,8 @@ class Watcher:
         else:
             self._receiving_done.set()
         self.observer.start()
+        if self.poll is not None:
+            self._start_polling(self.poll)
         self._log.info(
             "watcher started",
             sources=list(self.settings.watcher.sources),
@@ -297,6 +314,14 @@ class Watcher:
                 break
             self.stop.wait(_TICK)
         return self._drain(receiver)
+
+    def _start_polling(self, poll: PollSource) -> None:
+        if not self._once:
+            poll.start()
+            return
+        # --once: one cycle against the saved state, right here; the drain flushes it.
+        if poll.run_cycle().outcome == "failed":
+            self._receive_failed = True
 
     def _tick(self, *, force: bool = False) -> None:
         self._heartbeat = self.clock.monotonic()
@@ -319,6 +344,8 @@ class Watcher:
         self._deadline = self.clock.monotonic() + timeout - _SHUTDOWN_MARGIN
         self._log.info("draining", pending_changes=len(self.batcher), timeout=timeout)
         self.stop.set()
+        if self.poll is not None:
+            self.poll.shutdown()  # no new cycle; a running one stops at its next page
         while self.clock.monotonic() < self._deadline:
             self._tick(force=True)
             receiving = receiver is not None and receiver.is_alive()

@@ -159,6 +159,9 @@ class Metrics:
             for outcome in ("received", "deleted", "released"):
                 self.sqs_messages.labels(outcome=outcome)
             self.queue_messages.labels(queue="source")
+        if "poll" in sources:
+            for outcome in ("ok", "baseline", "failed", "skipped"):
+                self.poll_cycles.labels(outcome=outcome)
         for reason in _EXPECTED_RETRY_REASONS:
             self.retries.labels(reason=reason)
         for service in ("cloudfront", *(_SOURCE_SERVICES.get(s, s) for s in sources)):

@@ -1,0 +1,308 @@
+"""The poll source: list watched keys on a schedule, turn new ETags into Changes.
+
+For buckets whose owners cannot add notifications. Each cycle lists every
+site prefix, compares the watched keys' versions with the committed state and
+submits a Change per difference; a version is committed only when the
+invalidation covering it was accepted (see poll_state). `run_cycle()` is the
+whole cycle, so tests (and `--once`) call it directly; APScheduler only
+decides when.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watcher.aws import error_code, is_transient
+from watcher.clock import Clock
+from watcher.config import PollSettings, SiteSettings
+from watcher.metrics import Metrics
+from watcher.model import Change, ChangeKind
+from watcher.sources.health import SourceHealth
+from watcher.sources.poll_scan import Scope, list_scope, listing_scopes
+from watcher.sources.poll_state import Difference, PollState, Seen, differences
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["CycleResult", "PollSource"]
+
+Outcome = Literal["ok", "baseline", "failed", "skipped"]
+_MAX_BACKOFF_SECONDS = 900.0
+_MISSING = frozenset({"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId"})
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """What one cycle did."""
+
+    outcome: Outcome
+    changes: int = 0
+    list_calls: int = 0
+    watched_keys: int = 0
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class _KeyAck:
+    """The acknowledgement of one poll change: commits its version when covered."""
+
+    source: PollSource
+    bucket: str
+    key: str
+    seen: Seen | None  # None: the key vanished
+
+    def covered(self) -> None:
+        """An accepted invalidation covers the change: remember this version."""
+        self.source._settle(self, covered=True)
+
+    def failed(self, retry_in: float = 0.0) -> None:
+        """Not covered: forget it was submitted, so the next cycle submits it again."""
+        self.source._settle(self, covered=False)
+
+
+class PollSource:
+    """Watches the ETags of watched keys under every site prefix."""
+
+    name = "poll"
+
+    def __init__(
+        self,
+        client: S3Client,
+        settings: PollSettings,
+        sites: Sequence[SiteSettings],
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        on_change: Callable[[Change], None],
+        stop: threading.Event | None = None,
+        dry_run: bool = False,
+        unready_after: float = 120.0,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._scopes = listing_scopes(sites)
+        self._clock = clock
+        self._metrics = metrics
+        self._on_change = on_change
+        self._stop = stop or threading.Event()
+        self.health = SourceHealth(self.name, clock=clock, unready_after=unready_after)
+        self.uncovered = 0
+        self.took_baseline = False
+        self.last_cycle: CycleResult | None = None
+        self._state = PollState(Path(settings.state_file) if settings.state_file else None, read_only=dry_run)
+        self._pending: dict[tuple[str, str], _KeyAck] = {}
+        self._lock = threading.Lock()
+        self._cycle_lock = threading.Lock()
+        self._failures = 0
+        self._skip = 0
+        self._scheduler: BackgroundScheduler | None = None
+        self._log = structlog.get_logger("watcher.poll")
+        self._log.info("poll state", detail=self._state.load())
+
+    # -- scheduling -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run a cycle now, then every interval (one at a time, missed runs coalesced, jittered)."""
+        from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
+        from apscheduler.triggers.interval import IntervalTrigger  # noqa: PLC0415
+
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not one line per cycle
+        interval = self._settings.interval_seconds
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler.add_job(
+            self._scheduled_cycle,
+            # Jitter so that pollers of one bucket (other tools, other sites) do not align.
+            IntervalTrigger(seconds=interval, jitter=min(interval / 10, 30.0), timezone=UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(interval)),
+            next_run_time=datetime.now(UTC),
+        )
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        """No more cycles; waits for a running one, which stops at its next page."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def _scheduled_cycle(self) -> None:
+        try:
+            self.run_cycle()
+        except Exception:  # noqa: BLE001 - a bug in one cycle must not end polling
+            self._log.exception("poll cycle crashed")
+            self._metrics.poll_cycles.labels(outcome="failed").inc()
+
+    # -- one cycle --------------------------------------------------------------------
+
+    def run_cycle(self) -> CycleResult:
+        """List every scope, submit a Change per difference (or take a baseline)."""
+        if not self._cycle_lock.acquire(blocking=False):
+            return self._finish(CycleResult("skipped", reason="a cycle is running"))
+        try:
+            if self._skip > 0:
+                self._skip -= 1
+                return self._finish(CycleResult("skipped", reason="backing off after S3 errors"))
+            return self._finish(self._cycle())
+        finally:
+            self._cycle_lock.release()
+
+    def _cycle(self) -> CycleResult:
+        calls = 0
+
+        def count_page() -> None:
+            nonlocal calls
+            calls += 1
+            self._metrics.poll_list_calls.inc()
+
+        listed: list[tuple[Scope, dict[str, Seen]]] = []
+        for scope in self._scopes:
+            try:
+                observed = list_scope(
+                    self._client, scope, self._settings.watch, on_page=count_page, stop=self._stop
+                )
+            except (ClientError, BotoCoreError, OSError) as exc:
+                return self._failed(scope, exc, calls)
+            if observed is None:
+                return CycleResult("skipped", list_calls=calls, reason="stopping")
+            listed.append((scope, observed))
+        self._failures = 0
+        self.health.success()
+        changes, baseline = 0, False
+        for scope, observed in listed:
+            if self._state.has_scope(scope.name):
+                committed = self._state.committed(scope.bucket, scope.prefix)
+                changes += self._submit_all(scope, differences(committed, observed))
+            else:
+                baseline = True
+                changes += self._first_sight(scope, observed)
+        watched = sum(len(observed) for _, observed in listed)
+        return CycleResult("baseline" if baseline else "ok", changes, calls, watched)
+
+    def _first_sight(self, scope: Scope, observed: dict[str, Seen]) -> int:
+        if self._settings.invalidate_on_start:
+            self._state.adopt([scope.name])
+            created = [Difference(key, ChangeKind.CREATED, seen) for key, seen in sorted(observed.items())]
+            self._log.info(
+                "no saved state: invalidating every watched key", scope=scope.name, keys=len(created)
+            )
+            return self._submit_all(scope, created)
+        self._state.baseline(scope.name, scope.bucket, scope.prefix, observed)
+        self.took_baseline = True
+        self._log.warning(
+            "baseline taken: changes made before this cycle are not invalidated",
+            scope=scope.name,
+            watched_keys=len(observed),
+        )
+        return 0
+
+    def _submit_all(self, scope: Scope, found: list[Difference]) -> int:
+        submitted = 0
+        for difference in found:
+            removed = difference.kind is ChangeKind.REMOVED
+            ack = _KeyAck(self, scope.bucket, difference.key, None if removed else difference.seen)
+            with self._lock:
+                held = self._pending.get((scope.bucket, difference.key))
+                if held is not None and held.seen == ack.seen:
+                    continue  # already on its way to an invalidation
+                self._pending[(scope.bucket, difference.key)] = ack
+            submitted += 1
+            # Outside the lock: a change no site takes is acknowledged at once, in this thread.
+            self._on_change(self._change(scope.bucket, difference, ack))
+        return submitted
+
+    def _change(self, bucket: str, difference: Difference, ack: _KeyAck) -> Change:
+        seen = difference.seen
+        removed = difference.kind is ChangeKind.REMOVED
+        # Key + ETag, plus LastModified: a revert to earlier bytes (same ETag) is a new
+        # deploy and must not reuse the CallerReference of the first one.
+        version = f"{'deleted:' if removed else ''}{seen.etag}@{seen.last_modified}"
+        return Change(
+            bucket=bucket,
+            key=difference.key,
+            kind=difference.kind,
+            identity=f"poll:{bucket}/{difference.key}@{version}",
+            event_time=None if removed else _parse_time(seen.last_modified),
+            source=self.name,
+            ack=ack,
+            site_wide=self._settings.on_change == "site",
+        )
+
+    def _failed(self, scope: Scope, exc: BaseException, calls: int) -> CycleResult:
+        code = error_code(exc)
+        self._metrics.aws_errors.labels(service="s3", code=code).inc()
+        self._failures += 1
+        interval = self._settings.interval_seconds
+        self._skip = min(2 ** (self._failures - 1) - 1, max(0, int(_MAX_BACKOFF_SECONDS / interval) - 1))
+        where = f"s3://{scope.bucket}/{scope.prefix}"
+        if is_transient(exc):
+            reason = f"{where}: ListObjectsV2 {code}; cycle skipped, next {self._skip} skipped too"
+            self._log.warning("poll cycle failed", reason=reason, error=str(exc)[:300])
+        elif code in _MISSING:
+            hint = "the bucket does not exist" if code == "NoSuchBucket" else "needs s3:ListBucket"
+            reason = f"{where}: ListObjectsV2 {code} ({hint})"
+            self._log.error("poll cycle failed", reason=reason, error=str(exc)[:300])
+        else:
+            reason = f"{where}: ListObjectsV2 {code}"
+            self._log.error("poll cycle failed", reason=reason, error=str(exc)[:300])
+        self.health.failure(reason)
+        return CycleResult("failed", list_calls=calls, reason=reason)
+
+    def _finish(self, result: CycleResult) -> CycleResult:
+        self.last_cycle = result
+        self._metrics.poll_cycles.labels(outcome=result.outcome).inc()
+        if result.outcome in ("ok", "baseline"):
+            self._log.info(
+                "poll cycle",
+                outcome=result.outcome,
+                changes=result.changes,
+                list_calls=result.list_calls,
+                watched_keys=result.watched_keys,
+            )
+        return result
+
+    # -- acknowledgements (flush threads) -----------------------------------------------
+
+    def _settle(self, ack: _KeyAck, *, covered: bool) -> None:
+        with self._lock:
+            latest = self._pending.get((ack.bucket, ack.key)) is ack
+            if latest:
+                del self._pending[(ack.bucket, ack.key)]
+            if not covered:
+                self.uncovered += 1
+                return
+        if latest:  # an older change covered after a newer one was seen: the newer commits
+            self._state.commit(ack.bucket, ack.key, ack.seen)
+
+    # -- main thread --------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Persist committed versions (and baselines)."""
+        try:
+            self._state.save()
+        except OSError as exc:
+            self._log.error("cannot write the poll state file", path=str(self._state.path), error=str(exc))
+
+    def release_all(self) -> None:
+        """At exit: stop cycling, save what is committed; what is not is seen again next run."""
+        self.shutdown()
+        with self._lock:
+            self.uncovered += len(self._pending)
+            self._pending.clear()
+        self.housekeeping()
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

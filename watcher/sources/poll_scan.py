@@ -1,0 +1,100 @@
+"""What a poll cycle lists: one ListObjectsV2 walk per bucket prefix, watched keys kept.
+
+Sites on one bucket whose prefixes nest share one listing (the shortest
+prefix), so a key is listed once however many sites serve it, and a cycle
+costs ceil(objects under the prefixes / 1,000) List calls and nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from watcher.routing import SiteLike, compile_glob
+from watcher.sources.poll_state import Seen
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["Scope", "list_scope", "listing_scopes"]
+
+_PAGE = 1000  # ListObjectsV2's maximum page
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One listing: a bucket prefix, and the site prefixes (within it) whose watch globs apply."""
+
+    bucket: str
+    prefix: str
+    site_prefixes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """ "bucket/prefix": the key of its baseline in the state."""
+        return f"{self.bucket}/{self.prefix}"
+
+    def watches(self, key: str, watch: Sequence[str]) -> bool:
+        """Whether some site's `[poll] watch` globs take the key (relative to that site's prefix)."""
+        return any(
+            key.startswith(prefix) and any(compile_glob(glob).fullmatch(key[len(prefix) :]) for glob in watch)
+            for prefix in self.site_prefixes
+        )
+
+
+def listing_scopes(sites: Sequence[SiteLike]) -> tuple[Scope, ...]:
+    """The fewest listings that see every site: nested prefixes of a bucket merge into the shortest."""
+    by_bucket: dict[str, set[str]] = {}
+    for site in sites:
+        by_bucket.setdefault(site.bucket, set()).add(site.prefix)
+    scopes = []
+    for bucket, prefixes in sorted(by_bucket.items()):
+        roots: list[str] = []
+        for prefix in sorted(prefixes):  # sorted: a prefix comes before everything it starts
+            if not any(prefix.startswith(root) for root in roots):
+                roots.append(prefix)
+        for root in roots:
+            members = tuple(p for p in sorted(prefixes) if p.startswith(root))
+            scopes.append(Scope(bucket, root, members))
+    return tuple(scopes)
+
+
+def list_scope(
+    client: S3Client,
+    scope: Scope,
+    watch: Sequence[str],
+    *,
+    on_page: Callable[[], None],
+    stop: threading.Event,
+) -> dict[str, Seen] | None:
+    """The watched keys under a scope with their versions; None when `stop` cut the walk short.
+
+    Raises the client's errors: a partial listing must never be compared, or the
+    keys on the missing pages would look deleted.
+    """
+    observed: dict[str, Seen] = {}
+    token = ""
+    while True:
+        if stop.is_set():
+            return None
+        if token:
+            page = client.list_objects_v2(
+                Bucket=scope.bucket, Prefix=scope.prefix, MaxKeys=_PAGE, ContinuationToken=token
+            )
+        else:
+            page = client.list_objects_v2(Bucket=scope.bucket, Prefix=scope.prefix, MaxKeys=_PAGE)
+        on_page()
+        for item in page.get("Contents", []):
+            key = item.get("Key", "")
+            if scope.watches(key, watch):
+                observed[key] = Seen(str(item.get("ETag", "")).strip('"'), _iso(item.get("LastModified")))
+        token = page.get("NextContinuationToken", "")
+        if not page.get("IsTruncated") or not token:
+            return observed
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""

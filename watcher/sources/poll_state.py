@@ -1,0 +1,194 @@
+"""Poll mode's memory: the last version (ETag, LastModified) seen of each watched key.
+
+A version is committed only when the invalidation covering its change was
+accepted, so a crash between detection and invalidation makes the next cycle
+see the change again. Optionally persisted to `[poll] state_file`, written
+atomically (temporary file + os.replace) so a crash mid-write leaves the
+previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watcher.model import ChangeKind
+
+__all__ = ["Difference", "PollState", "Seen", "differences"]
+
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One version of an object as ListObjectsV2 shows it."""
+
+    etag: str
+    last_modified: str  # ISO 8601, as listed: only ever compared for equality
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A watched key that is new, changed or gone since the committed state.
+
+    `seen` is the new version, or for a vanished key the last version known.
+    """
+
+    key: str
+    kind: ChangeKind
+    seen: Seen
+
+
+def differences(before: Mapping[str, Seen], now: Mapping[str, Seen]) -> list[Difference]:
+    """New and changed keys (CREATED) and vanished keys (REMOVED), sorted by key.
+
+    LastModified counts as well as the ETag: a re-upload of the same bytes may
+    carry new metadata (Cache-Control, Content-Type) that CloudFront caches too.
+    """
+    out = [Difference(key, ChangeKind.CREATED, seen) for key, seen in now.items() if before.get(key) != seen]
+    out.extend(Difference(key, ChangeKind.REMOVED, seen) for key, seen in before.items() if key not in now)
+    out.sort(key=lambda difference: difference.key)
+    return out
+
+
+class PollState:
+    """Committed versions per bucket and key, and the listing scopes that have a baseline.
+
+    Thread-safe: cycles read it, acknowledgements (flush threads) commit to it,
+    the main thread saves it. `read_only` (dry-run) keeps commits in memory and
+    never writes the file.
+    """
+
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
+        self.path = path
+        self._read_only = read_only
+        self._objects: dict[str, dict[str, Seen]] = {}
+        self._scopes: set[str] = set()
+        self._dirty = False
+        self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------------
+
+    def load(self) -> str:
+        """Read the state file if there is one; returns what happened, for the log."""
+        if self.path is None:
+            return "no state_file: state is kept in memory, a restart takes a new baseline"
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            scopes, objects = _parse(raw)
+        except FileNotFoundError:
+            return f"no saved state at {self.path}: the first cycle takes a baseline"
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            # Refusing to start would stop invalidations altogether; a baseline loses
+            # only what changed while the watcher was down, and the log says so.
+            return f"unreadable state at {self.path} ({exc}): the first cycle takes a new baseline"
+        with self._lock:
+            self._scopes, self._objects = scopes, objects
+        return f"state loaded from {self.path}: {len(scopes)} scope(s), {self.size()} key(s)"
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether a listing scope ("bucket/prefix") has a baseline."""
+        with self._lock:
+            return scope in self._scopes
+
+    def committed(self, bucket: str, prefix: str) -> dict[str, Seen]:
+        """The committed versions of the keys under a prefix."""
+        with self._lock:
+            keys = self._objects.get(bucket, {})
+            return {key: seen for key, seen in keys.items() if key.startswith(prefix)}
+
+    def size(self) -> int:
+        """Keys remembered, over every bucket."""
+        return sum(len(keys) for keys in self._objects.values())
+
+    # -- writing -------------------------------------------------------------------
+
+    def baseline(self, scope: str, bucket: str, prefix: str, observed: Mapping[str, Seen]) -> None:
+        """Take what was listed under a prefix as the truth, without invalidating it."""
+        with self._lock:
+            keys = self._objects.setdefault(bucket, {})
+            for key in [key for key in keys if key.startswith(prefix)]:
+                del keys[key]
+            keys.update(observed)
+            self._scopes.add(scope)
+            self._dirty = True
+
+    def adopt(self, scopes: Iterable[str]) -> None:
+        """Mark scopes as baselined with nothing committed (invalidate_on_start)."""
+        with self._lock:
+            self._scopes.update(scopes)
+            self._dirty = True
+
+    def commit(self, bucket: str, key: str, seen: Seen | None) -> None:
+        """Record a covered change: the new version, or None for a vanished key."""
+        with self._lock:
+            keys = self._objects.setdefault(bucket, {})
+            if seen is None:
+                keys.pop(key, None)
+            else:
+                keys[key] = seen
+            self._dirty = True
+
+    def save(self) -> bool:
+        """Write the file atomically when something changed; True when written."""
+        if self.path is None or self._read_only:
+            return False
+        with self._save_lock:
+            with self._lock:
+                if not self._dirty:
+                    return False
+                document = _dump(self._scopes, self._objects)
+                self._dirty = False
+            try:
+                _write_atomically(self.path, document)
+            except OSError:
+                with self._lock:
+                    self._dirty = True  # try again on the next save
+                raise
+        return True
+
+
+def _dump(scopes: set[str], objects: dict[str, dict[str, Seen]]) -> str:
+    document = {
+        "version": _FORMAT_VERSION,
+        "scopes": sorted(scopes),
+        "objects": {
+            bucket: {key: [seen.etag, seen.last_modified] for key, seen in sorted(keys.items())}
+            for bucket, keys in sorted(objects.items())
+        },
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse(raw: Any) -> tuple[set[str], dict[str, dict[str, Seen]]]:
+    if not isinstance(raw, dict) or raw.get("version") != _FORMAT_VERSION:
+        raise ValueError(f"not a version {_FORMAT_VERSION} poll state")
+    scopes = {str(scope) for scope in raw["scopes"]}
+    objects = {
+        str(bucket): {str(key): Seen(str(etag), str(modified)) for key, (etag, modified) in keys.items()}
+        for bucket, keys in raw["objects"].items()
+    }
+    return scopes, objects
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed before os.replace, removed on error
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
