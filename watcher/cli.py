@@ -124,7 +124,11 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    return watcher.run()
+    code = watcher.run()
+    if args.once and watcher.poll is not None and watcher.poll.took_baseline:
+        # The contract: a --once poll without saved state says that it only took a baseline.
+        print("poll: no saved state ([poll] state_file): this cycle took a baseline; nothing was invalidated")
+    return code
 
 
 def _check(args: argparse.Namespace) -> int:
