@@ -186,7 +186,11 @@ healthcheck="$(podman image inspect --format '{{json .Config.Healthcheck}}' "$im
 
 # --- 6. run it --------------------------------------------------------------------
 ctr="$(buildah from --pull-never "$image")"
-cleanup() { [ "${KEEP_IMAGE:-0}" = 1 ] || buildah rm "$ctr" > /dev/null 2>&1 || true; }
+moto_pid=""
+cleanup() {
+    [ -z "$moto_pid" ] || kill "$moto_pid" 2> /dev/null || true
+    [ "${KEEP_IMAGE:-0}" = 1 ] || buildah rm "$ctr" > /dev/null 2>&1 || true
+}
 trap cleanup EXIT
 in_image() { buildah run --isolation chroot "$@"; }
 
@@ -202,4 +206,55 @@ log "watcher --version: $version"
 in_image -v "$root/config.toml:/config.toml:ro" "$ctr" -- watcher check --config /config.toml \
     > "$cache/check.out" 2>&1 || { cat "$cache/check.out" >&2; die "watcher check failed"; }
 log "watcher check --config /config.toml: ok"
+
+# --- 7. the daemon itself, end to end, from inside the image ----------------------
+# moto's server on loopback stands in for S3, SQS and CloudFront; deploy/localstack/
+# init.sh wires it; the image's `watcher run --once` must invalidate a deploy.
+moto="$root/.venv/bin/moto_server"
+if [ ! -x "$moto" ]; then
+    log "SKIP end-to-end run: no $moto (scripts/bootstrap installs the dev extra)"
+else
+    port="$("$tools_venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    endpoint="http://127.0.0.1:$port"
+    "$moto" -H 127.0.0.1 -p "$port" > "$cache/moto.log" 2>&1 &
+    moto_pid=$!
+    "$tools_venv/bin/python" - "$endpoint" << 'PY' || die "moto server did not start (log: $cache/moto.log)"
+import sys
+import time
+import urllib.request
+
+for _ in range(100):
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)  # noqa: S310 - loopback
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(1)
+PY
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+    export AWS_EC2_METADATA_DISABLED=true
+    rm -rf "$cache/e2e" && mkdir -p "$cache/e2e"
+    PATH="$tools_venv/bin:$PATH" AWS_ENDPOINT_URL_S3="$endpoint" AWS_ENDPOINT_URL_SQS="$endpoint" \
+        AWS_ENDPOINT_URL_CLOUDFRONT="$endpoint" CONFIG_OUT="$cache/e2e/config.toml" \
+        sh "$root/deploy/localstack/init.sh" 2> "$cache/e2e/init.log" \
+        || { cat "$cache/e2e/init.log" >&2; die "deploy/localstack/init.sh failed"; }
+    echo '<h1>new</h1>' | "$tools_venv/bin/aws" --endpoint-url "$endpoint" s3 cp - \
+        "s3://my-site-bucket/docs/new page/index.html" > /dev/null
+    in_image --network host -v "$cache/e2e/config.toml:/config.toml:ro" \
+        -e AWS_ENDPOINT_URL="$endpoint" -e AWS_ACCESS_KEY_ID=test -e AWS_SECRET_ACCESS_KEY=test \
+        -e AWS_DEFAULT_REGION=us-east-1 -e AWS_EC2_METADATA_DISABLED=true \
+        -e WATCHER__HTTP__LISTEN=127.0.0.1:0 \
+        "$ctr" -- watcher run --config /config.toml --once --max-seconds 60 > "$cache/e2e/run.log" 2>&1 \
+        || { tail -n 30 "$cache/e2e/run.log" >&2; die "watcher run --once failed in the image"; }
+    distribution="$(sed -n 's/^distribution_id = "\(.*\)"$/\1/p' "$cache/e2e/config.toml")"
+    cloudfront() { "$tools_venv/bin/aws" --endpoint-url "$endpoint" cloudfront "$@"; }
+    id="$(cloudfront list-invalidations --distribution-id "$distribution" \
+        --query 'InvalidationList.Items[0].Id' --output text)"
+    paths="$(cloudfront get-invalidation --distribution-id "$distribution" --id "$id" \
+        --query 'sort(Invalidation.InvalidationBatch.Paths.Items)' --output text)"
+    [ "$paths" = "$(printf '/docs/new%%20page/\t/docs/new%%20page/index.html')" ] \
+        || die "invalidated paths: '$paths'"
+    log "watcher run --once in the image invalidated: $paths"
+fi
 log "PASS ($((SECONDS - started))s)"
