@@ -95,7 +95,8 @@ class ClientFactory:
         return Config(
             connect_timeout=self._connect_timeout,
             read_timeout=read_timeout if read_timeout is not None else self._read_timeout,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=20,
         )
 
