@@ -21,8 +21,10 @@ from botocore.exceptions import (
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
 
 __all__ = ["ClientFactory", "error_code", "is_transient"]
 
@@ -114,4 +116,14 @@ class ClientFactory:
     def s3(self) -> S3Client:
         """S3 for poll mode."""
         client: Any = self._session.client("s3", config=self._config(max_attempts=3))
+        return client  # type: ignore[no-any-return]
+
+    def sts(self) -> STSClient:
+        """STS, for the account id (`watcher setup`, `watcher iam-policy`)."""
+        client: Any = self._session.client("sts", config=self._config(max_attempts=3))
+        return client  # type: ignore[no-any-return]
+
+    def events(self) -> EventBridgeClient:
+        """EventBridge, for `watcher setup`'s fallback rule."""
+        client: Any = self._session.client("events", config=self._config(max_attempts=3))
         return client  # type: ignore[no-any-return]

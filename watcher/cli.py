@@ -71,6 +71,26 @@ def _build_parser() -> argparse.ArgumentParser:
         commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200")
     )
 
+    setup = with_config(
+        commands.add_parser("setup", help="wire the site buckets to the queue (plan; --apply)")
+    )
+    setup.add_argument("--apply", action="store_true", help="make the planned changes (default: only print)")
+    setup.add_argument(
+        "--queue-name", metavar="NAME", help="the queue to create when [sqs] queue_url is empty"
+    )
+
+    iam = with_config(commands.add_parser("iam-policy", help="print a least-privilege IAM policy (JSON)"))
+    iam.add_argument("--mode", choices=["sqs", "poll", "both"], help="default: the configured sources")
+    iam.add_argument("--account-id", metavar="ID", help="build ARNs offline (default: STS GetCallerIdentity)")
+    iam.add_argument(
+        "--for",
+        dest="for_",
+        choices=["watcher", "setup"],
+        default="watcher",
+        help="the watcher's own role (default) or the identity running `watcher setup`",
+    )
+    iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
+
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
     demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
@@ -97,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "explain": _explain,
         "healthcheck": _healthcheck,
         "demo": _demo,
+        "setup": _setup,
+        "iam-policy": _iam_policy,
     }[args.command]
     try:
         return handler(args)
@@ -180,3 +202,34 @@ def _demo(args: argparse.Namespace) -> int:
     from watcher.demo import run_demo  # noqa: PLC0415
 
     return run_demo(poll=args.poll, keep_running=args.keep_running)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from watcher.setup import queue_name_of, run_setup  # noqa: PLC0415
+
+    # A queue still to be created has no URL yet: relax the "sqs needs queue_url" rule for setup only.
+    overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
+    settings = _load(args, overrides)
+    configured = queue_name_of(settings.sqs.queue_url) if settings.sqs.queue_url else ""
+    if args.queue_name and configured and args.queue_name != configured:
+        print(
+            f"watcher setup: --queue-name {args.queue_name} but [sqs] queue_url names {configured}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not (configured or args.queue_name):
+        print(
+            "watcher setup: [sqs] queue_url is empty: pass --queue-name NAME to create one", file=sys.stderr
+        )
+        return EXIT_USAGE
+    return run_setup(settings, queue_name=configured or args.queue_name, apply=args.apply)
+
+
+def _iam_policy(args: argparse.Namespace) -> int:
+    from watcher.iam import print_policy  # noqa: PLC0415
+
+    overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
+    settings = _load(args, overrides)  # as in setup: a queue still to be created has no URL yet
+    return print_policy(
+        settings, mode=args.mode, account_id=args.account_id, for_=args.for_, queue_name=args.queue_name or ""
+    )

@@ -1,0 +1,134 @@
+"""`watcher setup` and `watcher iam-policy` against moto's server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.site import aws_clients, run_cli, watcher_env
+from watcher.demo import create_distribution
+
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:thumbnails"
+OTHER_QUEUE = "search-indexer"
+
+
+def _config(tmp_path: Path, sites: list[dict[str, str]], queue_url: str = "") -> Path:
+    lines = ["[watcher]", 'sources = ["sqs"]', "[sqs]", f'queue_url = "{queue_url}"']
+    for site in sites:
+        lines += ["[[sites]]", *(f'{key} = "{value}"' for key, value in site.items())]
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _queue_bodies(sqs: Any, queue_url: str, *, want: str, timeout: float = 10) -> list[str]:
+    """Receive until a body mentions `want` (S3 also sends an s3:TestEvent)."""
+    bodies: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(want in body for body in bodies):
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies += [message["Body"] for message in answer.get("Messages", [])]
+    return bodies
+
+
+def test_setup_wires_a_bucket_next_to_a_lambda_and_a_second_run_changes_nothing(
+    moto_server: str, tmp_path: Path
+) -> None:
+    # GIVEN a bucket whose tagging events already go to a Lambda, and its distribution
+    s3, sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="site")
+    lambda_entry: Any = {"Id": "thumbs", "LambdaFunctionArn": LAMBDA_ARN, "Events": ["s3:ObjectTagging:*"]}
+    s3.put_bucket_notification_configuration(
+        Bucket="site", NotificationConfiguration={"LambdaFunctionConfigurations": [lambda_entry]}
+    )
+    distribution = create_distribution(cloudfront, "site")
+    config = _config(tmp_path, [{"bucket": "site", "distribution_id": distribution}])
+    env = watcher_env(moto_server)
+    setup = ["setup", "--config", str(config), "--queue-name", "site-changes"]
+
+    # WHEN setup runs without --apply
+    planned = run_cli(setup, env=env)
+    # THEN it prints the plan and creates nothing
+    assert planned.returncode == 0, planned.stderr
+    assert "create queue site-changes" in planned.stdout
+    assert "nothing changed" in planned.stdout, planned.stdout
+    assert "QueueUrls" not in sqs.list_queues()
+
+    # WHEN it runs with --apply, then once more
+    applied = run_cli([*setup, "--apply"], env=env)
+    again = run_cli([*setup, "--apply"], env=env)
+
+    # THEN the queue, its DLQ and the notification exist, the Lambda entry is kept ...
+    assert applied.returncode == 0, applied.stderr
+    assert 'queue_url = "' in applied.stdout
+    notification = s3.get_bucket_notification_configuration(Bucket="site")
+    assert notification["LambdaFunctionConfigurations"][0]["LambdaFunctionArn"] == LAMBDA_ARN
+    [ours] = notification["QueueConfigurations"]
+    assert set(ours["Events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"}
+    queue_url = sqs.get_queue_url(QueueName="site-changes")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith(":site-changes-dlq")
+    [statement] = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    # ... the second run reports no changes ...
+    assert again.returncode == 0, again.stderr
+    assert "no changes" in again.stdout
+    # ... and an upload reaches the watcher's queue
+    s3.put_object(Bucket="site", Key="index.html", Body=b"<h1>v2</h1>")
+    assert any("index.html" in body for body in _queue_bodies(sqs, queue_url, want="index.html"))
+
+
+def test_a_bucket_whose_created_events_are_taken_goes_the_eventbridge_way(
+    moto_server: str, tmp_path: Path
+) -> None:
+    # GIVEN a bucket whose ObjectCreated events already feed another team's queue, and our queue
+    s3, sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="site")
+    other_url = sqs.create_queue(QueueName=OTHER_QUEUE)["QueueUrl"]
+    other_arn = sqs.get_queue_attributes(QueueUrl=other_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    taken: Any = {"Id": "indexer", "QueueArn": other_arn, "Events": ["s3:ObjectCreated:Put"]}
+    s3.put_bucket_notification_configuration(
+        Bucket="site", NotificationConfiguration={"QueueConfigurations": [taken]}
+    )
+    queue_url = sqs.create_queue(QueueName="site-changes")["QueueUrl"]
+    distribution = create_distribution(cloudfront, "site")
+    config = _config(tmp_path, [{"bucket": "site", "distribution_id": distribution}], queue_url)
+    env = watcher_env(moto_server)
+
+    # WHEN setup is applied twice
+    applied = run_cli(["setup", "--config", str(config), "--apply"], env=env)
+    again = run_cli(["setup", "--config", str(config), "--apply"], env=env)
+
+    # THEN it says why, enables EventBridge on the bucket and keeps the other consumer's entry
+    assert applied.returncode == 0, applied.stderr
+    assert "through EventBridge" in applied.stdout
+    notification = s3.get_bucket_notification_configuration(Bucket="site")
+    assert [entry["QueueArn"] for entry in notification["QueueConfigurations"]] == [other_arn]
+    # ... a rule for the bucket targets our queue, which lets that rule (only) send
+    events = _events_client(moto_server)
+    rule = events.describe_rule(Name="cloudfront-watcher-site-changes")
+    assert json.loads(rule["EventPattern"])["detail"] == {"bucket": {"name": ["site"]}}
+    [target] = events.list_targets_by_rule(Rule="cloudfront-watcher-site-changes")["Targets"]
+    assert target["Arn"].endswith(":site-changes")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "events.amazonaws.com"}]
+    assert policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["Arn"]
+    # ... an upload reaches our queue as an EventBridge event (so delivery is enabled) ...
+    s3.put_object(Bucket="site", Key="index.html", Body=b"<h1>v2</h1>")
+    bodies = _queue_bodies(sqs, queue_url, want="Object Created")
+    assert any('"Object Created"' in body and "index.html" in body for body in bodies), bodies
+    # ... and the second run changes only what moto cannot show: its GET omits EventBridgeConfiguration
+    assert again.returncode == 0, again.stderr
+    assert "+ " not in again.stdout.replace("+ bucket site: enable EventBridge delivery", ""), again.stdout
+
+
+def _events_client(endpoint: str) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("events", endpoint_url=endpoint, region_name="us-east-1")

@@ -1,0 +1,73 @@
+"""`watcher setup`: wire the site buckets to the watcher's queue, idempotently.
+
+plan.py decides (pure), discover.py reads the account, apply.py changes it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from watcher.aws import ClientFactory
+from watcher.config import Settings
+from watcher.setup.apply import apply_actions
+from watcher.setup.discover import SetupError, observe, resolve_target
+from watcher.setup.plan import SetupPlan, plan_setup
+
+__all__ = ["SetupError", "queue_name_of", "run_setup"]
+
+
+def queue_name_of(queue_url: str) -> str:
+    """The queue name: the last segment of its URL."""
+    return queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _print_plan(plan: SetupPlan, out: TextIO) -> None:
+    for fact in plan.facts:
+        print(f"  = {fact}", file=out)
+    for action in plan.actions:
+        print(f"  + {action.summary}", file=out)
+
+
+def run_setup(
+    settings: Settings,
+    *,
+    queue_name: str,
+    apply: bool,
+    clients: ClientFactory | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+) -> int:
+    """Print the plan (and with `apply`, make it); 0 ok, 1 when something blocks or fails."""
+    factory = clients or ClientFactory(region=settings.aws.region)
+    try:
+        target = resolve_target(settings, queue_name, factory)
+    except SetupError as exc:
+        for problem in exc.problems:
+            print(problem, file=err)
+        return 1
+    plan = plan_setup(target, observe(settings, target, factory))
+    print(f"setup plan for account {target.account}, region {target.region}:", file=out)
+    _print_plan(plan, out)
+    if plan.problems:
+        for problem in plan.problems:
+            print(problem, file=err)
+        print("nothing changed: fix the problems above and run setup again", file=out)
+        return 1
+    if not plan.actions:
+        print("no changes: everything is in place", file=out)
+    elif not apply:
+        print(f"{len(plan.actions)} change(s) planned; nothing changed (run again with --apply)", file=out)
+    else:
+        problems = apply_actions(factory, plan.actions, log=lambda line: print(line, file=out))
+        for problem in problems:
+            print(problem, file=err)
+        if problems:
+            return 1
+        print(f"applied {len(plan.actions)} change(s)", file=out)
+    if not settings.sqs.queue_url:
+        url = (
+            factory.sqs().get_queue_url(QueueName=queue_name)["QueueUrl"] if apply else "(created by --apply)"
+        )
+        print(f'put this in the config: [sqs] queue_url = "{url}"', file=out)
+    return 0

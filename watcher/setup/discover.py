@@ -1,0 +1,150 @@
+"""Read what exists: the account, the queue and its DLQ, the buckets, the rule, the distributions."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watcher.aws import ClientFactory, error_code
+from watcher.config import Settings
+from watcher.setup.state import BucketState, Observed, QueueState, RuleState, Target, minimal_prefixes
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+__all__ = ["SetupError", "describe_error", "observe", "resolve_target"]
+
+_AWS_QUEUE_URL = re.compile(
+    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
+)
+_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"})
+_NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+_AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+class SetupError(Exception):
+    """Setup cannot go on: `problems` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def describe_error(exc: BaseException, what: str) -> str:
+    """One line: AccessDenied says which policy to attach; anything else its code and message."""
+    code = error_code(exc)
+    if code in _DENIED:
+        return (
+            f"AccessDenied on {what}: attach the policy printed by `watcher iam-policy --for setup` "
+            "to the identity running setup"
+        )
+    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    return f"{what}: {code}" + (f" ({message})" if message and message != code else "")
+
+
+def resolve_target(settings: Settings, queue_name: str, clients: ClientFactory) -> Target:
+    """The account, region and names setup works on; SetupError when they cannot be known."""
+    try:
+        identity = clients.sts().get_caller_identity()
+    except _AWS_ERRORS as exc:
+        raise SetupError([describe_error(exc, "sts:GetCallerIdentity (are AWS credentials set?)")]) from exc
+    account = identity["Account"]
+    partition = identity["Arn"].split(":")[1] if identity.get("Arn", "").startswith("arn:") else "aws"
+    region = clients.sqs().meta.region_name or settings.aws.region
+    problems = []
+    match = _AWS_QUEUE_URL.match(settings.sqs.queue_url)
+    if match and match.group("region") != region:
+        problems.append(
+            f"sqs.queue_url is in {match.group('region')} but the AWS region is {region}: "
+            "set [aws] region or AWS_REGION to the queue's region"
+        )
+    if match and match.group("account") != account:
+        problems.append(
+            f"sqs.queue_url is in account {match.group('account')} but the credentials are for {account}"
+        )
+    if problems:
+        raise SetupError(problems)
+    by_bucket: dict[str, list[str]] = {}
+    for site in settings.sites:
+        by_bucket.setdefault(site.bucket, []).append(site.prefix)
+    return Target(
+        account=account,
+        region=region,
+        queue_name=queue_name,
+        bucket_prefixes={bucket: minimal_prefixes(prefixes) for bucket, prefixes in by_bucket.items()},
+        visibility_timeout_seconds=settings.sqs.visibility_timeout_seconds,
+        partition=partition,
+    )
+
+
+def _queue(sqs: SQSClient, name: str, problems: list[str]) -> QueueState:
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
+    except _AWS_ERRORS as exc:
+        if error_code(exc) in _NO_QUEUE:
+            return QueueState(exists=False)
+        problems.append(describe_error(exc, f"sqs:GetQueueAttributes of queue {name}"))
+        return QueueState(exists=False)
+    return QueueState(exists=True, url=url, attributes={str(k): v for k, v in attributes.items()})
+
+
+def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketState:
+    s3 = clients.s3()
+    try:
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+    except _AWS_ERRORS as exc:
+        if error_code(exc) == "NoSuchBucket":
+            problems.append(f"bucket {name} does not exist: check sites[].bucket")
+        else:
+            problems.append(describe_error(exc, f"s3:GetBucketLocation of bucket {name}"))
+        return BucketState(name, None, None)
+    region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
+    try:
+        notification: dict[str, Any] = dict(s3.get_bucket_notification_configuration(Bucket=name))
+    except _AWS_ERRORS as exc:
+        problems.append(describe_error(exc, f"s3:GetBucketNotification of bucket {name}"))
+        return BucketState(name, region, None)
+    notification.pop("ResponseMetadata", None)
+    return BucketState(name, region, notification)
+
+
+def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleState:
+    events = clients.events()
+    try:
+        rule = events.describe_rule(Name=target.rule_name)
+        targets = events.list_targets_by_rule(Rule=target.rule_name).get("Targets", [])
+    except _AWS_ERRORS as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            problems.append(describe_error(exc, f"events:DescribeRule of {target.rule_name}"))
+        return RuleState(exists=False)
+    arns = tuple(item["Arn"] for item in targets)
+    return RuleState(True, rule.get("EventPattern", ""), rule.get("State", ""), arns)
+
+
+def _distributions(clients: ClientFactory, settings: Settings, problems: list[str]) -> None:
+    cloudfront = clients.cloudfront()
+    for distribution_id in sorted({site.distribution_id for site in settings.sites}):
+        try:
+            cloudfront.get_distribution(Id=distribution_id)
+        except _AWS_ERRORS as exc:
+            if error_code(exc) == "NoSuchDistribution":
+                problems.append(
+                    f"distribution {distribution_id} does not exist in account: check sites[].distribution_id"
+                )
+            else:
+                problems.append(describe_error(exc, f"cloudfront:GetDistribution of {distribution_id}"))
+
+
+def observe(settings: Settings, target: Target, clients: ClientFactory) -> Observed:
+    """Everything setup needs to know, read-only; unreadable parts become problem lines."""
+    problems: list[str] = []
+    sqs = clients.sqs()
+    queue = _queue(sqs, target.queue_name, problems)
+    dlq = _queue(sqs, target.dlq_name, problems)
+    buckets = tuple(_bucket(clients, name, problems) for name in target.buckets)
+    rule = _rule(clients, target, problems)
+    _distributions(clients, settings, problems)
+    return Observed(queue=queue, dlq=dlq, buckets=buckets, rule=rule, problems=tuple(problems))
