@@ -76,7 +76,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
-    return isinstance(exc, _CONNECTION_ERRORS | BotoCoreError | ConnectionError | TimeoutError)
+    return isinstance(exc, (*_CONNECTION_ERRORS, BotoCoreError, ConnectionError, TimeoutError))
 
 
 class ClientFactory:
