@@ -6,6 +6,7 @@ Endpoints follow the standard chain, so `AWS_ENDPOINT_URL` and the per-service
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -89,7 +90,9 @@ class ClientFactory:
         connect_timeout: float = 5,
         read_timeout: float = 30,
     ) -> None:
-        self._session = boto3.session.Session(region_name=region or None)
+        # botocore reads AWS_DEFAULT_REGION only; the standard chain of the other SDKs
+        # (and of ECS/EKS, which inject both) also honours AWS_REGION.
+        self._session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
 
