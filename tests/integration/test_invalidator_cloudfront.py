@@ -1,0 +1,280 @@
+"""The invalidator against a strict CloudFront in front of moto, on a fake clock.
+
+Backoff sleeps advance the fake clock, which is also the stand-in's clock, so
+"wait until the invalidations in progress complete" takes no real time.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+from prometheus_client import CollectorRegistry
+
+from tests.support.clock import FakeClock
+from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
+from watcher.batching import Batch
+from watcher.demo import create_distribution
+from watcher.inprogress import InProgress
+from watcher.invalidator import FlushResult, Invalidator
+from watcher.metrics import Metrics
+from watcher.model import Change, ChangeKind
+from watcher.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """One moto server for the module (each test makes its own distribution)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def cloudfront(moto_server: str, clock: FakeClock) -> Iterator[ScriptedCloudFront]:
+    """Invalidations stay InProgress for 30 s of fake time."""
+    with ScriptedCloudFront(moto_server, complete_after=30, clock=clock.monotonic) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def client(cloudfront: ScriptedCloudFront) -> CloudFrontClient:
+    return boto3.client("cloudfront", endpoint_url=cloudfront.url, region_name="us-east-1", config=NO_RETRIES)
+
+
+@pytest.fixture
+def distribution(client: CloudFrontClient) -> str:
+    return create_distribution(client, f"bucket-{random.getrandbits(32):x}")
+
+
+def _invalidator(
+    client: CloudFrontClient, clock: FakeClock, *, max_paths: int = 100, max_wildcards: int = 13
+) -> tuple[Invalidator, Metrics]:
+    metrics = Metrics(CollectorRegistry())
+    invalidator = Invalidator(
+        client,
+        clock=clock,
+        metrics=metrics,
+        limiter=RateLimiter(rate=100, burst=100, clock=clock),
+        in_progress=InProgress(client, clock=clock, metrics=metrics),
+        max_paths_per_request=max_paths,
+        max_wildcards_in_progress=max_wildcards,
+        rng=random.Random(7),
+    )
+    return invalidator, metrics
+
+
+def _batch(distribution_id: str, keys: list[str], *, message: str = "msg") -> Batch:
+    entries = tuple(
+        (Change("site-bucket", key, ChangeKind.CREATED, identity=f"{message}-{i}#0"), ("/" + key,))
+        for i, key in enumerate(keys)
+    )
+    return Batch(distribution_id=distribution_id, entries=entries, first_seen=0.0)
+
+
+def _flush(invalidator: Invalidator, batch: Batch) -> FlushResult:
+    return invalidator.flush(batch, abort=threading.Event())
+
+
+def _retries(metrics: Metrics) -> dict[str, float]:
+    return {
+        sample.labels["reason"]: sample.value
+        for family in metrics.registry.collect()
+        if family.name == "cloudfront_watcher_retries"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
+KEYS = [f"page{i}.html" for i in range(8)]
+
+
+# -- idempotency ------------------------------------------
+
+
+def test_the_same_batch_retried_even_after_a_restart_makes_one_invalidation(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN a batch flushed once
+    first = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
+    # WHEN a restarted process (a new invalidator) flushes the same messages again
+    again = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
+    # THEN CloudFront got two calls with one CallerReference, and holds one invalidation
+    assert first.outcome == again.outcome == "created"
+    assert first.invalidation_ids == again.invalidation_ids
+    assert cloudfront.create_calls == 2
+    assert len(cloudfront.invalidations) == 1
+    # AND a later deploy of the same files (new messages) is a new invalidation
+    later = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS, message="next"))
+    assert later.invalidation_ids != first.invalidation_ids
+    assert len(cloudfront.invalidations) == 2
+
+
+def test_a_lost_response_is_retried_without_a_duplicate(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN CloudFront applies the first CreateInvalidation but the answer is lost
+    cloudfront.inject("lost_response", 1, match=is_create_invalidation)
+    invalidator, metrics = _invalidator(client, clock)
+    # WHEN the batch is flushed
+    result = _flush(invalidator, _batch(distribution, KEYS))
+    # THEN the retry got the invalidation the lost call created: one invalidation, every change covered
+    assert result.outcome == "created"
+    assert len(result.covered) == len(KEYS)
+    assert cloudfront.create_calls == 2
+    (invalidation,) = cloudfront.invalidations
+    assert result.invalidation_ids == (invalidation.id,)
+    assert len(clock.sleeps) == 1
+    assert sum(_retries(metrics).values()) == 1
+
+
+# -- transient errors ------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["503", "throttle", "TooManyInvalidationsInProgress"])
+def test_transient_errors_are_retried_with_backoff(
+    fault: str, cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN CloudFront refuses the first three calls
+    if fault == "TooManyInvalidationsInProgress":
+        cloudfront.answer_next(fault, 3)
+    else:
+        cloudfront.inject(fault, 3, match=is_create_invalidation)
+    invalidator, metrics = _invalidator(client, clock)
+    # WHEN the batch is flushed
+    result = _flush(invalidator, _batch(distribution, KEYS))
+    # THEN it is created on the fourth call, after three jittered waits within the backoff ceilings
+    assert result.outcome == "created"
+    assert cloudfront.create_calls == 4
+    assert len(cloudfront.invalidations) == 1
+    base = 5.0 if fault == "TooManyInvalidationsInProgress" else 1.0
+    assert len(clock.sleeps) == 3
+    for attempt, slept in enumerate(clock.sleeps):
+        assert 0.5 <= slept <= base * 2**attempt
+    assert sum(_retries(metrics).values()) == 3
+
+
+def test_a_real_quota_refusal_waits_until_invalidations_in_progress_complete(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN people filled the distribution's 3,000 file paths in progress (done in 30 s of fake time)
+    people = [f"/people/{i}.html" for i in range(3000)]
+    client.create_invalidation(
+        DistributionId=distribution,
+        InvalidationBatch={"Paths": {"Quantity": 3000, "Items": people}, "CallerReference": "people"},
+    )
+    started = clock.monotonic()
+    # WHEN our batch is flushed
+    result = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
+    # THEN CloudFront refused it until the people's invalidation completed, then accepted it
+    assert result.outcome == "created"
+    assert cloudfront.create_calls > 2
+    assert clock.monotonic() - started >= 30
+    assert len(cloudfront.invalidations) == 2
+
+
+# -- permanent errors ------------------------------------------
+
+
+def test_no_such_distribution_fails_at_once(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock
+) -> None:
+    result = _flush(_invalidator(client, clock)[0], _batch("ENOSUCHDIST", KEYS))
+    assert result.outcome == "failed"
+    assert len(result.failed) == len(KEYS)
+    assert "NoSuchDistribution" in result.reason
+    assert cloudfront.create_calls == 1
+    assert clock.sleeps == []
+
+
+def test_access_denied_fails_at_once(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    cloudfront.answer_next("AccessDenied")
+    result = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
+    assert result.outcome == "failed"
+    assert result.covered == ()
+    assert "AccessDenied" in result.reason
+    assert cloudfront.create_calls == 1
+    assert clock.sleeps == []
+    assert cloudfront.invalidations == []
+
+
+# -- InvalidArgument: isolate the one bad path ------------------------------------------
+
+
+def test_invalid_argument_on_one_path_is_isolated_and_the_rest_covered(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN CloudFront rejects one path of an 8-change batch
+    cloudfront.rejected_paths = {"/page5.html"}
+    # WHEN the batch is flushed
+    result = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
+    # THEN the seven other changes are covered; only the odd one fails (it goes to the DLQ alone)
+    assert [c.key for c in result.failed] == ["page5.html"]
+    assert sorted(c.key for c in result.covered) == sorted(k for k in KEYS if k != "page5.html")
+    for key in KEYS:
+        assert cloudfront.covered(distribution, "/" + key) is (key != "page5.html")
+    # AND bisection needed few calls: log2(8) levels, one invalidation per good half
+    assert len(cloudfront.invalidations) == 3
+    assert cloudfront.create_calls == 7
+    assert clock.sleeps == []
+
+
+# -- wildcard budget from ListInvalidations ------------------------------------------
+
+
+def _wide_batch(distribution_id: str) -> Batch:
+    keys = [f"section{d}/page{i}.html" for d in range(6) for i in range(10)]
+    return _batch(distribution_id, keys)
+
+
+def test_without_people_the_plan_uses_specific_wildcards(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    result = _flush(_invalidator(client, clock, max_paths=10)[0], _wide_batch(distribution))
+    assert result.outcome == "created"
+    (invalidation,) = cloudfront.invalidations
+    assert sorted(invalidation.paths) == [f"/section{d}/*" for d in range(6)]
+
+
+def test_with_12_wildcards_in_progress_from_people_the_plan_uses_at_most_one(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN people have 12 wildcard invalidations in progress (13 may be ours to use in all)
+    for i in range(12):
+        client.create_invalidation(
+            DistributionId=distribution,
+            InvalidationBatch={
+                "Paths": {"Quantity": 1, "Items": [f"/people{i}/*"]},
+                "CallerReference": f"p{i}",
+            },
+        )
+    # WHEN a batch too big for the path budget is flushed
+    result = _flush(_invalidator(client, clock, max_paths=10)[0], _wide_batch(distribution))
+    # THEN the plan used at most one wildcard, CloudFront accepted it, and every change is covered
+    assert result.outcome == "created"
+    ours = cloudfront.invalidations[-1]
+    assert sum(path.endswith("*") for path in ours.paths) <= 1
+    assert len(result.covered) == 60
+    assert cloudfront.refusals == []
