@@ -109,6 +109,12 @@ class PollSource:
         self._log = structlog.get_logger("watcher.poll")
         self._log.info("poll state", detail=self._state.load())
 
+    @property
+    def pending(self) -> int:
+        """Changes submitted and not yet covered or failed."""
+        with self._lock:
+            return len(self._pending)
+
     # -- scheduling -------------------------------------------------------------------
 
     def start(self) -> None:
@@ -245,7 +251,7 @@ class PollSource:
         self._skip = min(2 ** (self._failures - 1) - 1, max(0, int(_MAX_BACKOFF_SECONDS / interval) - 1))
         where = f"s3://{scope.bucket}/{scope.prefix}"
         if is_transient(exc):
-            reason = f"{where}: ListObjectsV2 {code}; cycle skipped, next {self._skip} skipped too"
+            reason = f"{where}: ListObjectsV2 {code}; backing off {self._skip} more cycle(s)"
             self._log.warning("poll cycle failed", reason=reason, error=str(exc)[:300])
         elif code in _MISSING:
             hint = "the bucket does not exist" if code == "NoSuchBucket" else "needs s3:ListBucket"
