@@ -4,14 +4,43 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.site import aws_clients, run_cli, watcher_env
+import pytest
+
+from tests.support.site import aws_clients
+from watcher.cli import main
 from watcher.demo import create_distribution
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:thumbnails"
 OTHER_QUEUE = "search-indexer"
+
+
+@dataclass
+class Ran:
+    """What one in-process `watcher ...` printed (a subprocess would cost ~2 s of imports each)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def watcher_cli(moto_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Runs `watcher ARGS` in this process against the moto server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+    def run(args: list[str]) -> Ran:
+        capsys.readouterr()
+        code = main(args)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    run.endpoint = moto_server  # type: ignore[attr-defined]
+    return run
 
 
 def _config(tmp_path: Path, sites: list[dict[str, str]], queue_url: str = "") -> Path:
@@ -34,7 +63,7 @@ def _queue_bodies(sqs: Any, queue_url: str, *, want: str, timeout: float = 10) -
 
 
 def test_setup_wires_a_bucket_next_to_a_lambda_and_a_second_run_changes_nothing(
-    moto_server: str, tmp_path: Path
+    moto_server: str, tmp_path: Path, watcher_cli: Any
 ) -> None:
     # GIVEN a bucket whose tagging events already go to a Lambda, and its distribution
     s3, sqs, cloudfront = aws_clients(moto_server)
@@ -45,11 +74,10 @@ def test_setup_wires_a_bucket_next_to_a_lambda_and_a_second_run_changes_nothing(
     )
     distribution = create_distribution(cloudfront, "site")
     config = _config(tmp_path, [{"bucket": "site", "distribution_id": distribution}])
-    env = watcher_env(moto_server)
     setup = ["setup", "--config", str(config), "--queue-name", "site-changes"]
 
     # WHEN setup runs without --apply
-    planned = run_cli(setup, env=env)
+    planned = watcher_cli(setup)
     # THEN it prints the plan and creates nothing
     assert planned.returncode == 0, planned.stderr
     assert "create queue site-changes" in planned.stdout
@@ -57,8 +85,8 @@ def test_setup_wires_a_bucket_next_to_a_lambda_and_a_second_run_changes_nothing(
     assert "QueueUrls" not in sqs.list_queues()
 
     # WHEN it runs with --apply, then once more
-    applied = run_cli([*setup, "--apply"], env=env)
-    again = run_cli([*setup, "--apply"], env=env)
+    applied = watcher_cli([*setup, "--apply"])
+    again = watcher_cli([*setup, "--apply"])
 
     # THEN the queue, its DLQ and the notification exist, the Lambda entry is kept ...
     assert applied.returncode == 0, applied.stderr
@@ -81,7 +109,7 @@ def test_setup_wires_a_bucket_next_to_a_lambda_and_a_second_run_changes_nothing(
 
 
 def test_a_bucket_whose_created_events_are_taken_goes_the_eventbridge_way(
-    moto_server: str, tmp_path: Path
+    moto_server: str, tmp_path: Path, watcher_cli: Any
 ) -> None:
     # GIVEN a bucket whose ObjectCreated events already feed another team's queue, and our queue
     s3, sqs, cloudfront = aws_clients(moto_server)
@@ -97,11 +125,10 @@ def test_a_bucket_whose_created_events_are_taken_goes_the_eventbridge_way(
     queue_url = sqs.create_queue(QueueName="site-changes")["QueueUrl"]
     distribution = create_distribution(cloudfront, "site")
     config = _config(tmp_path, [{"bucket": "site", "distribution_id": distribution}], queue_url)
-    env = watcher_env(moto_server)
 
     # WHEN setup is applied twice
-    applied = run_cli(["setup", "--config", str(config), "--apply"], env=env)
-    again = run_cli(["setup", "--config", str(config), "--apply"], env=env)
+    applied = watcher_cli(["setup", "--config", str(config), "--apply"])
+    again = watcher_cli(["setup", "--config", str(config), "--apply"])
 
     # THEN it says why, enables EventBridge on the bucket and keeps the other consumer's entry
     assert applied.returncode == 0, applied.stderr
@@ -132,3 +159,54 @@ def _events_client(endpoint: str) -> Any:
     import boto3  # noqa: PLC0415
 
     return boto3.client("events", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def test_setup_names_each_problem_on_one_line_and_changes_nothing(tmp_path: Path, watcher_cli: Any) -> None:
+    # GIVEN a queue on the AWS-managed KMS key whose policy denies sending, a bucket in another
+    # region, and a distribution that does not exist
+    s3, sqs, _ = aws_clients(watcher_cli.endpoint)
+    policy = {"Statement": [{"Sid": "NoSend", "Effect": "Deny", "Principal": "*", "Action": "sqs:*"}]}
+    attributes: Any = {"KmsMasterKeyId": "alias/aws/sqs", "Policy": json.dumps(policy)}
+    queue_url = sqs.create_queue(QueueName="site-changes", Attributes=attributes)["QueueUrl"]
+    s3.create_bucket(Bucket="eu-site", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    config = _config(tmp_path, [{"bucket": "eu-site", "distribution_id": "EMISSING"}], queue_url)
+
+    # WHEN setup is applied
+    ran = watcher_cli(["setup", "--config", str(config), "--apply"])
+
+    # THEN it fails with one line per problem, and nothing was changed
+    assert ran.returncode == 1
+    problems = ran.stderr.strip().splitlines()
+    assert len(problems) == 4, problems
+    assert any("bucket eu-site is in eu-west-1 but the queue is in us-east-1" in p for p in problems)
+    assert any("distribution EMISSING does not exist" in p for p in problems)
+    assert any("AWS-managed key alias/aws/sqs" in p and "SSE-SQS" in p for p in problems)
+    assert any("denies sqs:SendMessage (statement NoSend)" in p for p in problems)
+    assert "DeadLetterQueue" not in str(sqs.list_queues())
+    assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket="eu-site")
+
+
+def test_iam_policy_online_names_only_the_configured_arns(tmp_path: Path, watcher_cli: Any) -> None:
+    # GIVEN a config naming one queue and one distribution, credentials for account 123456789012
+    _, sqs, _ = aws_clients(watcher_cli.endpoint)
+    queue_url = sqs.create_queue(QueueName="site-changes")["QueueUrl"]
+    config = _config(tmp_path, [{"bucket": "site", "distribution_id": "E2EXAMPLE"}], queue_url)
+
+    # WHEN the watcher's policy is printed (account id from STS)
+    ran = watcher_cli(["iam-policy", "--config", str(config), "--mode", "both"])
+
+    # THEN it is JSON whose resources are exactly the configured queue, distribution and bucket
+    assert ran.returncode == 0, ran.stderr
+    resources = {
+        resource
+        for statement in json.loads(ran.stdout)["Statement"]
+        for resource in (
+            [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        )
+    }
+    assert resources == {
+        "arn:aws:sqs:us-east-1:123456789012:site-changes",
+        "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE",
+        "arn:aws:s3:::site",
+        "arn:aws:s3:::site/*",
+    }

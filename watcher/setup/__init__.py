@@ -11,7 +11,7 @@ from typing import TextIO
 from watcher.aws import ClientFactory
 from watcher.config import Settings
 from watcher.setup.apply import apply_actions
-from watcher.setup.discover import SetupError, observe, resolve_target
+from watcher.setup.discover import SetupClients, SetupError, observe, resolve_target
 from watcher.setup.plan import SetupPlan, plan_setup
 
 __all__ = ["SetupError", "queue_name_of", "run_setup"]
@@ -35,11 +35,12 @@ def run_setup(
     queue_name: str,
     apply: bool,
     clients: ClientFactory | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Print the plan (and with `apply`, make it); 0 ok, 1 when something blocks or fails."""
-    factory = clients or ClientFactory(region=settings.aws.region)
+    out, err = out or sys.stdout, err or sys.stderr
+    factory = clients or SetupClients(region=settings.aws.region)
     try:
         target = resolve_target(settings, queue_name, factory)
     except SetupError as exc:
