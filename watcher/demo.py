@@ -145,8 +145,9 @@ def run_demo(*, poll: bool = False, keep_running: bool = False) -> int:
     from watcher.logging import configure_logging  # noqa: PLC0415
 
     if poll:
-        print("poll mode demo: not available yet", file=sys.stderr)
-        return 2
+        from watcher.demo_poll import run_poll_demo  # noqa: PLC0415
+
+        return run_poll_demo(keep_running=keep_running)
 
     configure_logging("warning", "console")
     with embedded_emulator() as endpoint:
