@@ -232,25 +232,36 @@ def _print_invalidations(cloudfront: CloudFrontClient, distribution_id: str) -> 
             print(f"    {path}")
 
 
+_EXCERPT = (
+    "cloudfront_watcher_sqs_messages_total",
+    "cloudfront_watcher_events_total",
+    "cloudfront_watcher_invalidations_total",
+    "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_invalidations_in_progress",
+    "cloudfront_watcher_event_to_invalidation_seconds_count",
+    "cloudfront_watcher_event_to_invalidation_seconds_sum",
+    "cloudfront_watcher_last_invalidation_timestamp_seconds",
+)
+
+
 def _print_counters(watcher: Any) -> None:
+    """A real /metrics excerpt, fetched over HTTP the way Prometheus scrapes it."""
+    import urllib.request  # noqa: PLC0415
+
     registry = watcher.metrics.registry
-    wanted = [
-        ("cloudfront_watcher_sqs_messages_total", {"outcome": "received"}),
-        ("cloudfront_watcher_sqs_messages_total", {"outcome": "deleted"}),
-        ("cloudfront_watcher_events_total", {"source": "sqs", "outcome": "accepted"}),
-    ]
-    print("live counters:")
-    for name, labels in wanted:
-        value = registry.get_sample_value(name, labels)
-        shown = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        print(f"  {name}{{{shown}}} {value or 0:g}")
-    for sample_name in (
-        "cloudfront_watcher_invalidations_total",
-        "cloudfront_watcher_invalidation_paths_total",
-    ):
-        for metric in registry.collect():
-            for sample in metric.samples:
-                if sample.name == sample_name:
-                    shown = ",".join(f'{k}="{v}"' for k, v in sample.labels.items())
-                    print(f"  {sample.name}{{{shown}}} {sample.value:g}")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the deletes follow the invalidation by a tick
+        received = registry.get_sample_value("cloudfront_watcher_sqs_messages_total", {"outcome": "received"})
+        deleted = registry.get_sample_value("cloudfront_watcher_sqs_messages_total", {"outcome": "deleted"})
+        if received and received == deleted:
+            break
+        time.sleep(0.1)
+    url = f"{watcher.http.url}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the demo's own loopback server
+        text = response.read().decode()
+    print(f"live counters (GET {url}, excerpt):")
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in _EXCERPT and not line.endswith(" 0.0"):
+            print(f"  {line}")
     sys.stdout.flush()
