@@ -51,7 +51,7 @@ def _wait_until(condition: Callable[[], bool], *, timeout: float) -> None:
 
 
 def _deploy_in_bursts(stack: Stack, bursts: int, files: int) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for burst in range(bursts):
         batch = {f"release{burst}/page{i}.html": f"<p>{burst}.{i}</p>" for i in range(files)}
         stack.deploy(batch)
