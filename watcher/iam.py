@@ -150,7 +150,10 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
             "Resource": _distribution_arns(settings, account),
         },
     ]
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **s} for s in statements]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": s.pop("Sid"), "Effect": "Allow", **s} for s in statements],
+    }
 
 
 def _online_account(settings: Settings) -> tuple[Account, str]:
