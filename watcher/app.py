@@ -42,9 +42,6 @@ __all__ = ["StartupError", "Watcher"]
 
 _TICK = 0.1
 _LIVENESS_SECONDS = 120.0
-# A batch CloudFront refused for good comes back after this long, so the
-# queue's redrive policy counts receives at a sane pace.
-_PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 _SHUTDOWN_MARGIN = 1.5
 # Observation only (metrics): cheap reads, often enough for a dashboard.
 _IN_PROGRESS_REFRESH_SECONDS = 30.0
@@ -242,9 +239,7 @@ class Watcher:
         if self.completion is not None:
             for invalidation_id in result.invalidation_ids:
                 self.completion.track(result.distribution_id, invalidation_id)
-        retry_in = (
-            0.0 if (self.stop.is_set() or "deadline" in result.reason) else _PERMANENT_FAILURE_RETRY_SECONDS
-        )
+        retry_in = 0.0 if self.stop.is_set() else result.retry_in  # at shutdown: to another replica now
         for change in result.failed:
             change.ack.failed(retry_in)
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["FlushResult", "Invalidator", "caller_reference"]
 
 CLOUDFRONT_MAX_PATHS = 3000
+PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Give up on one batch after this long of transient errors: its messages go back
 # to the queue and come again as a new batch (the visibility ceiling is 12 h).
 MAX_RETRY_SECONDS = 3600.0
@@ -50,6 +51,9 @@ class FlushResult:
     failed: tuple[Change, ...]
     invalidation_ids: tuple[str, ...] = ()
     reason: str = ""
+    # When the failed changes should come back: soon after a deadline or an outage,
+    # later after a permanent refusal (so the redrive policy counts at a sane pace).
+    retry_in: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class _Sent:
     status: Literal["accepted", "invalid", "failed"]
     invalidation_id: str = ""
     reason: str = ""
+    permanent: bool = False
 
 
 def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:
@@ -138,6 +143,7 @@ class Invalidator:
         accepted: list[str] = []
         ids: list[str] = []
         reasons: list[str] = []
+        permanent: list[bool] = []
         chunks = [
             list(plan.paths[i : i + CLOUDFRONT_MAX_PATHS])
             for i in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS)
@@ -153,6 +159,7 @@ class Invalidator:
                 accepted=accepted,
                 ids=ids,
                 reasons=reasons,
+                permanent=permanent,
             )
 
         covering = InvalidationPlan(paths=tuple(sorted(set(accepted))))
@@ -169,7 +176,13 @@ class Invalidator:
         elif ids:
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
         return FlushResult(
-            dist, outcome, tuple(covered), tuple(failed), tuple(ids), reason="; ".join(reasons[:3])
+            dist,
+            outcome,
+            tuple(covered),
+            tuple(failed),
+            tuple(ids),
+            reason="; ".join(reasons[:3]),
+            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if any(permanent) else 0.0,
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
@@ -193,6 +206,7 @@ class Invalidator:
         accepted: list[str],
         ids: list[str],
         reasons: list[str],
+        permanent: list[bool],
     ) -> None:
         """Send `paths`; on InvalidArgument, bisect to isolate the bad path(s)."""
         pending = [paths]
@@ -211,6 +225,7 @@ class Invalidator:
                 if sent.status == "invalid":
                     log.error("CloudFront rejected a path", path=part[0][:300], reason=sent.reason)
                 reasons.append(sent.reason)
+                permanent.append(sent.permanent or sent.status == "invalid")
 
     def _send(
         self,
@@ -246,7 +261,7 @@ class Invalidator:
                     return _Sent("invalid", reason=f"InvalidArgument: {exc}")
                 if code in _PERMANENT_CODES or not is_transient(exc):
                     log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
-                    return _Sent("failed", reason=f"{code}: {exc}")
+                    return _Sent("failed", reason=f"{code}: {exc}", permanent=True)
                 delay = self._backoff(code, attempt)
                 waited = self._clock.monotonic() - started
                 if waited + delay > MAX_RETRY_SECONDS:
