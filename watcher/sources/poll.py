@@ -10,25 +10,24 @@ decides when.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code, is_transient
+from watcher.aws import error_code
 from watcher.clock import Clock
 from watcher.config import PollSettings, SiteSettings
 from watcher.metrics import Metrics
 from watcher.model import Change, ChangeKind
 from watcher.sources.health import SourceHealth
-from watcher.sources.poll_scan import Scope, list_scope, listing_scopes
-from watcher.sources.poll_state import Difference, PollState, Seen, differences
+from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
+from watcher.sources.poll_schedule import start_schedule
+from watcher.sources.poll_state import Difference, PollState, Seen, differences, poll_change
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["CycleResult", "PollSource"]
 
 Outcome = Literal["ok", "baseline", "failed", "skipped"]
-_MAX_BACKOFF_SECONDS = 900.0
-_MISSING = frozenset({"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,23 +115,8 @@ class PollSource:
     # -- scheduling -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run a cycle now, then every interval (one at a time, missed runs coalesced, jittered)."""
-        from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415
-        from apscheduler.triggers.interval import IntervalTrigger  # noqa: PLC0415
-
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not one line per cycle
-        interval = self._settings.interval_seconds
-        self._scheduler = BackgroundScheduler(timezone=UTC)
-        self._scheduler.add_job(
-            self._scheduled_cycle,
-            # Jitter so that pollers of one bucket (other tools, other sites) do not align.
-            IntervalTrigger(seconds=interval, jitter=min(interval / 10, 30.0), timezone=UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(interval)),
-            next_run_time=datetime.now(UTC),
-        )
-        self._scheduler.start()
+        """Run a cycle now, then every `[poll] interval_seconds` (see poll_schedule)."""
+        self._scheduler = start_schedule(self._scheduled_cycle, self._settings.interval_seconds)
 
     def shutdown(self) -> None:
         """No more cycles; waits for a running one, which stops at its next page."""
@@ -223,43 +205,20 @@ class PollSource:
                 self._pending[(scope.bucket, difference.key)] = ack
             submitted += 1
             # Outside the lock: a change no site takes is acknowledged at once, in this thread.
-            self._on_change(self._change(scope.bucket, difference, ack))
+            site_wide = self._settings.on_change == "site"
+            self._on_change(poll_change(scope.bucket, difference, ack, site_wide=site_wide))
         return submitted
-
-    def _change(self, bucket: str, difference: Difference, ack: _KeyAck) -> Change:
-        seen = difference.seen
-        removed = difference.kind is ChangeKind.REMOVED
-        # Key + ETag, plus LastModified: a revert to earlier bytes (same ETag) is a new
-        # deploy and must not reuse the CallerReference of the first one.
-        version = f"{'deleted:' if removed else ''}{seen.etag}@{seen.last_modified}"
-        return Change(
-            bucket=bucket,
-            key=difference.key,
-            kind=difference.kind,
-            identity=f"poll:{bucket}/{difference.key}@{version}",
-            event_time=None if removed else _parse_time(seen.last_modified),
-            source=self.name,
-            ack=ack,
-            site_wide=self._settings.on_change == "site",
-        )
 
     def _failed(self, scope: Scope, exc: BaseException, calls: int) -> CycleResult:
         code = error_code(exc)
         self._metrics.aws_errors.labels(service="s3", code=code).inc()
         self._failures += 1
-        interval = self._settings.interval_seconds
-        self._skip = min(2 ** (self._failures - 1) - 1, max(0, int(_MAX_BACKOFF_SECONDS / interval) - 1))
-        where = f"s3://{scope.bucket}/{scope.prefix}"
-        if is_transient(exc):
-            reason = f"{where}: ListObjectsV2 {code}; backing off {self._skip} more cycle(s)"
-            self._log.warning("poll cycle failed", reason=reason, error=str(exc)[:300])
-        elif code in _MISSING:
-            hint = "the bucket does not exist" if code == "NoSuchBucket" else "needs s3:ListBucket"
-            reason = f"{where}: ListObjectsV2 {code} ({hint})"
-            self._log.error("poll cycle failed", reason=reason, error=str(exc)[:300])
-        else:
-            reason = f"{where}: ListObjectsV2 {code}"
-            self._log.error("poll cycle failed", reason=reason, error=str(exc)[:300])
+        self._skip = backoff_cycles(self._failures, self._settings.interval_seconds)
+        reason, transient = describe_list_error(scope, exc)
+        if transient:
+            reason += f"; backing off {self._skip} more cycle(s)"
+        log = self._log.warning if transient else self._log.error
+        log("poll cycle failed", reason=reason, error=str(exc)[:300])
         self.health.failure(reason)
         return CycleResult("failed", list_calls=calls, reason=reason)
 
@@ -305,10 +264,3 @@ class PollSource:
             self.uncovered += len(self._pending)
             self._pending.clear()
         self.housekeeping()
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None

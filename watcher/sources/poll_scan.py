@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from watcher.aws import error_code, is_transient
 from watcher.routing import SiteLike, compile_glob
 from watcher.sources.poll_state import Seen
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Scope", "list_scope", "listing_scopes"]
+__all__ = ["Scope", "backoff_cycles", "describe_list_error", "list_scope", "listing_scopes"]
 
 _PAGE = 1000  # ListObjectsV2's maximum page
+_MAX_BACKOFF_SECONDS = 900.0
+_NOT_ALLOWED = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +101,22 @@ def list_scope(
 
 def _iso(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
+
+
+def describe_list_error(scope: Scope, exc: BaseException) -> tuple[str, bool]:
+    """One line for the log and /readyz, and whether the error is worth retrying soon."""
+    code = error_code(exc)
+    where = f"s3://{scope.bucket}/{scope.prefix}: ListObjectsV2 {code}"
+    if is_transient(exc):
+        return where, True
+    if code == "NoSuchBucket":
+        return f"{where} (the bucket does not exist: check [[sites]] bucket)", False
+    if code in _NOT_ALLOWED:
+        return f"{where} (the watcher needs s3:ListBucket on arn:aws:s3:::{scope.bucket})", False
+    return where, False
+
+
+def backoff_cycles(failures: int, interval_seconds: float) -> int:
+    """Cycles to skip after consecutive failures: 0, 1, 3, 7 ... within ~15 minutes."""
+    ceiling = max(0, int(_MAX_BACKOFF_SECONDS / interval_seconds) - 1)
+    return int(min(2 ** (failures - 1) - 1, ceiling))

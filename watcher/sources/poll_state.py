@@ -15,12 +15,13 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.model import ChangeKind
+from watcher.model import Ack, Change, ChangeKind
 
-__all__ = ["Difference", "PollState", "Seen", "differences"]
+__all__ = ["Difference", "PollState", "Seen", "differences", "poll_change"]
 
 _FORMAT_VERSION = 1
 
@@ -31,6 +32,14 @@ class Seen:
 
     etag: str
     last_modified: str  # ISO 8601, as listed: only ever compared for equality
+
+    @property
+    def modified_at(self) -> datetime | None:
+        """LastModified as a time (for the event-to-invalidation histogram)."""
+        try:
+            return datetime.fromisoformat(self.last_modified)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,28 @@ def differences(before: Mapping[str, Seen], now: Mapping[str, Seen]) -> list[Dif
     out.extend(Difference(key, ChangeKind.REMOVED, seen) for key, seen in before.items() if key not in now)
     out.sort(key=lambda difference: difference.key)
     return out
+
+
+def poll_change(bucket: str, difference: Difference, ack: Ack, *, site_wide: bool = False) -> Change:
+    """The Change a difference becomes; its identity is key + ETag (+ LastModified).
+
+    LastModified is part of it because a revert to earlier bytes (same ETag) is a
+    new deploy and must not reuse the CallerReference of the first one; a retry
+    after a crash sees the same object, hence the same identity.
+    """
+    seen = difference.seen
+    removed = difference.kind is ChangeKind.REMOVED
+    version = f"{'deleted:' if removed else ''}{seen.etag}@{seen.last_modified}"
+    return Change(
+        bucket=bucket,
+        key=difference.key,
+        kind=difference.kind,
+        identity=f"poll:{bucket}/{difference.key}@{version}",
+        event_time=None if removed else seen.modified_at,
+        source="poll",
+        ack=ack,
+        site_wide=site_wide,
+    )
 
 
 class PollState:
