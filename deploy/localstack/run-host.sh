@@ -161,11 +161,11 @@ PY
 }
 
 stop() {
-    local pid i fs
+    local pid fs
     if pid="$(running_pid)"; then
         # LocalStack shuts down on SIGTERM within a few seconds; escalate after 20.
         kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 40); do
+        for _ in $(seq 1 40); do
             [ -d "/proc/$pid" ] || break
             sleep 0.5
         done
