@@ -207,3 +207,26 @@ def test_run_once_without_saved_state_says_it_took_a_baseline(moto_server: str, 
     assert "took a baseline" in result.stdout
     assert site.paths() == []
     assert (tmp_path / "state.json").exists()
+
+
+def test_dry_run_invalidates_nothing_and_commits_nothing(moto_server: str, tmp_path: Path) -> None:
+    # GIVEN a saved baseline, and then a new index.html
+    site = make_poll_site(moto_server)
+    state_file = tmp_path / "state.json"
+    settings = poll_settings(site, state_file=str(state_file))
+    assert run_once(settings)[0] == 0
+    saved = state_file.read_text()
+    site.put("index.html", "<h1>Home, v2</h1>")
+    # WHEN a dry run sees the change
+    dry = settings.model_copy(update={"watcher": settings.watcher.model_copy(update={"dry_run": True})})
+    code, watcher = run_once(dry)
+    # THEN nothing is invalidated and the state file is as it was
+    assert code == 0
+    assert watcher.poll is not None
+    assert watcher.poll.last_cycle is not None
+    assert watcher.poll.last_cycle.changes == 1
+    assert site.paths() == []
+    assert state_file.read_text() == saved
+    # AND the next real run still invalidates the change
+    assert run_once(settings)[0] == 0
+    assert site.paths() == [{"/index.html", "/"}]
