@@ -1,6 +1,6 @@
 """The one lifecycle owner: wires the parts, runs the loops, drains on stop.
 
-Threads: a receiver (SQS long polls), the main loop (flush scheduling, acks,
+Threads: a receiver (SQS long polls), the poll scheduler, the main loop (flush scheduling, acks,
 visibility, heartbeat), a small pool that sends invalidations, the HTTP
 server. Signal handlers only set `stop`.
 """
