@@ -13,13 +13,14 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import EventType
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["create_distribution", "embedded_emulator", "run_demo", "wire_bucket_to_queue"]
@@ -81,7 +82,13 @@ _ENV_NAMES = (
 )
 
 
-def wire_bucket_to_queue(s3: S3Client, sqs: SQSClient, bucket: str, queue_name: str) -> str:
+def wire_bucket_to_queue(
+    s3: S3Client,
+    sqs: SQSClient,
+    bucket: str,
+    queue_name: str,
+    events: Sequence[EventType] = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*"),
+) -> str:
     """Bucket + standard queue + queue policy + notification; returns the queue URL."""
     s3.create_bucket(Bucket=bucket)
     queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
@@ -101,9 +108,7 @@ def wire_bucket_to_queue(s3: S3Client, sqs: SQSClient, bucket: str, queue_name: 
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]
-        },
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": list(events)}]},
     )
     return queue_url
 
@@ -186,17 +191,22 @@ def run_demo(*, poll: bool = False, keep_running: bool = False) -> int:
         ok = _wait_for_invalidation(cloudfront, distribution_id, expected, timeout=30)
         _print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher)
-        if keep_running and ok:
-            print("serving /metrics until Ctrl-C ...")
-            try:
-                while runner.is_alive():
-                    runner.join(1)
-            except KeyboardInterrupt:
-                pass
-        watcher.stop.set()
-        runner.join(30)
+        finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
+
+
+def finish(watcher: Any, runner: threading.Thread, *, keep_running: bool) -> None:
+    """With --keep-running, serve until Ctrl-C; then stop the watcher and let it drain."""
+    if keep_running:
+        print("serving /metrics until Ctrl-C ...")
+        try:
+            while runner.is_alive():
+                runner.join(1)
+        except KeyboardInterrupt:
+            pass
+    watcher.stop.set()
+    runner.join(30)
 
 
 def _invalidated_paths(cloudfront: CloudFrontClient, distribution_id: str) -> set[str]:

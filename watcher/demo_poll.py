@@ -33,6 +33,7 @@ def run_poll_demo(*, keep_running: bool = False) -> int:
         _wait_for_invalidation,
         create_distribution,
         embedded_emulator,
+        finish,
     )
     from watcher.logging import configure_logging  # noqa: PLC0415
 
@@ -72,15 +73,7 @@ def run_poll_demo(*, keep_running: bool = False) -> int:
         ok = ok and _wait_for_invalidation(cloudfront, distribution_id, {"/index.html", "/"}, timeout=30)
         _print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher.metrics.registry)
-        if keep_running and ok:
-            print("polling and serving /metrics until Ctrl-C ...")
-            try:
-                while runner.is_alive():
-                    runner.join(1)
-            except KeyboardInterrupt:
-                pass
-        watcher.stop.set()
-        runner.join(30)
+        finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the change was found and invalidated" if ok else "demo FAILED: no invalidation")
     return 0 if ok else 1
 

@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import boto3
 import pytest
 
+from watcher.demo import wire_bucket_to_queue as wire_with_notification
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import EventType
-    from mypy_boto3_s3.type_defs import QueueConfigurationTypeDef
     from mypy_boto3_sqs import SQSClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,28 +123,7 @@ def wire_bucket_to_queue(
     """
     s3 = localstack_client(endpoint, "s3")
     sqs = localstack_client(endpoint, "sqs")
-    s3.create_bucket(Bucket=bucket)
-    queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-    configuration: QueueConfigurationTypeDef = {"QueueArn": queue_arn, "Events": list(events)}
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [configuration]}
-    )
+    queue_url = wire_with_notification(s3, sqs, bucket, queue, events)
     if drain_test_event:
         for body in receive_bodies(endpoint, queue_url, count=1):
             if body.get("Event") != "s3:TestEvent":
