@@ -7,7 +7,6 @@ FaultProxy (no faults), which counts their calls.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,19 +16,20 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import quote_plus
 
 import boto3
 
+from tests.support.s3_events import s3_body, s3_record
 from watcher.demo import create_distribution
+
+__all__ = ["BUCKET", "Target", "clients", "fresh_target", "moto_process", "s3_body", "s3_record"]
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_sqs import SQSClient
 
-BUCKET = "bench-site"
+from tests.support.s3_events import BUCKET
 
 
 def _free_port() -> int:
@@ -87,37 +87,3 @@ def fresh_target(endpoint: str, name: str) -> Target:
     sqs, cloudfront = clients(endpoint)
     queue_url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
     return Target(queue_url, create_distribution(cloudfront, BUCKET))
-
-
-def s3_record(key: str, sequence: int) -> dict[str, object]:
-    """One record as S3 writes it (eventVersion 2.1), key form-URL-encoded."""
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-        "requestParameters": {"sourceIPAddress": "203.0.113.7"},
-        "responseElements": {"x-amz-request-id": f"REQ{sequence:013d}", "x-amz-id-2": "h" * 76},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "site-changes",
-            "bucket": {
-                "name": BUCKET,
-                "ownerIdentity": {"principalId": "A3EXAMPLE"},
-                "arn": f"arn:aws:s3:::{BUCKET}",
-            },
-            "object": {
-                "key": quote_plus(key, safe="/"),
-                "size": 1024 + sequence % 4096,
-                "eTag": f"{sequence:032x}",
-                "sequencer": f"{sequence:018X}",
-            },
-        },
-    }
-
-
-def s3_body(keys: list[str], first_sequence: int) -> str:
-    """An SQS body holding one S3 notification with a record per key."""
-    return json.dumps({"Records": [s3_record(k, first_sequence + i) for i, k in enumerate(keys)]})

@@ -59,7 +59,7 @@ class Publisher:
                 )["Attributes"]["ApproximateNumberOfMessages"]
             )
             room = min(self.backlog - visible, self.messages - self.sent)
-            if room >= 10:
+            if room >= min(10, self.messages - self.sent):
                 self._send(room)
             else:
                 time.sleep(0.1)
