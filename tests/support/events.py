@@ -37,9 +37,14 @@ def s3_record(
     encoded_key: str | None = None,
     event_time: str = "2026-03-01T12:00:00.000Z",
     source: str = "aws:s3",
+    sequence: int | None = None,
 ) -> dict[str, Any]:
-    """One record of an S3 event notification (event version 2.1)."""
-    return {
+    """One record of an S3 event notification (event version 2.1).
+
+    With `sequence`, the record's size, ETag, sequencer and request id derive from
+    it, so a stream of records looks like distinct real uploads.
+    """
+    record: dict[str, Any] = {
         "eventVersion": "2.1",
         "eventSource": source,
         "awsRegion": "us-east-1",
@@ -67,6 +72,12 @@ def s3_record(
             },
         },
     }
+    if sequence is not None:
+        record["responseElements"]["x-amz-request-id"] = f"REQ{sequence:013d}"
+        record["s3"]["object"].update(
+            {"size": 1024 + sequence % 4096, "eTag": f"{sequence:032x}", "sequencer": f"{sequence:018X}"}
+        )
+    return record
 
 
 def s3_body(*records: dict[str, Any]) -> str:

@@ -1,10 +1,13 @@
-"""S3 event notifications as AWS writes them (moto's own differ: no sequencer, `/` as %2F)."""
+"""S3 event streams for the benchmark and the chaos suite: records as AWS writes them
+(moto's own differ: no sequencer, `/` as %2F), each a distinct upload by sequence number."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from urllib.parse import quote_plus
+from typing import Any
+
+from tests.support import events
 
 __all__ = ["BUCKET", "s3_body", "s3_record"]
 
@@ -13,33 +16,10 @@ BUCKET = "bench-site"
 
 def s3_record(
     key: str, sequence: int, bucket: str = BUCKET, event: str = "ObjectCreated:Put"
-) -> dict[str, object]:
-    """One record as S3 writes it (eventVersion 2.1), key form-URL-encoded."""
-    return {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "eventName": event,
-        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-        "requestParameters": {"sourceIPAddress": "203.0.113.7"},
-        "responseElements": {"x-amz-request-id": f"REQ{sequence:013d}", "x-amz-id-2": "h" * 76},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "site-changes",
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": "A3EXAMPLE"},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": {
-                "key": quote_plus(key, safe="/"),
-                "size": 1024 + sequence % 4096,
-                "eTag": f"{sequence:032x}",
-                "sequencer": f"{sequence:018X}",
-            },
-        },
-    }
+) -> dict[str, Any]:
+    """One record as S3 writes it (eventVersion 2.1), key form-URL-encoded, stamped now."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return events.s3_record(event, bucket=bucket, key=key, event_time=now, sequence=sequence)
 
 
 def s3_body(keys: list[str], first_sequence: int, bucket: str = BUCKET) -> str:
