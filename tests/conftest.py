@@ -6,6 +6,7 @@ import logging
 import os
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -19,9 +20,9 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    """A fresh moto server on 127.0.0.1 (random port); yields its base URL."""
+@contextmanager
+def running_moto() -> Iterator[str]:
+    """moto's server on 127.0.0.1 (random port), freshly reset; yields its base URL."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -32,6 +33,13 @@ def moto_server() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """A fresh moto server per test."""
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

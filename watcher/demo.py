@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.literals import EventType
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["create_distribution", "embedded_emulator", "run_demo", "wire_bucket_to_queue"]
+__all__ = ["create_distribution", "embedded_emulator", "environment", "run_demo", "wire_bucket_to_queue"]
 
 DEMO_SITE = {
     "index.html": "<h1>Home</h1>",
@@ -34,6 +34,21 @@ DEMO_SITE = {
     "assets/img/logo.svg": "<svg/>",
 }
 _REGION = "us-east-1"
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with `values` set, restored afterwards (boto3 reads endpoints from it)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
@@ -50,36 +65,19 @@ def embedded_emulator() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    saved = {name: os.environ.get(name) for name in _ENV_NAMES}
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": url,
-            "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo",
-            "AWS_DEFAULT_REGION": _REGION,
-            "AWS_REGION": _REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
+    values = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",
+        "AWS_DEFAULT_REGION": _REGION,
+        "AWS_REGION": _REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     try:
-        yield url
+        with environment(values):
+            yield url
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         server.stop()
-
-
-_ENV_NAMES = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EC2_METADATA_DISABLED",
-)
 
 
 def wire_bucket_to_queue(

@@ -8,8 +8,9 @@ import urllib.request
 
 import pytest
 
-from tests.support.chaos import chaos_site, environment, wait_until
+from tests.support.chaos import chaos_site, wait_until
 from tests.support.site import running_watcher
+from watcher.demo import environment
 
 pytestmark = pytest.mark.chaos
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from prometheus_client import CollectorRegistry
 
+from tests.conftest import running_moto
 from tests.support.clock import FakeClock
 from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
 from watcher.batching import Batch
@@ -36,13 +36,8 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, conne
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
     """One moto server for the module (each test makes its own distribution)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
-from moto.server import ThreadedMotoServer
 
+from tests.conftest import running_moto
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy, Request
 
@@ -63,13 +63,8 @@ def moto_server() -> Iterator[str]:
     Stopping a moto server costs half a second; each test here makes its own
     distribution, queues and buckets under unique names, so sharing is safe.
     """
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -106,21 +105,6 @@ def chaos_site(
     distribution_id = create_distribution(cloudfront, BUCKET)
     with FaultProxy(endpoint, seed=seed) as sqs_proxy, cloudfront_class(endpoint, seed=seed) as strict:
         yield ChaosSite(endpoint, queue_url, distribution_id, sqs_proxy, strict)
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """os.environ with `values` set (the in-thread watcher reads endpoints from the standard chain)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> None:
