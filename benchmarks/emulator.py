@@ -8,7 +8,6 @@ FaultProxy (no faults), which counts their calls.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from tests.support.s3_events import s3_body, s3_record
+from tests.support.waiting import free_port
 from watcher.demo import create_distribution
 
 __all__ = ["BUCKET", "Target", "clients", "fresh_target", "moto_process", "s3_body", "s3_record"]
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 from tests.support.s3_events import BUCKET
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -48,7 +42,7 @@ def moto_process() -> Iterator[str]:
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ):
         os.environ.setdefault(name, value)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.moto_server", str(port)],
         stdout=subprocess.DEVNULL,

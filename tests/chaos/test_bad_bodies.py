@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.chaos import chaos_site, wait_until
+from tests.support.chaos import chaos_site
 from tests.support.s3_events import s3_body, s3_record
 from tests.support.site import aws_clients, running_watcher
+from tests.support.waiting import wait_until
 from watcher.demo import environment
 from watcher.events import parse_body
 

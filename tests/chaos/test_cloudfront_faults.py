@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 
 from tests.support.aws_wire import Request, Response, aws_error
-from tests.support.chaos import chaos_site, wait_until
+from tests.support.chaos import chaos_site
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.site import running_watcher
+from tests.support.waiting import wait_until
 from watcher.demo import environment
 
 pytestmark = pytest.mark.chaos

@@ -7,8 +7,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.support.chaos import ChaosSite, chaos_site, wait_until
+from tests.support.chaos import ChaosSite, chaos_site
 from tests.support.site import running_watcher
+from tests.support.waiting import wait_until
 from watcher.demo import environment
 
 pytestmark = pytest.mark.chaos

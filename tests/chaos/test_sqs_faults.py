@@ -7,8 +7,9 @@ import time
 import pytest
 
 from tests.support.aws_wire import Request
-from tests.support.chaos import chaos_site, wait_until
+from tests.support.chaos import chaos_site
 from tests.support.site import running_watcher
+from tests.support.waiting import wait_until
 from watcher.demo import environment
 
 pytestmark = pytest.mark.chaos

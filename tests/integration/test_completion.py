@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.support.cloudfront_proxy import StrictCloudFront
-from tests.support.scrape import wait_for
 from tests.support.site import make_stack, running_watcher, settings_for
+from tests.support.waiting import wait_until
 from watcher.completion import CompletionTracker
 from watcher.inprogress import InProgress
 from watcher.metrics import Metrics
@@ -82,9 +82,9 @@ def test_flushes_go_on_while_earlier_invalidations_are_still_in_progress(
         with running_watcher(settings) as watcher:
             # WHEN two deploys land one after the other
             stack.deploy({"a.html": "1"})
-            wait_for(lambda: len(cloudfront.invalidations) == 1, what="first invalidation")
+            wait_until(lambda: len(cloudfront.invalidations) == 1, what="first invalidation")
             stack.deploy({"b.html": "2"})
-            wait_for(lambda: len(cloudfront.invalidations) == 2, what="second invalidation")
+            wait_until(lambda: len(cloudfront.invalidations) == 2, what="second invalidation")
             # THEN the second was created while the first was still in progress
             first = cloudfront.invalidations[0]
             assert cloudfront.status(first) == "InProgress"
@@ -92,7 +92,7 @@ def test_flushes_go_on_while_earlier_invalidations_are_still_in_progress(
             labels = {"distribution": stack.distribution_id}
             name = "cloudfront_watcher_invalidation_completion_seconds_count"
             # AND both are recorded as completed once CloudFront says so
-            wait_for(lambda: registry.get_sample_value(name, labels) == 2, timeout=20, what="completions")
+            wait_until(lambda: registry.get_sample_value(name, labels) == 2, timeout=20, what="completions")
             in_progress = registry.get_sample_value("cloudfront_watcher_invalidations_in_progress", labels)
             assert in_progress == 0
 

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from tests.support.site import (
@@ -17,6 +16,7 @@ from tests.support.site import (
     settings_for,
     watcher_env,
 )
+from tests.support.waiting import wait_until
 
 DEPLOY_40 = {
     **{f"page{i}/index.html": f"<h1>{i}</h1>" for i in range(10)},
@@ -126,7 +126,7 @@ def test_sigterm_during_the_quiet_period_flushes_before_exit(moto_server: str, t
         # WHEN a deploy lands, is received, and SIGTERM arrives during the quiet period
         stack.deploy({"index.html": "x", "app.js": "y"})
         try:
-            _wait_until(lambda: _in_flight(stack) == 2, timeout=20)
+            wait_until(lambda: _in_flight(stack) == 2, timeout=20)
         except AssertionError:
             process.kill()
             raise AssertionError(process.communicate()[1][-5000:]) from None
@@ -161,7 +161,7 @@ def test_sigkill_while_a_batch_is_pending_loses_nothing(moto_server: str, tmp_pa
         stderr=subprocess.DEVNULL,
     )
     stack.deploy({"docs/index.html": "x"})
-    _wait_until(lambda: _in_flight(stack) == 1, timeout=20)
+    wait_until(lambda: _in_flight(stack) == 1, timeout=20)
     # WHEN it is killed with SIGKILL before flushing
     os.kill(process.pid, signal.SIGKILL)
     process.wait(10)
@@ -182,12 +182,3 @@ def _in_flight(stack: object) -> int:
         AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
-def _wait_until(condition: object, *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")

@@ -13,13 +13,13 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
 from tests.support.fault_proxy import Request
 from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
 from tests.support.site import Stack, make_stack, running_watcher, settings_for
+from tests.support.waiting import wait_until
 from watcher.clock import SystemClock
 
 # 30% of CloudFront requests fail: 22.5% as 503/Throttling/lost response from the
@@ -39,15 +39,6 @@ class ShortNaps(SystemClock):
 
 def _is_cloudfront(request: Request) -> bool:
     return request.service == "cloudfront"
-
-
-def _wait_until(condition: Callable[[], bool], *, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def _deploy_in_bursts(stack: Stack, bursts: int, files: int) -> list[str]:
@@ -86,7 +77,7 @@ def _prove_faulted_deploy(
             # WHEN a deploy lands in bursts
             keys = _deploy_in_bursts(stack, bursts, files=10)
             # THEN every change is covered and every message deleted
-            _wait_until(
+            wait_until(
                 lambda: (
                     all(cloudfront.covered(stack.distribution_id, "/" + k) for k in keys)
                     and stack.queue_depth() == 0

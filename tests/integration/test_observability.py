@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 from pathlib import Path
 from typing import Any, cast
@@ -14,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from tests.support.fault_proxy import FaultProxy, Request
-from tests.support.scrape import CONTRACT_METRICS, get, samples, value, wait_for
+from tests.support.scrape import CONTRACT_METRICS, get, samples, value
 from tests.support.site import (
     WATCHER_BIN,
     config_toml,
@@ -23,6 +22,7 @@ from tests.support.site import (
     settings_for,
     watcher_env,
 )
+from tests.support.waiting import free_port, wait_until
 
 SITE = {
     "index.html": "<h1>home</h1>",
@@ -45,7 +45,7 @@ def test_metrics_after_a_deploy_match_what_cloudfront_recorded(
         metrics_url = f"{watcher.http.url}/metrics"
         # WHEN a 3-file deploy lands and the queue is drained
         stack.deploy(SITE)
-        wait_for(
+        wait_until(
             lambda: value(get(metrics_url).body, f"{M}sqs_messages_total", outcome="deleted") == MESSAGES,
             what="every message deleted",
         )
@@ -91,18 +91,18 @@ def test_readiness_follows_aws_and_liveness_ignores_the_outage(
                 return get(f"{base}/readyz").status
 
             # THEN not ready before one successful AWS call, with a one-line reason
-            wait_for(lambda: "no successful AWS call yet" in get(f"{base}/readyz").body, what="reason")
+            wait_until(lambda: "no successful AWS call yet" in get(f"{base}/readyz").body, what="reason")
             assert ready() == 503
             # WHEN AWS comes up THEN ready
             proxy.set_down(False)
-            wait_for(lambda: ready() == 200, what="ready")
+            wait_until(lambda: ready() == 200, what="ready")
             # WHEN AWS is down longer than the window THEN unready, still alive
             proxy.set_down(True)
-            wait_for(lambda: ready() == 503, what="unready during the outage")
+            wait_until(lambda: ready() == 503, what="unready during the outage")
             assert "failing for" in get(f"{base}/readyz").body
             # WHEN AWS returns THEN ready again
             proxy.set_down(False)
-            wait_for(lambda: ready() == 200, timeout=40, what="ready after the outage")
+            wait_until(lambda: ready() == 200, timeout=40, what="ready after the outage")
 
 
 def test_logs_tell_each_decision_with_its_context(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +119,7 @@ def test_logs_tell_each_decision_with_its_context(moto_server: str, monkeypatch:
         with capture_logs() as logs, running_watcher(settings_for(stack, sites=cast(Any, [site]))) as watcher:
             # WHEN a deploy with a draft lands
             stack.deploy({**SITE, "drafts/wip.html": "soon"})
-            wait_for(
+            wait_until(
                 lambda: (
                     watcher.metrics.registry.get_sample_value(
                         f"{M}sqs_messages_total", {"outcome": "deleted"}
@@ -156,18 +156,12 @@ def test_logs_tell_each_decision_with_its_context(moto_server: str, monkeypatch:
     assert all(e["queue"] == queue for e in by_event["messages deleted"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_running_daemon_exports_every_contract_metric_with_its_labels(
     moto_server: str, tmp_path: Path
 ) -> None:
     # GIVEN `watcher run` as a subprocess, before any event
     stack = make_stack(moto_server)
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(config_toml(settings_for(stack, http={"listen": f"127.0.0.1:{port}"})))
     daemon = subprocess.Popen(
@@ -186,7 +180,7 @@ def test_a_running_daemon_exports_every_contract_metric_with_its_labels(
             except OSError:
                 return False
 
-        wait_for(scraped, what="/metrics up")
+        wait_until(scraped, what="/metrics up")
         text = get(url).body
     finally:
         daemon.send_signal(signal.SIGTERM)

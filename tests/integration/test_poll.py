@@ -13,8 +13,9 @@ from prometheus_client import CollectorRegistry
 
 from tests.support.clock import FakeClock
 from tests.support.fault_proxy import FaultProxy, Request
-from tests.support.poll_site import make_poll_site, poll_settings, run_once, wait_for
+from tests.support.poll_site import make_poll_site, poll_settings, run_once
 from tests.support.site import config_toml, run_cli, running_watcher, watcher_env
+from tests.support.waiting import wait_until
 from watcher.metrics import Metrics
 from watcher.model import Change
 from watcher.sources.poll import PollSource
@@ -38,14 +39,14 @@ def test_an_overwritten_index_html_is_invalidated_once_and_quiet_cycles_send_not
     with running_watcher(poll_settings(site)) as watcher:
         poll = watcher.poll
         assert poll is not None
-        wait_for(lambda: poll.last_cycle is not None)
+        wait_until(lambda: poll.last_cycle is not None)
         assert poll.last_cycle is not None
         assert poll.last_cycle.outcome == "baseline"
         # WHEN index.html is overwritten with new content and the next cycle runs
         site.put("index.html", "<h1>Home, v2</h1>")
         assert poll.run_cycle().changes == 1
         # THEN one invalidation covers /index.html and /
-        wait_for(lambda: poll.pending == 0)
+        wait_until(lambda: poll.pending == 0)
         assert site.paths() == [{"/index.html", "/"}]
         # AND three quiet cycles invalidate nothing more
         assert [poll.run_cycle().changes for _ in range(3)] == [0, 0, 0]
@@ -185,7 +186,7 @@ def test_a_missing_bucket_is_a_clear_reason_on_readyz(moto_server: str) -> None:
     with running_watcher(settings) as watcher:
         assert watcher.poll is not None
         assert watcher.http is not None
-        wait_for(lambda: watcher.poll is not None and watcher.poll.last_cycle is not None)
+        wait_until(lambda: watcher.poll is not None and watcher.poll.last_cycle is not None)
         # THEN /readyz answers 503 and names the bucket and the error
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(f"{watcher.http.url}/readyz", timeout=5)  # noqa: S310 - loopback

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,13 +104,3 @@ def chaos_site(
     distribution_id = create_distribution(cloudfront, BUCKET)
     with FaultProxy(endpoint, seed=seed) as sqs_proxy, cloudfront_class(endpoint, seed=seed) as strict:
         yield ChaosSite(endpoint, queue_url, distribution_id, sqs_proxy, strict)
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> None:
-    """Poll `condition` until true; AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

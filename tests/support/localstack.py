@@ -27,7 +27,6 @@ For the watcher under test, point the standard AWS chain at it:
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import boto3
 import pytest
 
+from tests.support.waiting import free_port
 from watcher.demo import wire_bucket_to_queue as wire_with_notification
 
 if TYPE_CHECKING:
@@ -52,13 +52,6 @@ NO_PYTHON_EXIT_CODE = 3
 LOCALSTACK_TIMEOUT = 900
 _START_TIMEOUT = 840
 _DUMMY_CREDENTIAL = "test"  # LocalStack accepts any credentials
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run_host(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:

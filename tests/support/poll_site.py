@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +79,3 @@ def run_once(settings: Settings) -> tuple[int, Watcher]:
     """`watcher run --once`, in process: one cycle against the saved state, flush, exit."""
     watcher = Watcher(settings, registry=CollectorRegistry(), once=True, serve_http=False)
     return watcher.run(), watcher
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Wait until `predicate()` holds (real time: flushes run in their own threads)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -56,12 +54,3 @@ def samples(text: str) -> list[Sample]:
 def value(text: str, name: str, **labels: str) -> float:
     """The sum of the samples called `name` whose labels include `labels`."""
     return sum(s.value for s in samples(text) if s.name == name and labels.items() <= s.labels.items())
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition") -> None:
-    """Poll `condition` every 0.1 s until truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
