@@ -268,57 +268,51 @@ class SqsSource:
                 if h.visible_until - now < max(timeout / 3, 5.0)
                 and h.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN > now + 1
             ]
-        for start in range(0, len(due), _BATCH):
-            chunk = due[start : start + _BATCH]
-            entries: list[Any] = []
-            for i, held in enumerate(chunk):
-                ceiling = held.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
-                entries.append(
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": held.receipt_handle,
-                        "VisibilityTimeout": int(min(timeout, ceiling)),
-                    }
-                )
+
+        def seconds(held: _Held) -> int:
+            # Never past SQS's 12-hour ceiling counted from the first receive.
+            ceiling = held.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
+            return int(min(timeout, ceiling))
+
+        extended = self._set_visibility(due, seconds)
+        for held in due:
+            if held.receipt_handle in extended:
+                held.visible_until = now + seconds(held)
+
+    def _release(self, batch: list[_Held], *, visibility: int) -> None:
+        # A failed release is not fatal: the message becomes visible when its timeout lapses.
+        self._set_visibility(batch, lambda _held: visibility)
+        self._forget(batch)
+        if batch:
+            self._metrics.sqs_messages.labels(outcome="released").inc(len(batch))
+            self._log.info("messages released for redelivery", count=len(batch), visibility=visibility)
+
+    def _set_visibility(self, batch: list[_Held], seconds: Callable[[_Held], int]) -> set[str]:
+        """ChangeMessageVisibilityBatch, 10 at a time; returns the receipt handles that took."""
+        done: set[str] = set()
+        for start in range(0, len(batch), _BATCH):
+            chunk = batch[start : start + _BATCH]
+            entries: list[Any] = [
+                {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
+                for i, h in enumerate(chunk)
+            ]
             try:
                 response = self._client.change_message_visibility_batch(
-                    QueueUrl=self._settings.queue_url,
-                    Entries=entries,
+                    QueueUrl=self._settings.queue_url, Entries=entries
                 )
             except (ClientError, BotoCoreError, OSError) as exc:
                 self._metrics.aws_errors.labels(service="sqs", code=error_code(exc)).inc()
                 continue
-            failed_ids = {entry["Id"] for entry in response.get("Failed", [])}
-            for i, held in enumerate(chunk):
-                if str(i) not in failed_ids:
-                    held.visible_until = now + int(entries[i]["VisibilityTimeout"])
-
-    def _release(self, batch: list[_Held], *, visibility: int) -> None:
-        for start in range(0, len(batch), _BATCH):
-            chunk = batch[start : start + _BATCH]
-            entries: Any = [
-                {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": visibility}
-                for i, h in enumerate(chunk)
-            ]
-            try:
-                self._client.change_message_visibility_batch(
-                    QueueUrl=self._settings.queue_url, Entries=entries
-                )
-            except (ClientError, BotoCoreError, OSError) as exc:
-                # Not fatal: the message becomes visible when its timeout lapses.
-                self._metrics.aws_errors.labels(service="sqs", code=error_code(exc)).inc()
-            self._forget(chunk)
-            self._metrics.sqs_messages.labels(outcome="released").inc(len(chunk))
-        if batch:
-            self._log.info("messages released for redelivery", count=len(batch), visibility=visibility)
+            failed = {entry["Id"] for entry in response.get("Failed", [])}
+            done.update(h.receipt_handle for i, h in enumerate(chunk) if str(i) not in failed)
+        return done
 
     def release_all(self) -> None:
         """At exit: settle what is settled, then release everything still held (visibility 0)."""
         self.housekeeping()
         with self._lock:
             rest = list(self._held.values())
-        unsettled = [h for h in rest if not h.settled or h.failed]
-        self.uncovered += sum(1 for h in unsettled if h.outstanding > 0 or h.failed)
+        self.uncovered += sum(1 for h in rest if h.outstanding > 0 or h.failed)
         self._release(rest, visibility=0)
         self._metrics.held_messages.set(self.held)
 
