@@ -105,11 +105,6 @@ class Router:
         for site in self._sites:
             self._by_bucket.setdefault(site.bucket, []).append(site)
 
-    @property
-    def buckets(self) -> frozenset[str]:
-        """The buckets some site watches."""
-        return frozenset(self._by_bucket)
-
     def route(self, bucket: str, key: str, *, site_wide: bool = False) -> RoutingResult:
         """The sites and encoded CloudFront paths for one object, or the reasons it is ignored.
 
