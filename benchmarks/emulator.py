@@ -21,7 +21,7 @@ import boto3
 
 from tests.support.s3_events import s3_body, s3_record
 from tests.support.waiting import free_port
-from watcher.demo import create_distribution
+from watcher.commands.demo.emulator import create_distribution
 
 __all__ = ["BUCKET", "Target", "clients", "fresh_target", "moto_process", "s3_body", "s3_record"]
 

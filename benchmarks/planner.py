@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from watcher.planning import plan_invalidation
+from watcher.core.planning import plan_invalidation
 
 
 @dataclass

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import boto3
 from prometheus_client import CollectorRegistry
 
-from watcher.clock import SystemClock
-from watcher.config import PollSettings, SiteSettings
-from watcher.demo import embedded_emulator
-from watcher.metrics import Metrics
-from watcher.model import Change
+from watcher.commands.demo.emulator import embedded_emulator
+from watcher.core.clock import SystemClock
+from watcher.core.config import PollSettings, SiteSettings
+from watcher.core.model import Change
+from watcher.ops.metrics import Metrics
 from watcher.sources.poll import PollSource
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from benchmarks.process import Measured, run_measured
 from benchmarks.publisher import Publisher, run_keys
 from tests.support.fault_proxy import FaultProxy
 from tests.support.site import WATCHER_BIN, config_toml, watcher_env
-from watcher.config import Settings
-from watcher.planning import InvalidationPlan
-from watcher.routing import Router
+from watcher.core.config import Settings
+from watcher.core.planning import InvalidationPlan
+from watcher.core.routing import Router
 
 WAIT_SECONDS = 1  # both consumers stop at their first empty 1 s long poll
 

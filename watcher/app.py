@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.batching import Batcher
-from watcher.clock import Clock, SystemClock
-from watcher.completion import CompletionTracker
-from watcher.config import Settings
-from watcher.http import HealthServer
-from watcher.inprogress import InProgress
-from watcher.invalidator import Invalidator
-from watcher.metrics import Metrics
-from watcher.observer import Observer
+from watcher.cloudfront.completion import CompletionTracker
+from watcher.cloudfront.inprogress import InProgress
+from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.core.batching import Batcher
+from watcher.core.clock import Clock, SystemClock
+from watcher.core.config import Settings
+from watcher.core.routing import Router
+from watcher.ops.http import HealthServer
+from watcher.ops.metrics import Metrics
+from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
-from watcher.ratelimit import RateLimiter
-from watcher.routing import Router
 from watcher.sources import Source
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth

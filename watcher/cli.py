@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 from watcher import __version__
-from watcher.config import ConfigError, Settings, load_settings, resolve_config_path
+from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
 
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from watcher.app import StartupError, Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
-    from watcher.logging import configure_logging  # noqa: PLC0415
+    from watcher.ops.logging import configure_logging  # noqa: PLC0415
 
     overrides: dict[str, dict[str, Any]] = {"watcher": {"dry_run": True}} if args.dry_run else {}
     settings = _load(args, overrides)
@@ -159,7 +159,7 @@ def _check(args: argparse.Namespace) -> int:
     print(f"config OK: {path}")
     print(json.dumps(settings.to_dict(), indent=2))
     if args.aws:
-        from watcher.checks import check_aws  # noqa: PLC0415
+        from watcher.commands.checks import check_aws  # noqa: PLC0415
 
         problems = check_aws(settings)
         for problem in problems:
@@ -169,7 +169,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from watcher.explain import explain  # noqa: PLC0415
+    from watcher.commands.explain import explain  # noqa: PLC0415
 
     settings = _load(args)
     try:
@@ -199,13 +199,13 @@ def _healthcheck(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from watcher.demo import run_demo  # noqa: PLC0415
+    from watcher.commands.demo import run_demo  # noqa: PLC0415
 
     return run_demo(poll=args.poll, keep_running=args.keep_running)
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from watcher.setup import queue_name_of, run_setup  # noqa: PLC0415
+    from watcher.commands.setup import queue_name_of, run_setup  # noqa: PLC0415
 
     # A queue still to be created has no URL yet: relax the "sqs needs queue_url" rule for setup only.
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
@@ -226,7 +226,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _iam_policy(args: argparse.Namespace) -> int:
-    from watcher.iam import print_policy  # noqa: PLC0415
+    from watcher.commands.iam import print_policy  # noqa: PLC0415
 
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)  # as in setup: a queue still to be created has no URL yet

@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import structlog
 
-from watcher.batching import Batch, Batcher
-from watcher.clock import Clock
-from watcher.completion import CompletionTracker
-from watcher.invalidator import Invalidator
-from watcher.metrics import Metrics
-from watcher.model import Change, FanOutAck
-from watcher.routing import Router
+from watcher.cloudfront.completion import CompletionTracker
+from watcher.cloudfront.invalidator import Invalidator
+from watcher.core.batching import Batch, Batcher
+from watcher.core.clock import Clock
+from watcher.core.model import Change, FanOutAck
+from watcher.core.routing import Router
+from watcher.ops.metrics import Metrics
 
 __all__ = ["Pipeline"]
 

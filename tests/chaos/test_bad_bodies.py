@@ -14,8 +14,8 @@ from tests.support.chaos import chaos_site
 from tests.support.s3_events import s3_body, s3_record
 from tests.support.site import aws_clients, running_watcher
 from tests.support.waiting import wait_until
-from watcher.demo import environment
-from watcher.events import parse_body
+from watcher.commands.demo.emulator import environment
+from watcher.core.events import parse_body
 
 pytestmark = pytest.mark.chaos
 

@@ -12,7 +12,7 @@ from tests.support.chaos import chaos_site
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.site import running_watcher
 from tests.support.waiting import wait_until
-from watcher.demo import environment
+from watcher.commands.demo.emulator import environment
 
 pytestmark = pytest.mark.chaos
 

@@ -11,7 +11,7 @@ import pytest
 from tests.support.chaos import chaos_site
 from tests.support.site import running_watcher
 from tests.support.waiting import wait_until
-from watcher.demo import environment
+from watcher.commands.demo.emulator import environment
 
 pytestmark = pytest.mark.chaos
 

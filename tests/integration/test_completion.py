@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.site import make_stack, running_watcher, settings_for
 from tests.support.waiting import wait_until
-from watcher.completion import CompletionTracker
-from watcher.inprogress import InProgress
-from watcher.metrics import Metrics
+from watcher.cloudfront.completion import CompletionTracker
+from watcher.cloudfront.inprogress import InProgress
+from watcher.ops.metrics import Metrics
 from watcher.sources.queue_depth import QueueDepth
 
 

@@ -20,7 +20,7 @@ from tests.support.fault_proxy import Request
 from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
 from tests.support.site import Stack, make_stack, running_watcher, settings_for
 from tests.support.waiting import wait_until
-from watcher.clock import SystemClock
+from watcher.core.clock import SystemClock
 
 # 30% of CloudFront requests fail: 22.5% as 503/Throttling/lost response from the
 # proxy, and 10% of the rest of the CreateInvalidations as a quota refusal

@@ -19,13 +19,13 @@ from prometheus_client import CollectorRegistry
 from tests.conftest import running_moto
 from tests.support.clock import FakeClock
 from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
-from watcher.batching import Batch
-from watcher.demo import create_distribution
-from watcher.inprogress import InProgress
-from watcher.invalidator import FlushResult, Invalidator
-from watcher.metrics import Metrics
-from watcher.model import Change, ChangeKind
-from watcher.ratelimit import RateLimiter
+from watcher.cloudfront.inprogress import InProgress
+from watcher.cloudfront.invalidator import FlushResult, Invalidator
+from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.commands.demo.emulator import create_distribution
+from watcher.core.batching import Batch
+from watcher.core.model import Change, ChangeKind
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

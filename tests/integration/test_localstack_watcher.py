@@ -11,7 +11,7 @@ import pytest
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.localstack import LOCALSTACK_TIMEOUT, localstack_client, wire_bucket_to_queue
 from tests.support.site import run_cli, watcher_env
-from watcher.demo import create_distribution
+from watcher.commands.demo.emulator import create_distribution
 
 pytestmark = [pytest.mark.localstack, pytest.mark.timeout(LOCALSTACK_TIMEOUT)]
 

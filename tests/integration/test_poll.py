@@ -16,8 +16,8 @@ from tests.support.fault_proxy import FaultProxy, Request
 from tests.support.poll_site import make_poll_site, poll_settings, run_once
 from tests.support.site import config_toml, run_cli, running_watcher, watcher_env
 from tests.support.waiting import wait_until
-from watcher.metrics import Metrics
-from watcher.model import Change
+from watcher.core.model import Change
+from watcher.ops.metrics import Metrics
 from watcher.sources.poll import PollSource
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.site import aws_clients
 from watcher.cli import main
-from watcher.demo import create_distribution
+from watcher.commands.demo.emulator import create_distribution
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:thumbnails"
 OTHER_QUEUE = "search-indexer"

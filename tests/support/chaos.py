@@ -11,9 +11,9 @@ from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3_events import s3_body
 from tests.support.site import aws_clients
-from watcher.config import Settings
-from watcher.demo import create_distribution
-from watcher.routing import Router
+from watcher.commands.demo.emulator import create_distribution
+from watcher.core.config import Settings
+from watcher.core.routing import Router
 
 BUCKET = "chaos-site"
 

@@ -37,7 +37,7 @@ import boto3
 import pytest
 
 from tests.support.waiting import free_port
-from watcher.demo import wire_bucket_to_queue as wire_with_notification
+from watcher.commands.demo.emulator import wire_bucket_to_queue as wire_with_notification
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

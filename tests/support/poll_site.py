@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from tests.support.site import Stack, aws_clients
 from watcher.app import Watcher
-from watcher.config import Settings
-from watcher.demo import create_distribution
+from watcher.commands.demo.emulator import create_distribution
+from watcher.core.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

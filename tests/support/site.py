@@ -16,8 +16,8 @@ import boto3
 from prometheus_client import CollectorRegistry
 
 from watcher.app import Watcher
-from watcher.config import Settings
-from watcher.demo import create_distribution, wire_bucket_to_queue
+from watcher.commands.demo.emulator import create_distribution, wire_bucket_to_queue
+from watcher.core.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.clock import FakeClock
-from watcher.batching import Batcher
-from watcher.model import Change, ChangeKind
+from watcher.core.batching import Batcher
+from watcher.core.model import Change, ChangeKind
 
 
 def _change(key: str) -> Change:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.site import ROOT, run_cli
 from watcher.cli import main
-from watcher.config import ConfigError, Settings, load_settings, resolve_config_path
+from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/site-changes"
 MINIMAL = f"""

@@ -20,8 +20,8 @@ from tests.support.events import (
     s3_record,
     sns_envelope,
 )
-from watcher.events import parse_body
-from watcher.model import ChangeKind
+from watcher.core.events import parse_body
+from watcher.core.model import ChangeKind
 
 
 def _keys(body: str) -> list[str]:

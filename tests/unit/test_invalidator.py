@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watcher.invalidator import caller_reference
+from watcher.cloudfront.invalidator import caller_reference
 
 
 def test_the_same_batch_gets_the_same_reference_whatever_the_order() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from prometheus_client import CollectorRegistry
 
-from watcher.metrics import Metrics
+from watcher.ops.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"\bcloudfront_watcher_[a-z_]+")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.planning import (
+from watcher.core.planning import (
     MAX_PATH_LENGTH,
     InvalidationPlan,
     encode_path,

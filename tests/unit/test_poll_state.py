@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from watcher.config import SiteSettings
-from watcher.model import ChangeKind
+from watcher.core.config import SiteSettings
+from watcher.core.model import ChangeKind
 from watcher.sources.poll_scan import Scope, listing_scopes
 from watcher.sources.poll_state import PollState, Seen, differences
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from watcher.cli import main
-from watcher.config import SiteSettings
-from watcher.routing import Router, compile_glob
+from watcher.core.config import SiteSettings
+from watcher.core.routing import Router, compile_glob
 
 
 def _site(distribution_id: str = "E1", **fields: Any) -> SiteSettings:

@@ -10,12 +10,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 from watcher.cli import main
-from watcher.config import Settings
-from watcher.iam import Account, kms_key_resource, setup_policy, watcher_policy
-from watcher.setup.discover import describe_error
-from watcher.setup.overlap import KeyFilter, NotificationEntry, events_overlap, first_overlap
-from watcher.setup.plan import plan_setup
-from watcher.setup.state import BucketState, Observed, QueueState, RuleState, Target, minimal_prefixes
+from watcher.commands.iam import Account, kms_key_resource, setup_policy, watcher_policy
+from watcher.commands.setup.discover import describe_error
+from watcher.commands.setup.overlap import KeyFilter, NotificationEntry, events_overlap, first_overlap
+from watcher.commands.setup.plan import plan_setup
+from watcher.commands.setup.state import (
+    BucketState,
+    Observed,
+    QueueState,
+    RuleState,
+    Target,
+    minimal_prefixes,
+)
+from watcher.core.config import Settings
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:site-changes"
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:thumbs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from watcher.clock import Clock
+from watcher.core.clock import Clock
 
 __all__ = ["SourceHealth"]
 

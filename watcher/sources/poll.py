@@ -20,10 +20,10 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
-from watcher.clock import Clock
-from watcher.config import PollSettings, SiteSettings
-from watcher.metrics import Metrics
-from watcher.model import Change, ChangeKind
+from watcher.core.clock import Clock
+from watcher.core.config import PollSettings, SiteSettings
+from watcher.core.model import Change, ChangeKind
+from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
 from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
 from watcher.sources.poll_schedule import start_schedule

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from watcher.aws import error_code, is_transient
-from watcher.routing import SiteLike, compile_glob
+from watcher.core.routing import SiteLike, compile_glob
 from watcher.sources.poll_state import Seen
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.model import Ack, Change, ChangeKind
+from watcher.core.model import Ack, Change, ChangeKind
 
 __all__ = ["Difference", "PollState", "Seen", "differences", "poll_change"]
 

@@ -13,7 +13,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
-from watcher.metrics import Metrics
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -7,7 +7,7 @@ import threading
 import structlog
 
 from watcher.aws import error_code, is_transient
-from watcher.clock import Clock
+from watcher.core.clock import Clock
 from watcher.sources.sqs import SqsSource
 
 __all__ = ["Receiver"]

@@ -19,11 +19,11 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
-from watcher.clock import Clock
-from watcher.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
-from watcher.events import parse_body
-from watcher.metrics import Metrics
-from watcher.model import Change
+from watcher.core.clock import Clock
+from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
+from watcher.core.events import parse_body
+from watcher.core.model import Change
+from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
-from watcher.clock import Clock
-from watcher.metrics import Metrics
-from watcher.planning import is_wildcard
+from watcher.core.clock import Clock
+from watcher.core.planning import is_wildcard
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

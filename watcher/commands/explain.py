@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from watcher.config import Settings
-from watcher.routing import Router
+from watcher.core.config import Settings
+from watcher.core.routing import Router
 
 __all__ = ["explain", "parse_s3_url"]
 

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import ClientFactory, error_code
-from watcher.config import Settings
-from watcher.setup.state import BucketState, Observed, QueueState, RuleState, Target, minimal_prefixes
+from watcher.commands.setup.state import (
+    BucketState,
+    Observed,
+    QueueState,
+    RuleState,
+    Target,
+    minimal_prefixes,
+)
+from watcher.core.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -16,9 +16,9 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
-from watcher.clock import Clock
-from watcher.inprogress import InProgress
-from watcher.metrics import Metrics
+from watcher.cloudfront.inprogress import InProgress
+from watcher.core.clock import Clock
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

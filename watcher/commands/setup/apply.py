@@ -7,8 +7,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import ClientFactory
-from watcher.setup.discover import describe_error
-from watcher.setup.plan import Action
+from watcher.commands.setup.discover import describe_error
+from watcher.commands.setup.plan import Action
 
 __all__ = ["apply_actions"]
 

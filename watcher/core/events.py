@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from watcher.model import Change, ChangeKind
+from watcher.core.model import Change, ChangeKind
 
 __all__ = ["ParseResult", "change_kind", "parse_body"]
 

@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.config import Settings
-from watcher.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
+from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
+from watcher.core.config import Settings
 
 __all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from watcher.clock import Clock
-from watcher.model import Change
+from watcher.core.clock import Clock
+from watcher.core.model import Change
 
 __all__ = ["Batch", "Batcher"]
 

@@ -9,10 +9,10 @@ import sys
 from typing import TextIO
 
 from watcher.aws import ClientFactory
-from watcher.config import Settings
-from watcher.setup.apply import apply_actions
-from watcher.setup.discover import SetupClients, SetupError, observe, resolve_target
-from watcher.setup.plan import SetupPlan, plan_setup
+from watcher.commands.setup.apply import apply_actions
+from watcher.commands.setup.discover import SetupClients, SetupError, observe, resolve_target
+from watcher.commands.setup.plan import SetupPlan, plan_setup
+from watcher.core.config import Settings
 
 __all__ = ["SetupError", "queue_name_of", "run_setup"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from watcher.clock import Clock
+from watcher.core.clock import Clock
 
 __all__ = ["Observer"]
 

@@ -7,7 +7,7 @@ import re
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import ClientFactory, error_code
-from watcher.config import Settings
+from watcher.core.config import Settings
 
 __all__ = ["check_aws"]
 

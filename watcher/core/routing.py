@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from watcher.model import Route
-from watcher.planning import encode_path
+from watcher.core.model import Route
+from watcher.core.planning import encode_path
 
 __all__ = ["SITE_WILDCARD", "Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
 

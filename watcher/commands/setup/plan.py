@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from watcher.setup.overlap import KeyFilter, NotificationEntry, entries_of, first_overlap
-from watcher.setup.queue_policy import (
+from watcher.commands.setup.overlap import KeyFilter, NotificationEntry, entries_of, first_overlap
+from watcher.commands.setup.queue_policy import (
     blocking_statement,
     eventbridge_statement,
     merge_policy,
@@ -16,7 +16,7 @@ from watcher.setup.queue_policy import (
     policies_equal,
     s3_statement,
 )
-from watcher.setup.state import Observed, QueueState, Target
+from watcher.commands.setup.state import Observed, QueueState, Target
 
 __all__ = ["WATCHED_EVENTS", "Action", "SetupPlan", "event_pattern", "plan_setup"]
 

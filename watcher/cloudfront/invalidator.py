@@ -18,13 +18,13 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code, is_transient
-from watcher.batching import Batch
-from watcher.clock import Clock
-from watcher.inprogress import InProgress
-from watcher.metrics import Metrics
-from watcher.model import Change
-from watcher.planning import InvalidationPlan, plan_invalidation
-from watcher.ratelimit import RateLimiter
+from watcher.cloudfront.inprogress import InProgress
+from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.core.batching import Batch
+from watcher.core.clock import Clock
+from watcher.core.model import Change
+from watcher.core.planning import InvalidationPlan, plan_invalidation
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient

@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from watcher.commands.demo.emulator import DEMO_SITE, create_distribution, embedded_emulator
+from watcher.commands.demo.report import finish, print_invalidations, wait_for_invalidation
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
@@ -26,16 +29,8 @@ def run_poll_demo(*, keep_running: bool = False) -> int:
     import boto3  # noqa: PLC0415
 
     from watcher.app import Watcher  # noqa: PLC0415
-    from watcher.config import Settings  # noqa: PLC0415
-    from watcher.demo import (  # noqa: PLC0415
-        DEMO_SITE,
-        _print_invalidations,
-        _wait_for_invalidation,
-        create_distribution,
-        embedded_emulator,
-        finish,
-    )
-    from watcher.logging import configure_logging  # noqa: PLC0415
+    from watcher.core.config import Settings  # noqa: PLC0415
+    from watcher.ops.logging import configure_logging  # noqa: PLC0415
 
     configure_logging("warning", "console")
     with embedded_emulator() as endpoint:
@@ -70,8 +65,8 @@ def run_poll_demo(*, keep_running: bool = False) -> int:
             print(f"first cycle: {first.outcome}, {first.watched_keys} watched keys, {first.list_calls} List")
         print("overwriting index.html ...")
         s3.put_object(Bucket=bucket, Key="index.html", Body=b"<h1>Home, v2</h1>", ContentType="text/html")
-        ok = ok and _wait_for_invalidation(cloudfront, distribution_id, {"/index.html", "/"}, timeout=30)
-        _print_invalidations(cloudfront, distribution_id)
+        ok = ok and wait_for_invalidation(cloudfront, distribution_id, {"/index.html", "/"}, timeout=30)
+        print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher.metrics.registry)
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the change was found and invalidated" if ok else "demo FAILED: no invalidation")

@@ -1,0 +1,58 @@
+"""What the demos print: the invalidations made, and how they end."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+
+__all__ = ["finish", "print_invalidations", "wait_for_invalidation"]
+
+
+def finish(watcher: Any, runner: threading.Thread, *, keep_running: bool) -> None:
+    """With --keep-running, serve until Ctrl-C; then stop the watcher and let it drain."""
+    if keep_running:
+        print("serving /metrics until Ctrl-C ...")
+        try:
+            while runner.is_alive():
+                runner.join(1)
+        except KeyboardInterrupt:
+            pass
+    watcher.stop.set()
+    runner.join(30)
+
+
+def invalidated_paths(cloudfront: CloudFrontClient, distribution_id: str) -> set[str]:
+    paths: set[str] = set()
+    listing = cloudfront.list_invalidations(DistributionId=distribution_id)
+    for item in listing.get("InvalidationList", {}).get("Items", []):
+        detail = cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
+        paths.update(detail["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", []))
+    return paths
+
+
+def wait_for_invalidation(
+    cloudfront: CloudFrontClient, distribution_id: str, expected: set[str], *, timeout: float
+) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        paths = invalidated_paths(cloudfront, distribution_id)
+        if expected <= paths or "/*" in paths:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def print_invalidations(cloudfront: CloudFrontClient, distribution_id: str) -> None:
+    listing = cloudfront.list_invalidations(DistributionId=distribution_id)
+    items = listing.get("InvalidationList", {}).get("Items", [])
+    print(f"invalidations on {distribution_id}: {len(items)}")
+    for item in items:
+        detail = cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
+        batch = detail["Invalidation"]["InvalidationBatch"]
+        print(f"  {item['Id']} ({item['Status']}), caller reference {batch['CallerReference']}:")
+        for path in batch["Paths"].get("Items", []):
+            print(f"    {path}")

@@ -1,0 +1,108 @@
+"""`watcher demo`: the whole loop on one machine, no AWS account, no Docker.
+
+An embedded AWS emulator (moto's server) on loopback, a bucket wired to a
+queue by a bucket notification, a distribution, the watcher itself, a
+simulated deploy, and a printout of what was invalidated.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from watcher.commands.demo.emulator import (
+    DEMO_SITE,
+    create_distribution,
+    embedded_emulator,
+    wire_bucket_to_queue,
+)
+from watcher.commands.demo.report import finish, print_invalidations, wait_for_invalidation
+
+__all__ = ["run_sqs_demo"]
+
+
+def run_sqs_demo(*, keep_running: bool = False) -> int:
+    """Run the SQS demo; 0 when the simulated deploy was invalidated."""
+    import boto3  # noqa: PLC0415
+
+    from watcher.app import Watcher  # noqa: PLC0415
+    from watcher.core.config import Settings  # noqa: PLC0415
+    from watcher.ops.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging("warning", "console")
+    with embedded_emulator() as endpoint:
+        print(f"embedded AWS emulator (moto) at {endpoint}")
+        s3 = boto3.client("s3")
+        sqs = boto3.client("sqs")
+        cloudfront = boto3.client("cloudfront")
+        bucket = "demo-site"
+        queue_url = wire_bucket_to_queue(s3, sqs, bucket, "site-changes")
+        distribution_id = create_distribution(cloudfront, bucket)
+        print(f"bucket s3://{bucket} -> queue {queue_url} -> distribution {distribution_id}")
+        settings = Settings.model_validate(
+            {
+                "watcher": {"log_level": "warning", "log_format": "console"},
+                "http": {"listen": "127.0.0.1:0"},
+                "sqs": {"queue_url": queue_url, "wait_time_seconds": 1},
+                "invalidation": {"quiet_period_seconds": 1, "max_delay_seconds": 10},
+                "sites": [{"bucket": bucket, "distribution_id": distribution_id}],
+            }
+        )
+        watcher = Watcher(settings)
+        runner = threading.Thread(target=watcher.run, name="watcher", daemon=True)
+        runner.start()
+        assert watcher.http is not None  # noqa: S101 - constructed with serve_http
+        print(f"watcher running; metrics at {watcher.http.url}/metrics")
+        print(f"deploying {len(DEMO_SITE)} files ...")
+        for key, body in DEMO_SITE.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/html")
+        expected = {
+            "/index.html",
+            "/",
+            "/about/index.html",
+            "/about/",
+            "/blog/2026/hello%20world.html",
+        }
+        ok = wait_for_invalidation(cloudfront, distribution_id, expected, timeout=30)
+        print_invalidations(cloudfront, distribution_id)
+        _print_counters(watcher)
+        finish(watcher, runner, keep_running=keep_running and ok)
+    print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
+    return 0 if ok else 1
+
+
+_EXCERPT = (
+    "cloudfront_watcher_sqs_messages_total",
+    "cloudfront_watcher_events_total",
+    "cloudfront_watcher_invalidations_total",
+    "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_invalidations_in_progress",
+    "cloudfront_watcher_event_to_invalidation_seconds_count",
+    "cloudfront_watcher_event_to_invalidation_seconds_sum",
+    "cloudfront_watcher_last_invalidation_timestamp_seconds",
+)
+
+
+def _print_counters(watcher: Any) -> None:
+    """A real /metrics excerpt, fetched over HTTP the way Prometheus scrapes it."""
+    import urllib.request  # noqa: PLC0415
+
+    registry = watcher.metrics.registry
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the deletes follow the invalidation by a tick
+        received = registry.get_sample_value("cloudfront_watcher_sqs_messages_total", {"outcome": "received"})
+        deleted = registry.get_sample_value("cloudfront_watcher_sqs_messages_total", {"outcome": "deleted"})
+        if received and received == deleted:
+            break
+        time.sleep(0.1)
+    url = f"{watcher.http.url}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the demo's own loopback server
+        text = response.read().decode()
+    print(f"live counters (GET {url}, excerpt):")
+    for line in text.splitlines():
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in _EXCERPT and not line.endswith(" 0.0"):
+            print(f"  {line}")
+    sys.stdout.flush()
