@@ -103,4 +103,3 @@ def test_the_chart_renders_the_same_rules_file() -> None:
     # THEN they are identical: after editing the source, `cp deploy/prometheus/alerts.yaml
     # helm/cloudfront-watcher/files/alerts.yaml`
     assert copy.read_bytes() == source.read_bytes(), f"cp {source.relative_to(ROOT)} {copy.relative_to(ROOT)}"
-
