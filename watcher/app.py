@@ -231,7 +231,7 @@ class Watcher:
         self.pipeline.dispatch(force=force)
         for source in self.sources:
             source.housekeeping()
-        pending = self.pipeline.batcher.pending_paths()
+        pending = self.pipeline.pending_paths()
         for site in self.settings.sites:
             self.metrics.pending_paths.labels(distribution=site.distribution_id).set(
                 pending.get(site.distribution_id, 0)

@@ -51,6 +51,8 @@ class Pipeline:
         self.deadline: float | None = None
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flush")
         self._in_flight: dict[str, Future[None]] = {}
+        # Paths of the batch each flush is sending (or retrying): still pending for the site.
+        self._flushing: dict[str, int] = {}
         self._log = structlog.get_logger("watcher.pipeline")
 
     def submit(self, change: Change) -> None:
@@ -83,7 +85,15 @@ class Pipeline:
                 continue  # one flush per distribution at a time, in order
             batch = self.batcher.take(distribution_id)
             if batch is not None:
+                self._flushing[distribution_id] = len(batch.paths)
                 self._in_flight[distribution_id] = self._executor.submit(self._flush, batch)
+
+    def pending_paths(self) -> dict[str, int]:
+        """Paths not yet covered per distribution: waiting in the batcher, or in a flush that retries."""
+        pending = self.batcher.pending_paths()
+        for distribution_id, count in list(self._flushing.items()):
+            pending[distribution_id] = pending.get(distribution_id, 0) + count
+        return pending
 
     @property
     def busy(self) -> bool:
@@ -98,6 +108,8 @@ class Pipeline:
             for change in batch.changes:
                 change.ack.failed(0.0)
             return
+        finally:
+            self._flushing.pop(batch.distribution_id, None)
         if result.outcome == "dry_run":
             for change in batch.changes:
                 change.ack.covered()  # the sources acknowledge nothing in dry-run mode
