@@ -82,8 +82,11 @@ class PrometheusServer:
 
     def wait_resolved(self, name: str, timeout: float = 60) -> None:
         """Until `name` neither fires nor is pending."""
-        alerts = lambda: {a["labels"]["alertname"] for a in self.get("/api/v1/alerts")["alerts"]}  # noqa: E731
-        wait_until(lambda: name not in alerts(), timeout, interval=0.5, what=f"{name} resolved")
+
+        def listed() -> set[str]:  # pending or firing
+            return {a["labels"]["alertname"] for a in self.get("/api/v1/alerts")["alerts"]}
+
+        wait_until(lambda: name not in listed(), timeout, interval=0.5, what=f"{name} resolved")
 
 
 @pytest.fixture(scope="module")
