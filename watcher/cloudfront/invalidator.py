@@ -138,7 +138,8 @@ class Invalidator:
                 total=len(plan.paths),
             )
             self._metrics.invalidations.labels(distribution=dist, outcome="dry_run").inc()
-            return FlushResult(dist, "dry_run", covered=(), failed=batch.changes)
+            # What a real flush would have covered: the plan covers every change.
+            return FlushResult(dist, "dry_run", covered=batch.changes, failed=())
 
         accepted: list[str] = []
         ids: list[str] = []
