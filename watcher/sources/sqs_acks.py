@@ -37,7 +37,7 @@ __all__ = ["Held", "HeldMessages"]
 _BATCH = 10  # SQS batch APIs take at most 10 entries
 _CEILING_MARGIN = 60.0
 _BACKOFF_BASE = 1.0
-_BACKOFF_MAX = 30.0
+_BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
 # Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
 _STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
 
