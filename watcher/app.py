@@ -29,7 +29,7 @@ from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
 from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
-from watcher.sources import Source
+from watcher.sources import Source, SourceHealth
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
@@ -91,6 +91,13 @@ class Watcher:
         )
         inv = settings.invalidation
         cloudfront = factory.cloudfront()
+        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
+        self.cloudfront_health = SourceHealth(
+            "cloudfront",
+            clock=self.clock,
+            unready_after=settings.http.unready_after_failing_seconds,
+            needs_first_success=False,
+        )
         self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
         self.invalidator = Invalidator(
             cloudfront,
@@ -102,6 +109,7 @@ class Watcher:
             max_wildcards_in_progress=inv.max_wildcards_in_progress,
             dry_run=self.mode.dry_run,
             rng=rng,
+            on_call=self._cloudfront_call,
         )
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
@@ -190,11 +198,17 @@ class Watcher:
 
     def unready_reason(self) -> str | None:
         """None when ready, else why not (one line)."""
-        for source in self.sources:
-            reason = source.health.unready_reason()
+        for health in [source.health for source in self.sources] + [self.cloudfront_health]:
+            reason = health.unready_reason()
             if reason is not None:
                 return reason
         return None
+
+    def _cloudfront_call(self, error: str | None) -> None:
+        if error is None:
+            self.cloudfront_health.success()
+        else:
+            self.cloudfront_health.failure(error)
 
     # -- loops ----------------------------------------------------------------------
 
