@@ -38,6 +38,7 @@ def _visible(site: ChaosSite) -> int:
     return int(attributes["ApproximateNumberOfMessages"])
 
 
+@pytest.mark.timeout(300)
 def test_a_150_second_sqs_hang_with_30_messages_held(moto_server: str) -> None:
     with chaos_site(moto_server) as site, environment(site.env):
         # GIVEN a running watcher holding 30 messages (a long visibility: they stay ours)
