@@ -87,7 +87,7 @@ class Metrics:
         )
         self.sqs_messages = Counter(
             f"{_NS}_sqs_messages",
-            "SQS messages by outcome (received, deleted, released, kept, redelivered).",
+            "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
             ["outcome"],
             registry=r,
         )
