@@ -81,6 +81,7 @@ class Watcher:
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
             read_timeout=settings.aws.read_timeout_seconds,
+            on_error=self.metrics.count_aws_error,
         )
         inv = settings.invalidation
         cloudfront = factory.cloudfront()

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.planning import is_wildcard
 from watcher.ops.metrics import Metrics
@@ -95,9 +94,8 @@ class InProgress:
         """Ask CloudFront what is in progress; fall back to our own record on errors."""
         try:
             in_progress = self._list_in_progress(distribution_id)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
             self._log.warning(
                 "ListInvalidations failed; assuming our recent invalidations still run",
                 distribution=distribution_id,
@@ -141,8 +139,7 @@ class InProgress:
             return known
         try:
             response = self._client.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)
-        except (ClientError, BotoCoreError, OSError) as exc:
-            self._metrics.aws_errors.labels(service="cloudfront", code=error_code(exc)).inc()
+        except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
             return _Known(wildcards=1, files=0, created=self._clock.time())
         paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.batching import Batch
@@ -36,7 +35,6 @@ PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Give up on one batch after this long of transient errors: its messages go back
 # to the queue and come again as a new batch (the visibility ceiling is 12 h).
 MAX_RETRY_SECONDS = 3600.0
-_PERMANENT_CODES = frozenset({"NoSuchDistribution", "AccessDenied", "InvalidationBatchAlreadyExists"})
 
 Outcome = Literal["created", "failed", "dry_run"]
 
@@ -253,13 +251,13 @@ class Invalidator:
                         "CallerReference": ref,
                     },
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-                code = error_code(exc)
-                self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
+                error = classify(exc)
+                code = error.code
                 if code == "InvalidArgument":
                     return _Sent("invalid", reason=f"InvalidArgument: {exc}")
-                if code in _PERMANENT_CODES or not is_transient(exc):
+                if not error.retryable:
                     log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
                     return _Sent("failed", reason=f"{code}: {exc}", permanent=True)
                 delay = self._backoff(code, attempt)

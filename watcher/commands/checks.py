@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.config import Settings
 
 __all__ = ["check_aws"]
@@ -27,7 +26,7 @@ def check_aws(settings: Settings, clients: ClientFactory | None = None) -> list[
             problems.append(f"sqs.queue_url: queue is in {match.group(1)} but the AWS region is {region}")
         try:
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             problems.append(f"sqs.queue_url: cannot read the queue {url}: {error_code(exc)}")
         else:
             if attributes.get("FifoQueue") == "true":
@@ -36,7 +35,7 @@ def check_aws(settings: Settings, clients: ClientFactory | None = None) -> list[
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
             cloudfront.get_distribution(Id=distribution_id)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             problems.append(f"sites: distribution {distribution_id}: {error_code(exc)}")
     if not problems:
         print("AWS OK: queue and distributions reachable")

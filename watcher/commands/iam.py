@@ -158,7 +158,8 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
 
 def _online_account(settings: Settings) -> tuple[Account, str]:
     """Account from STS, and the queue's KmsMasterKeyId ("" when none or unreadable)."""
-    from watcher.aws import ClientFactory, error_code  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.awserrors import error_code  # noqa: PLC0415
 
     clients = ClientFactory(region=settings.aws.region)
     identity = clients.sts().get_caller_identity()

@@ -146,6 +146,10 @@ class Metrics:
         self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
 
+    def count_aws_error(self, service: str, code: str) -> None:
+        """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""
+        self.aws_errors.labels(service=service, code=code).inc()
+
     def start_series(self, *, distributions: Iterable[str], sources: Iterable[str]) -> None:
         """Create the label children the daemon will use, at 0, before the first event.
 

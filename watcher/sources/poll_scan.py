@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import classify
 from watcher.core.routing import SiteLike, compile_glob
 from watcher.sources.poll_state import Seen
 
@@ -105,9 +105,10 @@ def _iso(value: datetime | None) -> str:
 
 def describe_list_error(scope: Scope, exc: BaseException) -> tuple[str, bool]:
     """One line for the log and /readyz, and whether the error is worth retrying soon."""
-    code = error_code(exc)
+    error = classify(exc)
+    code = error.code
     where = f"s3://{scope.bucket}/{scope.prefix}: ListObjectsV2 {code}"
-    if is_transient(exc):
+    if error.retryable:
         return where, True
     if code == "NoSuchBucket":
         return f"{where} (the bucket does not exist: check [[sites]] bucket)", False

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
 from watcher.core.events import parse_body
@@ -120,9 +119,8 @@ class SqsSource:
                 VisibilityTimeout=self._settings.visibility_timeout_seconds,
                 MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
             )
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="sqs", code=code).inc()
             self.health.failure(f"ReceiveMessage failed: {code}")
             self._log.warning("receive failed", code=code, error=str(exc)[:300])
             raise
@@ -229,18 +227,15 @@ class SqsSource:
                 response = self._client.delete_message_batch(
                     QueueUrl=self._settings.queue_url, Entries=entries
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 code = error_code(exc)
-                self._metrics.aws_errors.labels(service="sqs", code=code).inc()
                 self._metrics.retries.labels(reason=f"sqs_delete_{code}"[:64]).inc()
                 self._log.warning("delete failed; will retry", code=code, messages=len(chunk))
                 self._to_delete = chunk + self._to_delete
                 return
             failed_ids = {entry["Id"] for entry in response.get("Failed", [])}
             for entry in response.get("Failed", []):
-                self._metrics.aws_errors.labels(
-                    service="sqs", code=str(entry.get("Code", "Failed"))[:64]
-                ).inc()
+                self._metrics.count_aws_error("sqs", str(entry.get("Code", "Failed"))[:64])
             deleted = [h for i, h in enumerate(chunk) if str(i) not in failed_ids]
             self._forget(chunk)
             if deleted:
@@ -300,8 +295,7 @@ class SqsSource:
                 response = self._client.change_message_visibility_batch(
                     QueueUrl=self._settings.queue_url, Entries=entries
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
-                self._metrics.aws_errors.labels(service="sqs", code=error_code(exc)).inc()
+            except AWS_ERRORS:  # counted by the clients' error hook
                 continue
             failed = {entry["Id"] for entry in response.get("Failed", [])}
             done.update(h.receipt_handle for i, h in enumerate(chunk) if str(i) not in failed)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import AWS_ERRORS, classify, error_code
 from watcher.commands.setup.state import (
     BucketState,
     Observed,
@@ -34,7 +33,6 @@ _AWS_QUEUE_URL = re.compile(
 )
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"})
 _NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
-_AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 class SetupError(Exception):
@@ -80,13 +78,14 @@ class SetupClients(ClientFactory):
 
 def describe_error(exc: BaseException, what: str) -> str:
     """One line: AccessDenied says which policy to attach; anything else its code and message."""
-    code = error_code(exc)
+    error = classify(exc)
+    code = error.code
     if code in _DENIED:
         return (
             f"AccessDenied on {what}: attach the policy printed by `watcher iam-policy --for setup` "
             "to the identity running setup"
         )
-    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    message = error.message
     return f"{what}: {code}" + (f" ({message})" if message and message != code else "")
 
 
@@ -94,7 +93,7 @@ def resolve_target(settings: Settings, queue_name: str, clients: ClientFactory) 
     """The account, region and names setup works on; SetupError when they cannot be known."""
     try:
         identity = clients.sts().get_caller_identity()
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise SetupError([describe_error(exc, "sts:GetCallerIdentity (are AWS credentials set?)")]) from exc
     account = identity["Account"]
     partition = identity["Arn"].split(":")[1] if identity.get("Arn", "").startswith("arn:") else "aws"
@@ -129,7 +128,7 @@ def _queue(sqs: SQSClient, name: str, problems: list[str]) -> QueueState:
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) in _NO_QUEUE:
             return QueueState(exists=False)
         problems.append(describe_error(exc, f"sqs:GetQueueAttributes of queue {name}"))
@@ -141,7 +140,7 @@ def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketSta
     s3 = clients.s3()
     try:
         location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) == "NoSuchBucket":
             problems.append(f"bucket {name} does not exist: check sites[].bucket")
         else:
@@ -150,7 +149,7 @@ def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketSta
     region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
     try:
         notification: dict[str, Any] = dict(s3.get_bucket_notification_configuration(Bucket=name))
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         problems.append(describe_error(exc, f"s3:GetBucketNotification of bucket {name}"))
         return BucketState(name, region, None)
     notification.pop("ResponseMetadata", None)
@@ -162,7 +161,7 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
     try:
         rule = events.describe_rule(Name=target.rule_name)
         targets = events.list_targets_by_rule(Rule=target.rule_name).get("Targets", [])
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) != "ResourceNotFoundException":
             problems.append(describe_error(exc, f"events:DescribeRule of {target.rule_name}"))
         return RuleState(exists=False)
@@ -175,7 +174,7 @@ def _distributions(clients: ClientFactory, settings: Settings, problems: list[st
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
             cloudfront.get_distribution(Id=distribution_id)
-        except _AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             if error_code(exc) == "NoSuchDistribution":
                 problems.append(
                     f"distribution {distribution_id} does not exist in account: check sites[].distribution_id"
