@@ -30,7 +30,6 @@ _ASSUME_RUNNING_SECONDS = 120.0
 @dataclass(slots=True)
 class _Known:
     wildcards: int
-    files: int
     created: float
     completed: bool = False
 
@@ -53,7 +52,7 @@ class InProgress:
         wildcards = sum(1 for path in paths if is_wildcard(path))
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
-                wildcards=wildcards, files=len(paths) - wildcards, created=created
+                wildcards=wildcards, created=created
             )
         self._publish(distribution_id)
 
@@ -141,12 +140,12 @@ class InProgress:
             response = self._client.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)
         except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
-            return _Known(wildcards=1, files=0, created=self._clock.time())
+            return _Known(wildcards=1, created=self._clock.time())
         paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])
         created_at = response["Invalidation"].get("CreateTime")
         created = created_at.timestamp() if created_at is not None else self._clock.time()
         wildcards = sum(1 for path in paths if is_wildcard(path))
-        known = _Known(wildcards=wildcards, files=len(paths) - wildcards, created=created)
+        known = _Known(wildcards=wildcards, created=created)
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known
         return known

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watcher.core.sites import is_fifo
+
 __all__ = [
     "ENV_PREFIX",
     "ConfigError",
@@ -118,7 +120,7 @@ class SqsSettings(_Section):
             raise ValueError(
                 f"must be a queue URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (got {value!r})"
             )
-        if value.endswith(".fifo"):
+        if is_fifo(value):
             raise ValueError("FIFO queues cannot receive S3 event notifications; use a standard queue")
         return value
 

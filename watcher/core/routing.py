@@ -14,6 +14,7 @@ from typing import Protocol
 
 from watcher.core.model import Route
 from watcher.core.planning import encode_path
+from watcher.core.sites import sites_by_bucket
 
 __all__ = ["SITE_WILDCARD", "Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
 
@@ -101,9 +102,7 @@ class Router:
 
     def __init__(self, sites: Sequence[SiteLike]) -> None:
         self._sites = tuple(sites)
-        self._by_bucket: dict[str, list[SiteLike]] = {}
-        for site in self._sites:
-            self._by_bucket.setdefault(site.bucket, []).append(site)
+        self._by_bucket = sites_by_bucket(self._sites)
 
     def route(self, bucket: str, key: str, *, site_wide: bool = False) -> RoutingResult:
         """The sites and encoded CloudFront paths for one object, or the reasons it is ignored.

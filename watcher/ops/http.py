@@ -25,8 +25,6 @@ class HealthServer:
         live: Callable[[], bool],
         unready_reason: Callable[[], str | None],
     ) -> None:
-        owner = self
-
         class Handler(BaseHTTPRequestHandler):
             server_version = "cloudfront-watcher"
 
@@ -60,7 +58,6 @@ class HealthServer:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
-        self._owner = owner
 
     @property
     def address(self) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from watcher.awserrors import classify
 from watcher.core.routing import SiteLike, compile_glob
+from watcher.core.sites import prefix_free, sites_by_bucket
 from watcher.sources.poll_state import Seen
 
 if TYPE_CHECKING:
@@ -50,18 +51,11 @@ class Scope:
 
 def listing_scopes(sites: Sequence[SiteLike]) -> tuple[Scope, ...]:
     """The fewest listings that see every site: nested prefixes of a bucket merge into the shortest."""
-    by_bucket: dict[str, set[str]] = {}
-    for site in sites:
-        by_bucket.setdefault(site.bucket, set()).add(site.prefix)
     scopes = []
-    for bucket, prefixes in sorted(by_bucket.items()):
-        roots: list[str] = []
-        for prefix in sorted(prefixes):  # sorted: a prefix comes before everything it starts
-            if not any(prefix.startswith(root) for root in roots):
-                roots.append(prefix)
-        for root in roots:
-            members = tuple(p for p in sorted(prefixes) if p.startswith(root))
-            scopes.append(Scope(bucket, root, members))
+    for bucket, grouped in sorted(sites_by_bucket(sites).items()):
+        prefixes = sorted({site.prefix for site in grouped})
+        for root in prefix_free(prefixes):
+            scopes.append(Scope(bucket, root, tuple(p for p in prefixes if p.startswith(root))))
     return tuple(scopes)
 
 

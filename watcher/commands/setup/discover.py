@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from watcher.aws import ClientFactory
@@ -13,9 +12,9 @@ from watcher.commands.setup.state import (
     QueueState,
     RuleState,
     Target,
-    minimal_prefixes,
 )
 from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket, queue_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,11 +25,15 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
-__all__ = ["SetupClients", "SetupError", "describe_error", "observe", "resolve_target"]
+__all__ = [
+    "SetupClients",
+    "SetupError",
+    "describe_error",
+    "distribution_problems",
+    "observe",
+    "resolve_target",
+]
 
-_AWS_QUEUE_URL = re.compile(
-    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
-)
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"})
 _NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
@@ -99,26 +102,23 @@ def resolve_target(settings: Settings, queue_name: str, clients: ClientFactory) 
     partition = identity["Arn"].split(":")[1] if identity.get("Arn", "").startswith("arn:") else "aws"
     region = clients.sqs().meta.region_name or settings.aws.region
     problems = []
-    match = _AWS_QUEUE_URL.match(settings.sqs.queue_url)
-    if match and match.group("region") != region:
+    address = queue_address(settings.sqs.queue_url)
+    if address and address.region != region:
         problems.append(
-            f"sqs.queue_url is in {match.group('region')} but the AWS region is {region}: "
+            f"sqs.queue_url is in {address.region} but the AWS region is {region}: "
             "set [aws] region or AWS_REGION to the queue's region"
         )
-    if match and match.group("account") != account:
+    if address and address.account != account:
         problems.append(
-            f"sqs.queue_url is in account {match.group('account')} but the credentials are for {account}"
+            f"sqs.queue_url is in account {address.account} but the credentials are for {account}"
         )
     if problems:
         raise SetupError(problems)
-    by_bucket: dict[str, list[str]] = {}
-    for site in settings.sites:
-        by_bucket.setdefault(site.bucket, []).append(site.prefix)
     return Target(
         account=account,
         region=region,
         queue_name=queue_name,
-        bucket_prefixes={bucket: minimal_prefixes(prefixes) for bucket, prefixes in by_bucket.items()},
+        bucket_prefixes=prefixes_by_bucket(settings.sites),
         visibility_timeout_seconds=settings.sqs.visibility_timeout_seconds,
         partition=partition,
     )
@@ -169,7 +169,9 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
     return RuleState(True, rule.get("EventPattern", ""), rule.get("State", ""), arns)
 
 
-def _distributions(clients: ClientFactory, settings: Settings, problems: list[str]) -> None:
+def distribution_problems(clients: ClientFactory, settings: Settings) -> list[str]:
+    """One line for each configured distribution that GetDistribution cannot read."""
+    problems: list[str] = []
     cloudfront = clients.cloudfront()
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
@@ -181,6 +183,7 @@ def _distributions(clients: ClientFactory, settings: Settings, problems: list[st
                 )
             else:
                 problems.append(describe_error(exc, f"cloudfront:GetDistribution of {distribution_id}"))
+    return problems
 
 
 def observe(settings: Settings, target: Target, clients: ClientFactory) -> Observed:
@@ -191,5 +194,5 @@ def observe(settings: Settings, target: Target, clients: ClientFactory) -> Obser
     dlq = _queue(sqs, target.dlq_name, problems)
     buckets = tuple(_bucket(clients, name, problems) for name in target.buckets)
     rule = _rule(clients, target, problems)
-    _distributions(clients, settings, problems)
+    problems += distribution_problems(clients, settings)
     return Observed(queue=queue, dlq=dlq, buckets=buckets, rule=rule, problems=tuple(problems))
