@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from watcher.core.globs import check_globs
 from watcher.core.sites import is_fifo
 
 __all__ = [
@@ -134,6 +135,11 @@ class PollSettings(_Section):
     on_change: Literal["object", "site"] = "object"
     invalidate_on_start: bool = False
 
+    @field_validator("watch")
+    @classmethod
+    def _watch_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _readable_globs(value)
+
 
 class InvalidationSettings(_Section):
     """`[invalidation]`: batching and planning."""
@@ -189,15 +195,20 @@ class SiteSettings(_Section):
     @field_validator("include", "exclude")
     @classmethod
     def _globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for glob in value:
-            if not glob or glob.startswith("/"):
-                raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
-        return value
+        return _readable_globs(value)
 
     @property
     def name(self) -> str:
         """A short label for logs: bucket/prefix -> distribution."""
         return f"s3://{self.bucket}/{self.prefix} -> {self.distribution_id}"
+
+
+def _readable_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
+    for glob in globs:
+        if not glob or glob.startswith("/"):
+            raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
+    check_globs(globs)  # GlobError is a ValueError: one line naming the glob
+    return globs
 
 
 class Settings(_Section):

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from watcher.awserrors import classify
-from watcher.core.routing import SiteLike, compile_glob
+from watcher.core.globs import compile_globs
+from watcher.core.routing import SiteLike
 from watcher.core.sites import prefix_free, sites_by_bucket
 from watcher.sources.poll_state import Seen
 
@@ -43,8 +44,9 @@ class Scope:
 
     def watches(self, key: str, watch: Sequence[str]) -> bool:
         """Whether some site's `[poll] watch` globs take the key (relative to that site's prefix)."""
+        pattern = compile_globs(tuple(watch))
         return any(
-            key.startswith(prefix) and any(compile_glob(glob).fullmatch(key[len(prefix) :]) for glob in watch)
+            key.startswith(prefix) and pattern.fullmatch(key[len(prefix) :]) is not None
             for prefix in self.site_prefixes
         )
 
