@@ -166,7 +166,7 @@ class Watcher:
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
-        observer = Observer(clock=self.clock, stop=self.stop)
+        observer = Observer(stop=self.stop)
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
