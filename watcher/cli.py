@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     code = watcher.run()
     if args.once and watcher.poll is not None and watcher.poll.took_baseline:
-        # The contract: a --once poll without saved state says that it only took a baseline.
+        # docs/reference.md (Commands): a --once poll without saved state says that it only took a baseline.
         print("poll: no saved state ([poll] state_file): this cycle took a baseline; nothing was invalidated")
     return code
 
@@ -217,12 +217,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from watcher.commands.setup import queue_name_of, run_setup  # noqa: PLC0415
+    from watcher.commands.setup import run_setup  # noqa: PLC0415
+    from watcher.core.sites import queue_name  # noqa: PLC0415
 
     # A queue still to be created has no URL yet: relax the "sqs needs queue_url" rule for setup only.
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)
-    configured = queue_name_of(settings.sqs.queue_url) if settings.sqs.queue_url else ""
+    configured = queue_name(settings.sqs.queue_url) if settings.sqs.queue_url else ""
     if args.queue_name and configured and args.queue_name != configured:
         print(
             f"watcher setup: --queue-name {args.queue_name} but [sqs] queue_url names {configured}",
