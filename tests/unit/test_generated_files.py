@@ -44,3 +44,24 @@ def test_lock_check_names_a_stale_lock(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "requirements/runtime.txt is stale" in result.stderr
     assert "run scripts/lock" in result.stderr
+
+
+def test_chart_schema_and_values_table_are_generated_from_the_current_sources() -> None:
+    # values.schema.json's `config` from the settings model; README's table from values.yaml
+    result = _run(sys.executable, "deploy/chart_files.py", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_chart_schema_follows_a_new_setting() -> None:
+    # GIVEN the settings model as it is WHEN its schema is made THEN every key of every section is there
+    from watcher.core.config import Settings  # noqa: PLC0415
+    from watcher.core.config_schema import config_json_schema  # noqa: PLC0415
+
+    schema = config_json_schema()
+    for name, field in Settings.model_fields.items():
+        node = schema["properties"][name]
+        model = field.annotation
+        if name == "sites":
+            node, model = node["items"], field.annotation.__args__[0]  # type: ignore[union-attr]
+        assert set(node["properties"]) == set(model.model_fields), name  # type: ignore[union-attr]
+    assert schema["additionalProperties"] is False
