@@ -44,7 +44,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 EXIT_CODES: dict[str, dict[int, str]] = {
     "": {
         EXIT_OK: "ok",
-        EXIT_FAILURE: "failure (the subcommand's help says which)",
+        EXIT_FAILURE: "failure",
         EXIT_USAGE: "invalid configuration or usage",
     },
     "run": {
@@ -72,6 +72,11 @@ EXIT_CODES: dict[str, dict[int, str]] = {
         EXIT_OK: "policy printed",
         EXIT_FAILURE: "the account id could not be found",
         EXIT_USAGE: "invalid configuration, no queue or region to name, or usage",
+    },
+    "wait": {
+        EXIT_OK: "every change since --since is covered by a completed invalidation",
+        EXIT_FAILURE: "timeout (the pending paths are printed)",
+        EXIT_USAGE: "invalid configuration or usage",
     },
     "demo": {
         EXIT_OK: "the deploy was invalidated",
@@ -106,7 +111,11 @@ def _explain_subcommands(commands: argparse._SubParsersAction[Any]) -> None:
         summary = summaries.get(name, "")
         if not sub.description:
             sub.description = summary[:1].upper() + summary[1:] + ("" if summary.endswith(".") else ".")
-        reads_config = any("--config" in action.option_strings for action in sub._actions)
+        reads_config = False
+        for action in sub._actions:
+            if "--config" in action.option_strings:
+                reads_config = True
+                action.default = argparse.SUPPRESS  # absent: keep a --config given before the subcommand
         if not sub.epilog:
             sub.epilog = _epilog(name, reads_config=reads_config)
 
@@ -140,7 +149,6 @@ def _build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--config",
             metavar="PATH",
-            default=argparse.SUPPRESS,  # absent: keep a --config given before the subcommand
             help="config file (default: $WATCHER_CONFIG, else ./config.toml)",
         )
         return sub
