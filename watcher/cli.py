@@ -14,6 +14,7 @@ from types import FrameType
 from typing import Any
 
 from watcher import __version__
+from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
@@ -29,97 +30,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default (when it has a meaningful one) and keeps the epilog's lines."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        help_text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in help_text:
-            return help_text
-        return super()._get_help_string(action)
-
-
-# What each subcommand's exit codes mean (the epilog of `watcher SUBCOMMAND --help`). A
-# subcommand missing here gets the general meaning of each code.
-EXIT_CODES: dict[str, dict[int, str]] = {
-    "": {
-        EXIT_OK: "ok",
-        EXIT_FAILURE: "failure",
-        EXIT_USAGE: "invalid configuration or usage",
-    },
-    "run": {
-        EXIT_OK: "stopped cleanly (SIGTERM/SIGINT); --once: every change seen was covered",
-        EXIT_FAILURE: "start-up failed; --once: some changes were left for a retry",
-        EXIT_USAGE: "invalid configuration or usage",
-    },
-    "check": {
-        EXIT_OK: "the configuration is valid (and, with --aws, the resources exist)",
-        EXIT_FAILURE: "--aws: a queue or distribution is missing or unreachable",
-        EXIT_USAGE: "invalid configuration (one line per problem) or usage",
-    },
-    "explain": {EXIT_OK: "explained", EXIT_USAGE: "invalid configuration, object or usage"},
-    "healthcheck": {
-        EXIT_OK: "the daemon's /healthz answered 200",
-        EXIT_FAILURE: "unhealthy or not reachable",
-        EXIT_USAGE: "invalid configuration or usage",
-    },
-    "setup": {
-        EXIT_OK: "planned (or, with --apply, applied)",
-        EXIT_FAILURE: "something blocks the plan, or an AWS call failed",
-        EXIT_USAGE: "invalid configuration or usage",
-    },
-    "iam-policy": {
-        EXIT_OK: "policy printed",
-        EXIT_FAILURE: "the account id could not be found",
-        EXIT_USAGE: "invalid configuration, no queue or region to name, or usage",
-    },
-    "wait": {
-        EXIT_OK: "every change since --since is covered by a completed invalidation",
-        EXIT_FAILURE: "timeout (the pending paths are printed)",
-        EXIT_USAGE: "invalid configuration or usage",
-    },
-    "demo": {
-        EXIT_OK: "the deploy was invalidated",
-        EXIT_FAILURE: "the demo did not see its invalidation",
-        EXIT_USAGE: "usage",
-    },
-}
-CONFIG_LOOKUP = "--config PATH (before or after the subcommand), else $WATCHER_CONFIG, else ./config.toml"
-ENVIRONMENT_HELP = (
-    "WATCHER__SECTION__KEY overrides one key of the file (e.g. WATCHER__SQS__QUEUE_URL);\n"
-    "  lists and WATCHER__SITES as JSON. Precedence: flag > environment > file > default."
-)
-
-
-def _epilog(command: str, *, reads_config: bool) -> str:
-    codes = EXIT_CODES.get(command, EXIT_CODES[""])
-    lines = ["exit codes:", *(f"  {code}  {meaning}" for code, meaning in sorted(codes.items()))]
-    if reads_config:
-        lines += ["", "configuration:", f"  {CONFIG_LOOKUP}", f"  {ENVIRONMENT_HELP}"]
-    return "\n".join(lines)
-
-
-def _explain_subcommands(commands: argparse._SubParsersAction[Any]) -> None:
-    """Gives every subcommand a description (its one-line summary) and an epilog (exit codes, config).
-
-    Runs after all subcommands are added, so a new one is covered without more code; its
-    exit codes go in EXIT_CODES.
-    """
-    summaries = {action.dest: action.help or "" for action in commands._choices_actions}
-    for name, sub in commands.choices.items():
-        sub.formatter_class = _HelpFormatter
-        summary = summaries.get(name, "")
-        if not sub.description:
-            sub.description = summary[:1].upper() + summary[1:] + ("" if summary.endswith(".") else ".")
-        reads_config = False
-        for action in sub._actions:
-            if "--config" in action.option_strings:
-                reads_config = True
-                action.default = argparse.SUPPRESS  # absent: keep a --config given before the subcommand
-        if not sub.epilog:
-            sub.epilog = _epilog(name, reads_config=reads_config)
-
-
 def _prog() -> str:
     """`watcher`, or `cloudfront-watcher` when run by that name (the same program)."""
     invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
@@ -131,8 +41,8 @@ def _build_parser() -> argparse.ArgumentParser:
         prog=_prog(),
         description="Keeps CloudFront distributions fresh when S3 origins change "
         "(also installed as `cloudfront-watcher`).",
-        epilog=_epilog("", reads_config=True) + "\n\n`watcher SUBCOMMAND --help` explains each subcommand.",
-        formatter_class=_HelpFormatter,
+        epilog=epilog("", reads_config=True) + "\n\n`watcher SUBCOMMAND --help` explains each subcommand.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cloudfront-watcher {__version__}")
     # Accepted before the subcommand too: `watcher --config X check` = `watcher check --config X`.
@@ -203,7 +113,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
     demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
-    _explain_subcommands(commands)
+    explain_subcommands(commands)
     return parser
 
 
