@@ -34,6 +34,8 @@ pytestmark = pytest.mark.prometheus
 
 _FOR = "2s"
 _WINDOW = "20s"
+# A scrape that misses its 1 s timeout on a busy machine reads as `up == 0` for a moment.
+_SCRAPE_FLAPS = {"CloudFrontWatcherDown"}
 # Grafana's variables, as the dashboard would send them with "All" selected.
 _GRAFANA = {"$__rate_interval": "5m", "$distribution": ".*", "$job": ".*"}
 
@@ -113,7 +115,7 @@ def prometheus(prometheus_bin: Path, tmp_path: Path, ports: list[int]) -> Iterat
     (tmp_path / "alerts.yaml").write_text(shortened_rules())
     targets = ", ".join(f'"127.0.0.1:{port}"' for port in ports)
     (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 900ms}\n"
+        "global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 1s}\n"
         "rule_files: [alerts.yaml]\n"
         "scrape_configs:\n"
         f"  - job_name: cloudfront-watcher\n    static_configs: [{{targets: [{targets}]}}]\n"
@@ -204,7 +206,7 @@ def replicas(
             settings = settings_for(
                 stack,
                 watcher={"log_level": "info"},
-                http={"listen": f"127.0.0.1:{port}"},
+                http={"listen": f"127.0.0.1:{port}", "unready_after_failing_seconds": 10},
                 sqs={"visibility_timeout_seconds": 10, "on_poison": "keep"},
                 invalidation={"wait_for_completion": True},
             )
@@ -249,7 +251,7 @@ def test_the_shipped_alerts_fire_and_resolve_and_the_dashboard_aggregates_replic
         what="an invalidation counted",
     )
     time.sleep(3)  # a few evaluations with `for: 2s`
-    assert not prometheus.firing(), prometheus.firing()
+    assert not prometheus.firing() - _SCRAPE_FLAPS, prometheus.firing()
 
     # WHEN CloudFront throttles and fails every call, and a deploy waits
     proxy.set_fault_rate(1.0, kinds=("throttle", "503"), match=lambda r: r.service == "cloudfront")
@@ -257,6 +259,8 @@ def test_the_shipped_alerts_fire_and_resolve_and_the_dashboard_aggregates_replic
     # THEN the changes pend (stale site) and the throttling is sustained
     prometheus.wait_firing("CloudFrontWatcherChangesPending")
     prometheus.wait_firing("CloudFrontWatcherThrottled")
+    # ... and the replica whose flush keeps failing is not ready (CloudFront failing for 10 s)
+    prometheus.wait_firing("CloudFrontWatcherNotReady")
 
     # WHEN CloudFront denies the calls THEN the flushes fail, and the denial pages
     proxy.clear_faults()
@@ -268,6 +272,7 @@ def test_the_shipped_alerts_fire_and_resolve_and_the_dashboard_aggregates_replic
     # WHEN CloudFront recovers THEN the change is invalidated and those alerts resolve
     proxy.denied = False
     for name in (
+        "CloudFrontWatcherNotReady",
         "CloudFrontWatcherChangesPending",
         "CloudFrontWatcherThrottled",
         "CloudFrontWatcherAccessDenied",
@@ -293,7 +298,7 @@ def test_the_shipped_alerts_fire_and_resolve_and_the_dashboard_aggregates_replic
     # WHEN the DLQ is drained THEN DeadLetters resolves (the depth is sampled every 60 s)
     stack.sqs.purge_queue(QueueUrl=stack.sqs.get_queue_url(QueueName="site-changes-dlq")["QueueUrl"])
     prometheus.wait_resolved("CloudFrontWatcherDeadLetters", 150)
-    assert not prometheus.firing() - {"CloudFrontWatcherNotReceiving"}, prometheus.firing()
+    assert not prometheus.firing() - _SCRAPE_FLAPS, prometheus.firing()
 
 
 def dashboard_exprs() -> list[tuple[str, str]]:
