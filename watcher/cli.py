@@ -91,6 +91,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
 
+    wait = with_config(
+        commands.add_parser(
+            "wait",
+            help="exit 0 once every change since TIME is invalidated and Completed (for CI)",
+            description="Wait until every object of the configured sites changed at or after TIME is "
+            "covered, on each distribution that serves it, by a Completed invalidation created after "
+            "the change. No contact with the daemon.",
+            epilog="exit codes: 0 live, 1 timeout (pending paths printed) or AWS failure, "
+            "2 configuration or usage error",
+        )
+    )
+    wait.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 with a zone, or epoch seconds")
+    wait.add_argument(
+        "--keys-from", metavar="FILE|-", help="more changed objects (deletes): s3://BUCKET/KEY lines"
+    )
+    wait.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="default 900")
+    wait.add_argument("--interval", type=float, default=10.0, metavar="SECONDS", help="default 10")
+
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
     demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
@@ -119,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "setup": _setup,
         "iam-policy": _iam_policy,
+        "wait": _wait,
     }[args.command]
     try:
         return handler(args)
@@ -233,3 +252,28 @@ def _iam_policy(args: argparse.Namespace) -> int:
     return print_policy(
         settings, mode=args.mode, account_id=args.account_id, for_=args.for_, queue_name=args.queue_name or ""
     )
+
+
+def _wait(args: argparse.Namespace) -> int:
+    from watcher.commands.wait import parse_keys, parse_since, run_wait  # noqa: PLC0415
+
+    if not (args.timeout > 0 and args.interval > 0):
+        print("watcher wait: --timeout and --interval must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    try:  # every usage error is one line, before any AWS call
+        since = parse_since(args.since)
+        keys = []
+        if args.keys_from == "-":
+            keys = parse_keys(sys.stdin, since)
+        elif args.keys_from:
+            with Path(args.keys_from).open(encoding="utf-8") as handle:
+                keys = parse_keys(handle, since)
+        settings = _load(args)
+    except ConfigError as exc:
+        path = resolve_config_path(args.config)
+        print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, OSError) as exc:
+        print(f"watcher wait: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_wait(settings, since=since, keys=keys, timeout=args.timeout, interval=args.interval)
