@@ -16,9 +16,11 @@ import structlog
 from watcher.aws import ClientFactory
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.invalidator import FlushResult, Invalidator
+from watcher.cloudfront.notify import InvalidationNotice, Notifier
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.core.batching import Batcher
+from watcher.cloudfront.status import StatusBoard
+from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.routing import Router
@@ -96,21 +98,38 @@ class Watcher:
             dry_run=settings.dry_run,
             rng=rng,
         )
+        self.notifier: Notifier | None = None
+        if settings.notify.eventbridge_bus:
+            self.notifier = Notifier(
+                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
+            )
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
             self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+                cloudfront,
+                clock=self.clock,
+                metrics=self.metrics,
+                in_progress=self.in_progress,
+                on_completed=self.notifier.completed if self.notifier is not None else None,
             )
+        batcher = Batcher(
+            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+        )
+        self.status_board = StatusBoard(
+            distributions=[site.distribution_id for site in settings.sites],
+            batcher=batcher,
+            in_progress=self.in_progress,
+            clock=self.clock,
+        )
         self.pipeline = Pipeline(
             router=Router(settings.sites),
-            batcher=Batcher(
-                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-            ),
+            batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
+            on_flushed=self._flushed,
         )
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
@@ -154,6 +173,7 @@ class Watcher:
                     registry=self.metrics.registry,
                     live=self.live,
                     unready_reason=self.unready_reason,
+                    status_document=self.status_board.snapshot,
                 )
             except OSError as exc:
                 if not once:
@@ -173,6 +193,28 @@ class Watcher:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
+
+    def _flushed(self, batch: Batch, result: FlushResult) -> None:
+        """After each flush that created invalidations: /status, and Created events (queued only)."""
+        self.status_board.flushed(batch, result)
+        if self.notifier is None:
+            return
+        times = [change.event_time for change in batch.changes if change.event_time is not None]
+        now = self.clock.time()
+        self.notifier.created(
+            [
+                InvalidationNotice(
+                    result.distribution_id,
+                    created.invalidation_id,
+                    created.caller_reference,
+                    created.paths,
+                    changes=len(batch.entries),
+                    oldest_change=min(times, default=None),
+                    created_at=now,
+                )
+                for created in result.created
+            ]
+        )
 
     # -- probes -------------------------------------------------------------------
 
@@ -201,6 +243,8 @@ class Watcher:
             )
             receiver.start()
         self.observer.start()
+        if self.notifier is not None:
+            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -258,6 +302,8 @@ class Watcher:
         for source in self.sources:
             source.release_all()
         self.observer.join(_SHUTDOWN_MARGIN)
+        if self.notifier is not None:
+            self.notifier.close(grace=_SHUTDOWN_MARGIN)
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -29,7 +29,7 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
 
 CLOUDFRONT_MAX_PATHS = 3000
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
@@ -39,6 +39,15 @@ MAX_RETRY_SECONDS = 3600.0
 _PERMANENT_CODES = frozenset({"NoSuchDistribution", "AccessDenied", "InvalidationBatchAlreadyExists"})
 
 Outcome = Literal["created", "failed", "dry_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedInvalidation:
+    """One invalidation CloudFront accepted for a flush (for events and /status)."""
+
+    invalidation_id: str
+    caller_reference: str
+    paths: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,7 @@ class FlushResult:
     # When the failed changes should come back: soon after a deadline or an outage,
     # later after a permanent refusal (so the redrive policy counts at a sane pace).
     retry_in: float = 0.0
+    created: tuple[CreatedInvalidation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +154,7 @@ class Invalidator:
         ids: list[str] = []
         reasons: list[str] = []
         permanent: list[bool] = []
+        created: list[CreatedInvalidation] = []
         chunks = [
             list(plan.paths[i : i + CLOUDFRONT_MAX_PATHS])
             for i in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS)
@@ -160,6 +171,7 @@ class Invalidator:
                 ids=ids,
                 reasons=reasons,
                 permanent=permanent,
+                created=created,
             )
 
         covering = InvalidationPlan(paths=tuple(sorted(set(accepted))))
@@ -183,6 +195,7 @@ class Invalidator:
             tuple(ids),
             reason="; ".join(reasons[:3]),
             retry_in=PERMANENT_FAILURE_RETRY_SECONDS if any(permanent) else 0.0,
+            created=tuple(created),
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
@@ -207,6 +220,7 @@ class Invalidator:
         ids: list[str],
         reasons: list[str],
         permanent: list[bool],
+        created: list[CreatedInvalidation],
     ) -> None:
         """Send `paths`; on InvalidArgument, bisect to isolate the bad path(s)."""
         pending = [paths]
@@ -217,6 +231,7 @@ class Invalidator:
             if sent.status == "accepted":
                 accepted.extend(part)
                 ids.append(sent.invalidation_id)
+                created.append(CreatedInvalidation(sent.invalidation_id, ref, tuple(part)))
             elif sent.status == "invalid" and len(part) > 1:
                 middle = len(part) // 2
                 log.warning("InvalidArgument: splitting the request to isolate the bad path", size=len(part))

@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "HttpSettings",
     "InvalidationSettings",
+    "NotifySettings",
     "PollSettings",
     "Settings",
     "SiteSettings",
@@ -35,6 +36,9 @@ SQS_MAX_VISIBILITY_SECONDS = 43_200
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
 _DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
+_EVENT_BUS_RE = re.compile(
+    r"^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256})$"
+)
 
 
 class ConfigError(Exception):
@@ -152,6 +156,19 @@ class InvalidationSettings(_Section):
         return self
 
 
+class NotifySettings(_Section):
+    """`[notify]`: completion events for pipelines, chat and tickets (EventBridge PutEvents)."""
+
+    eventbridge_bus: str = ""  # a bus name or ARN; "" = no events
+
+    @field_validator("eventbridge_bus")
+    @classmethod
+    def _bus_name_or_arn(cls, value: str) -> str:
+        if value and not _EVENT_BUS_RE.match(value):
+            raise ValueError(f"must be an event bus name or ARN (got {value!r})")
+        return value
+
+
 class SiteSettings(_Section):
     """One `[[sites]]` entry: a bucket (and prefix) served by one distribution."""
 
@@ -207,6 +224,7 @@ class Settings(_Section):
     sqs: SqsSettings = SqsSettings()
     poll: PollSettings = PollSettings()
     invalidation: InvalidationSettings = InvalidationSettings()
+    notify: NotifySettings = NotifySettings()
     sites: tuple[SiteSettings, ...] = ()
 
     @model_validator(mode="after")

@@ -1,10 +1,12 @@
-"""/metrics, /healthz and /readyz on one small threaded HTTP server."""
+"""/metrics, /healthz, /readyz and /status on one small threaded HTTP server."""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
@@ -24,6 +26,7 @@ class HealthServer:
         registry: CollectorRegistry,
         live: Callable[[], bool],
         unready_reason: Callable[[], str | None],
+        status_document: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         owner = self
 
@@ -42,8 +45,11 @@ class HealthServer:
                     reason = unready_reason()
                     body = b"ready\n" if reason is None else (reason.splitlines()[0] + "\n").encode()
                     self._reply(200 if reason is None else 503, body)
+                elif path == "/status" and status_document is not None:
+                    body = json.dumps(status_document(), separators=(",", ":")).encode()
+                    self._reply(200, body, "application/json")
                 else:
-                    self._reply(404, b"not found: try /metrics, /healthz or /readyz\n")
+                    self._reply(404, b"not found: try /metrics, /healthz, /readyz or /status\n")
 
             def _reply(
                 self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8"

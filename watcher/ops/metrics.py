@@ -143,6 +143,12 @@ class Metrics:
             ["queue"],
             registry=r,
         )
+        self.notifications = Counter(
+            f"{_NS}_notifications",
+            "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
+            ["outcome"],
+            registry=r,
+        )
         self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
 
