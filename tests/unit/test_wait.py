@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from watcher.cli import main
+from watcher.commands.iam import Account, watcher_policy
 from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_paths
 from watcher.commands.wait.listing import ChangedObject, merge_changes, parse_keys
 from watcher.commands.wait.since import parse_since
-from watcher.core.config import SiteSettings
+from watcher.core.config import Settings, SiteSettings
 from watcher.core.planning import InvalidationPlan
 from watcher.core.routing import Router
 
@@ -66,3 +70,52 @@ def test_only_a_completed_invalidation_created_at_or_after_the_change_covers_it(
     assert (running.covered, running.completed, len(running.in_progress)) == (1, 0, 1)
     # another distribution's invalidation does not count
     assert not assess(needed, {"E2": [_known(["/*"], T0)]})["E1"].covered
+
+
+def test_the_wait_policy_is_read_only_and_scoped_to_prefixes_and_distributions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a root site and a prefix site on another bucket, and no queue at all
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[watcher]\nsources = ["poll"]\n'
+        '[[sites]]\nbucket = "www"\ndistribution_id = "E1"\n'
+        '[[sites]]\nbucket = "docs"\ndistribution_id = "E2"\nprefix = "v2/"\n'
+    )
+    # WHEN the policy for `watcher wait` is printed offline
+    assert main(["iam-policy", "--for", "wait", "--config", str(config), "--account-id", "123456789012"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    statements = document["Statement"]
+    # THEN it only lists and reads, on the site buckets (prefix-scoped) and distributions
+    actions = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert actions == {
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetBucketVersioning",
+        "cloudfront:GetInvalidation",
+        "cloudfront:ListInvalidations",
+    }
+    docs = next(s for s in statements if s["Resource"] == "arn:aws:s3:::docs")
+    assert docs["Condition"] == {"StringLike": {"s3:prefix": ["v2/*"]}}
+    www = next(s for s in statements if s["Resource"] == "arn:aws:s3:::www")
+    assert "Condition" not in www
+    cloudfront = next(s for s in statements if s["Sid"] == "ReadSiteInvalidations")
+    assert cloudfront["Resource"] == [
+        "arn:aws:cloudfront::123456789012:distribution/E1",
+        "arn:aws:cloudfront::123456789012:distribution/E2",
+    ]
+
+
+def test_the_watcher_policy_adds_put_events_on_the_configured_bus_only() -> None:
+    account = Account("123456789012", "eu-west-1")
+    base = {"watcher": {"sources": ["poll"]}, "sites": [{"bucket": "b", "distribution_id": "E1"}]}
+    without = watcher_policy(Settings.model_validate(base), account, mode="poll")
+    assert not [s for s in without["Statement"] if s["Action"] == "events:PutEvents"]
+    named = Settings.model_validate({**base, "notify": {"eventbridge_bus": "deploys"}})
+    [publish] = [
+        s for s in watcher_policy(named, account, mode="poll")["Statement"] if s["Sid"].startswith("Pub")
+    ]
+    assert publish["Action"] == "events:PutEvents"
+    assert publish["Resource"] == "arn:aws:events:eu-west-1:123456789012:event-bus/deploys"
