@@ -8,11 +8,15 @@ from typing import Any
 
 import boto3
 import pytest
+from prometheus_client import CollectorRegistry
 
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy
 from tests.support.site import make_stack, running_watcher, settings_for
 from tests.support.waiting import wait_until
+from watcher.cloudfront.notify import InvalidationNotice, Notifier
+from watcher.core.clock import SystemClock
+from watcher.ops.metrics import Metrics
 
 BUS = "deploys"
 
@@ -118,3 +122,36 @@ def test_a_failing_put_events_never_delays_an_invalidation(
                 return value or 0.0
 
             wait_until(lambda: sent() == 2, timeout=60, what="both events sent")
+
+
+def test_a_full_queue_drops_and_counts_instead_of_blocking(moto_server: str) -> None:
+    # GIVEN a notifier with room for one event, and EventBridge holding each request for 3 s
+    events = boto3.client("events", endpoint_url=moto_server, region_name="us-east-1")
+    events.create_event_bus(Name=BUS)
+    with FaultProxy(moto_server, slow_seconds=3) as proxy:
+        proxy.set_fault_rate(1.0, ("slow",))
+        client = boto3.client("events", endpoint_url=proxy.url, region_name="us-east-1")
+        metrics = Metrics(CollectorRegistry())
+        notifier = Notifier(client, bus=BUS, metrics=metrics, clock=SystemClock(), queue_size=1)
+        notifier.start()
+        notices = [
+            InvalidationNotice("E1", f"I{n}", f"r{n}", ("/a",), 1, None, time.time()) for n in range(4)
+        ]
+        # WHEN four invalidations are created while the first event is still being sent
+        notifier.created(notices[:1])
+        wait_until(lambda: proxy.count("PutEvents") >= 1, timeout=5, what="first PutEvents")
+        started = time.monotonic()
+        notifier.created(notices[1:])
+        # THEN handing them over did not wait, one is queued and two are dropped (counted)
+        assert time.monotonic() - started < 0.5
+
+        def outcome(name: str) -> float:
+            value = metrics.registry.get_sample_value(
+                "cloudfront_watcher_notifications_total", {"outcome": name}
+            )
+            return value or 0.0
+
+        assert outcome("dropped") == 2
+        proxy.clear_faults()
+        wait_until(lambda: outcome("sent") == 2, timeout=20, what="the queued events sent")
+        notifier.close(grace=1)

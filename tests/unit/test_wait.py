@@ -119,3 +119,25 @@ def test_the_watcher_policy_adds_put_events_on_the_configured_bus_only() -> None
     ]
     assert publish["Action"] == "events:PutEvents"
     assert publish["Resource"] == "arn:aws:events:eu-west-1:123456789012:event-bus/deploys"
+
+
+def test_progress_is_a_plain_line_every_10_s_off_a_terminal_and_bars_on_one() -> None:
+    import io  # noqa: PLC0415
+
+    from watcher.commands.wait.coverage import DistributionProgress  # noqa: PLC0415
+    from watcher.commands.wait.progress import PlainProgress, RichProgress, make_progress  # noqa: PLC0415
+
+    state = {"E1": DistributionProgress("E1", total=4, covered=3, completed=1)}
+    log = io.StringIO()
+    plain = make_progress(log)
+    assert isinstance(plain, PlainProgress)
+    for now in (0.0, 5.0, 10.0, 15.0):
+        plain.update(state, now)
+    assert log.getvalue().count("\n") == 2
+    assert "E1 covered 3/4, completed 1/4" in log.getvalue()
+    screen = io.StringIO()
+    bars = RichProgress(screen)
+    bars.update(state, 0.0)
+    bars.close()
+    assert "completed 1/4" in screen.getvalue()
+    assert "covered 3/4" in screen.getvalue()
