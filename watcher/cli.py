@@ -269,7 +269,8 @@ def _wait(args: argparse.Namespace) -> int:
         elif args.keys_from:
             with Path(args.keys_from).open(encoding="utf-8") as handle:
                 keys = parse_keys(handle, since)
-        settings = _load(args)
+        # wait reads only [[sites]] and [aws]: a CI config without a queue is enough.
+        settings = _load(args, {"watcher": {"sources": ["poll"]}})
     except ConfigError as exc:
         path = resolve_config_path(args.config)
         print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
