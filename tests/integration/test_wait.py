@@ -13,7 +13,15 @@ import boto3
 import pytest
 
 from tests.support.cloudfront_proxy import StrictCloudFront
-from tests.support.site import Stack, config_toml, make_stack, running_watcher, settings_for
+from tests.support.site import (
+    Stack,
+    config_toml,
+    make_stack,
+    run_cli,
+    running_watcher,
+    settings_for,
+    watcher_env,
+)
 from watcher.cli import main
 from watcher.commands.demo.emulator import create_distribution
 
@@ -210,3 +218,32 @@ def test_bad_input_is_one_line_and_exit_2(
     assert len(err.strip().splitlines()) == 1, err
     assert message in err
     assert deploy.cloudfront.count("ListInvalidations") == 0
+
+
+def test_cloudfront_errors_while_waiting_are_retried_at_the_next_interval(
+    deploy: Deploy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an invalidated deploy, and CloudFront failing the first listings and the first describe
+    since = _now()
+    deploy.stack.deploy({"a.html": "a"})
+    deploy.invalidate(["/a.html"])
+    deploy.cloudfront.inject("503", 2, match=lambda r: r.action == "ListInvalidations")
+    deploy.cloudfront.inject("throttle", 1, match=lambda r: r.action == "GetInvalidation")
+    # WHEN a CI job waits
+    code, out, _ = _wait(capsys, deploy.config, since, "--timeout", "20")
+    # THEN the errors only cost intervals: it succeeds, having asked again
+    assert code == 0, out
+    assert deploy.cloudfront.count("ListInvalidations", fault="503") == 2
+    assert deploy.cloudfront.count("GetInvalidation") == 2  # the throttled one, then one that answered
+
+
+def test_the_console_script_exits_2_with_one_line_for_a_missing_config(moto_server: str) -> None:
+    # GIVEN no config file WHEN the installed `watcher wait` runs THEN one line and exit 2
+    result = run_cli(
+        ["wait", "--config", "/nonexistent/config.toml", "--since", "1700000000"],
+        env=watcher_env(moto_server),
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "config file not found" in result.stderr
