@@ -17,7 +17,7 @@ from watcher.aws import ClientFactory
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import FlushResult, Invalidator
-from watcher.cloudfront.notify import InvalidationNotice, Notifier
+from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.cloudfront.status import StatusBoard
 from watcher.core.batching import Batch, Batcher
@@ -197,24 +197,8 @@ class Watcher:
     def _flushed(self, batch: Batch, result: FlushResult) -> None:
         """After each flush that created invalidations: /status, and Created events (queued only)."""
         self.status_board.flushed(batch, result)
-        if self.notifier is None:
-            return
-        times = [change.event_time for change in batch.changes if change.event_time is not None]
-        now = self.clock.time()
-        self.notifier.created(
-            [
-                InvalidationNotice(
-                    result.distribution_id,
-                    created.invalidation_id,
-                    created.caller_reference,
-                    created.paths,
-                    changes=len(batch.entries),
-                    oldest_change=min(times, default=None),
-                    created_at=now,
-                )
-                for created in result.created
-            ]
-        )
+        if self.notifier is not None:
+            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 

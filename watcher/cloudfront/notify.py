@@ -22,6 +22,8 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
+from watcher.cloudfront.invalidator import FlushResult
+from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.planning import is_wildcard
 from watcher.ops.metrics import Metrics
@@ -37,6 +39,7 @@ __all__ = [
     "Notifier",
     "completed_detail",
     "created_detail",
+    "notices_for",
 ]
 
 SOURCE = "cloudfront-watcher"
@@ -60,6 +63,23 @@ class InvalidationNotice:
     changes: int
     oldest_change: datetime | None
     created_at: float  # unix time
+
+
+def notices_for(batch: Batch, result: FlushResult, created_at: float) -> list[InvalidationNotice]:
+    """One notice per invalidation a flush created, with its batch's change count and oldest change."""
+    times = [change.event_time for change in batch.changes if change.event_time is not None]
+    return [
+        InvalidationNotice(
+            result.distribution_id,
+            created.invalidation_id,
+            created.caller_reference,
+            created.paths,
+            changes=len(batch.entries),
+            oldest_change=min(times, default=None),
+            created_at=created_at,
+        )
+        for created in result.created
+    ]
 
 
 def _iso(moment: float) -> str:
