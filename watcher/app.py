@@ -287,7 +287,7 @@ class Watcher:
             source.release_all()
         self.observer.join(_SHUTDOWN_MARGIN)
         if self.notifier is not None:
-            self.notifier.close(grace=_SHUTDOWN_MARGIN)
+            self.notifier.close(grace=0.5)  # events must not eat the orchestrator's grace period
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -189,7 +189,7 @@ class Notifier:
             self._clock.sleep(0.05)
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(max(0.0, deadline - self._clock.monotonic()) + 0.5)
+            self._thread.join(max(0.0, deadline - self._clock.monotonic()) + 0.2)
         while True:
             try:
                 self._queue.get_nowait()
