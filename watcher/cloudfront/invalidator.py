@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -103,7 +103,9 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        on_call: Callable[[str | None], None] | None = None,
     ) -> None:
+        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness)."""
         self._client = client
         self._clock = clock
         self._metrics = metrics
@@ -115,6 +117,7 @@ class Invalidator:
         self._rng = rng or random.Random()
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._on_call = on_call or (lambda _error: None)
         self._log = structlog.get_logger("watcher.invalidator")
 
     def plan(self, batch: Batch) -> InvalidationPlan:
@@ -148,7 +151,8 @@ class Invalidator:
                 total=len(plan.paths),
             )
             self._metrics.invalidations.labels(distribution=dist, outcome="dry_run").inc()
-            return FlushResult(dist, "dry_run", covered=(), failed=batch.changes)
+            # What a real flush would have covered: the plan covers every change.
+            return FlushResult(dist, "dry_run", covered=batch.changes, failed=())
 
         accepted: list[str] = []
         ids: list[str] = []
@@ -272,6 +276,7 @@ class Invalidator:
                 self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
                 code = error_code(exc)
                 self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
+                self._on_call(f"CreateInvalidation failed: {code}")
                 if code == "InvalidArgument":
                     return _Sent("invalid", reason=f"InvalidArgument: {exc}")
                 if code in _PERMANENT_CODES or not is_transient(exc):
@@ -294,6 +299,7 @@ class Invalidator:
                 attempt += 1
                 continue
             self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
+            self._on_call(None)
             invalidation = response["Invalidation"]
             self._in_progress.record(dist, invalidation["Id"], paths, created=self._clock.time())
             log.info(

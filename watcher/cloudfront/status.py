@@ -7,6 +7,7 @@ and the last invalidation each flush created.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -52,6 +53,10 @@ class StatusBoard:
                 "paths": sum(len(created.paths) for created in result.created),
                 "changes": len(batch.entries),
             }
+
+    def route(self, _accept: str) -> tuple[int, bytes, str]:
+        """The HTTP answer of GET /status (status, body, content type)."""
+        return 200, json.dumps(self.snapshot(), separators=(",", ":")).encode(), "application/json"
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON document of /status."""

@@ -33,6 +33,10 @@ __all__ = [
 
 ENV_PREFIX = "WATCHER__"
 SQS_MAX_VISIBILITY_SECONDS = 43_200
+# A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
+RECEIVE_READ_MARGIN_SECONDS = 3.0
+# What the drain needs beyond the last long poll: its read margin, then the exit itself.
+_DRAIN_BEYOND_RECEIVE_SECONDS = RECEIVE_READ_MARGIN_SECONDS + 2.0
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
 _DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
@@ -234,6 +238,15 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
+        least = self.sqs.wait_time_seconds + _DRAIN_BEYOND_RECEIVE_SECONDS
+        if "sqs" in self.watcher.sources and self.watcher.shutdown_timeout_seconds < least:
+            # Otherwise the drain could end while a long poll is open: what it
+            # receives then stays invisible for the visibility timeout.
+            problems.append(
+                f"watcher.shutdown_timeout_seconds: must be at least sqs.wait_time_seconds + "
+                f"{_DRAIN_BEYOND_RECEIVE_SECONDS:g} ({least:g}), so that the drain outlasts "
+                f"the last long poll (got {self.watcher.shutdown_timeout_seconds:g})"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -273,8 +286,11 @@ def load_settings(
             data = tomllib.load(handle)
     except FileNotFoundError:
         missing_file = True
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
+    problems.extend(_sections_are_tables(data))
+    if problems:
+        raise ConfigError(problems)
 
     problems.extend(_apply_environment(data, env))
     for section, values in (overrides or {}).items():
@@ -291,6 +307,18 @@ def load_settings(
                 f"{path}: config file not found (and the environment does not set every required key)",
             )
         raise ConfigError(lines) from exc
+
+
+def _sections_are_tables(data: dict[str, Any]) -> list[str]:
+    """`watcher = 1` is not a section: say so before anything merges into it."""
+    problems = []
+    for name, value in data.items():
+        if name == "sites":
+            if not isinstance(value, list):
+                problems.append("sites: must be an array of tables ([[sites]])")
+        elif not isinstance(value, dict) and name in Settings.model_fields:
+            problems.append(f"{name}: must be a table ([{name}]), got {type(value).__name__} {value!r}")
+    return problems
 
 
 def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
