@@ -7,6 +7,8 @@ No module over 300 lines; no function over 60 lines, except declarative ones
 from __future__ import annotations
 
 import ast
+import fnmatch
+import re
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,14 @@ def test_every_exception_still_exists(name: str) -> None:
     assert path.exists()
     if function:
         assert function in {found for found, _ in _functions(ast.parse(path.read_text(encoding="utf-8")))}
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"[\w*]+\.py", layout))
+    modules = {path.name for path in _modules() if path.name not in ("__init__.py", "__main__.py")}
+    assert {name for name in modules if not any(fnmatch.fnmatch(name, shown) for shown in named)} == set()
 
 
 def test_aws_errors_are_counted_only_through_the_metrics_method() -> None:
