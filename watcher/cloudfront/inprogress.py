@@ -45,6 +45,9 @@ class InProgress:
         # Ids CloudFront listed InProgress at the last refresh (people's too), for the gauge.
         self._listed: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        # One writer of the listing at a time: a refresh (ListInvalidations, then the
+        # cache update) from a flush thread and one from the observer never interleave.
+        self._refresh_lock = threading.Lock()
         self._log = structlog.get_logger("watcher.inprogress")
 
     def record(self, distribution_id: str, invalidation_id: str, paths: list[str], *, created: float) -> None:
@@ -91,6 +94,10 @@ class InProgress:
 
     def refresh(self, distribution_id: str) -> list[_Known]:
         """Ask CloudFront what is in progress; fall back to our own record on errors."""
+        with self._refresh_lock:
+            return self._refresh(distribution_id)
+
+    def _refresh(self, distribution_id: str) -> list[_Known]:
         try:
             in_progress = self._list_in_progress(distribution_id)
         except AWS_ERRORS as exc:

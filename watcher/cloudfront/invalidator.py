@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -70,7 +71,9 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        on_call: Callable[[str | None], None] | None = None,
     ) -> None:
+        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness)."""
         self._client = client
         self._clock = clock
         self._metrics = metrics
@@ -82,6 +85,7 @@ class Invalidator:
         self._rng = rng or random.Random()
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._on_call = on_call or (lambda _error: None)
         self._log = structlog.get_logger("watcher.invalidator")
 
     def plan(self, batch: Batch) -> InvalidationPlan:
@@ -115,7 +119,8 @@ class Invalidator:
                 total=len(plan.paths),
             )
             self._metrics.invalidations.labels(distribution=dist, outcome="dry_run").inc()
-            return FlushResult(dist, "dry_run", covered=(), failed=batch.changes)
+            # What a real flush would have covered: the plan covers every change.
+            return FlushResult(dist, "dry_run", covered=batch.changes, failed=())
 
         progress = Progress()
         for start in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS):
@@ -210,6 +215,7 @@ class Invalidator:
                 attempt += 1
                 continue
             self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
+            self._on_call(None)
             return self._created(request, response["Invalidation"])
 
     def _after_error(
@@ -218,6 +224,7 @@ class Invalidator:
         """The outcome of a failed attempt, or the delay before the next one."""
         error = classify(exc)
         code = error.code
+        self._on_call(f"CreateInvalidation failed: {code}")
         if code == "InvalidArgument":
             return Sent("invalid", reason=f"InvalidArgument: {exc}")
         if not error.retryable:

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
+from watcher.core.config_loading import ENV_PREFIX, ConfigError, describe, lay_over, resolve_config_path
 from watcher.core.globs import check_globs
 from watcher.core.sites import is_fifo
 
@@ -43,19 +43,15 @@ __all__ = [
 
 SQS_MAX_VISIBILITY_SECONDS = 43_200
 _NOT_FOUND = "config file not found (and the environment does not set every required key)"
+# A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
+RECEIVE_READ_MARGIN_SECONDS = 3.0
+# What the drain needs beyond the last long poll: its read margin, then the exit itself.
+_DRAIN_BEYOND_RECEIVE_SECONDS = RECEIVE_READ_MARGIN_SECONDS + 2.0
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _AWS_NAMES = {
     "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
     "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
 }
-
-
-class ConfigError(Exception):
-    """Invalid configuration: `problems` holds one clear line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class _Section(BaseModel):
@@ -233,6 +229,15 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
+        least = self.sqs.wait_time_seconds + _DRAIN_BEYOND_RECEIVE_SECONDS
+        if "sqs" in self.watcher.sources and self.watcher.shutdown_timeout_seconds < least:
+            # Otherwise the drain could end while a long poll is open: what it
+            # receives then stays invisible for the visibility timeout.
+            problems.append(
+                f"watcher.shutdown_timeout_seconds: must be at least sqs.wait_time_seconds + "
+                f"{_DRAIN_BEYOND_RECEIVE_SECONDS:g} ({least:g}), so that the drain outlasts "
+                f"the last long poll (got {self.watcher.shutdown_timeout_seconds:g})"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -265,7 +270,7 @@ def load_settings(
             data = tomllib.load(handle)
     except FileNotFoundError:
         missing_file = True
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
 
     problems = lay_over(data, Settings, env, overrides or {})
@@ -274,21 +279,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
+        lines = [line for error in exc.errors() for line in describe(error).splitlines()]
         if missing_file:
             lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc
-
-
-def _describe(error: Any) -> str:
-    location = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]).replace(
-        ".[", "["
-    )
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
-    return f"{location}: {message}" if location else message

@@ -6,11 +6,21 @@ never keys or paths.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
-from watcher import __version__
+from watcher.ops.build import build_labels
 
 __all__ = ["Metrics"]
 
@@ -42,11 +52,33 @@ _EXPECTED_RETRY_REASONS = ("Throttling", "TooManyInvalidationsInProgress")
 _SOURCE_SERVICES = {"poll": "s3"}
 
 
+class _WithoutCreated(Collector):
+    """Our metrics without the `_created` series: per-registry, where disable_created_metrics() is global."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """Each family of the source, minus its `*_created` samples."""
+        for family in self._source.collect():
+            family.samples = [s for s in family.samples if not s.name.endswith("_created")]
+            yield family
+
+
 class Metrics:
-    """The watcher's metrics; tests build one on their own CollectorRegistry."""
+    """The watcher's metrics; tests build one on their own CollectorRegistry.
+
+    The registry also gets the process (RSS, CPU, fds), platform (python_info) and GC
+    collectors; the watcher's own series are served without `_created` clutter.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._own = CollectorRegistry()  # ours, served through _WithoutCreated
+        self.registry.register(_WithoutCreated(self._own))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         counter, gauge, histogram = self._counter, self._gauge, self._histogram
         self.events = counter(
             "events",
@@ -56,7 +88,7 @@ class Metrics:
         )
         self.sqs_messages = counter(
             "sqs_messages",
-            "SQS messages by outcome (received, deleted, released, kept, redelivered).",
+            "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
             "outcome",
         )
         self.invalidations = counter(
@@ -112,19 +144,28 @@ class Metrics:
             "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
             "queue",
         )
-        self.build_info = gauge("build_info", "Build information.", "version")
-        self.build_info.labels(version=__version__).set(1)
+        self.ready = gauge(
+            "ready",
+            "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet).",
+        )
+        labels = build_labels()
+        self.build_info = gauge("build_info", "Build information.", *labels)
+        self.build_info.labels(**labels).set(1)
+
+    def track_readiness(self, unready_reason: Callable[[], str | None]) -> None:
+        """`ready` follows `unready_reason()` at each scrape."""
+        self.ready.set_function(lambda: 0.0 if unready_reason() is not None else 1.0)
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
-        return Counter(f"{_NS}_{name}", documentation, labels, registry=self.registry)
+        return Counter(f"{_NS}_{name}", documentation, labels, registry=self._own)
 
     def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
-        return Gauge(f"{_NS}_{name}", documentation, labels, registry=self.registry)
+        return Gauge(f"{_NS}_{name}", documentation, labels, registry=self._own)
 
     def _histogram(
         self, name: str, documentation: str, buckets: tuple[float, ...], *labels: str
     ) -> Histogram:
-        return Histogram(f"{_NS}_{name}", documentation, labels, buckets=buckets, registry=self.registry)
+        return Histogram(f"{_NS}_{name}", documentation, labels, buckets=buckets, registry=self._own)
 
     def count_aws_error(self, service: str, code: str) -> None:
         """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""

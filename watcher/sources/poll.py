@@ -118,9 +118,10 @@ class PollSource:
         self._scheduler = start_schedule(self._scheduled_cycle, self._settings.interval_seconds)
 
     def shutdown(self) -> None:
-        """No more cycles; waits for a running one, which stops at its next page."""
+        """No more cycles. A running one is not waited for (S3 may hang): it stops at its next page,
+        and what it found but did not get covered is seen again by the next run."""
         if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
+            self._scheduler.shutdown(wait=False)
 
     def _scheduled_cycle(self) -> None:
         try:
@@ -254,8 +255,11 @@ class PollSource:
         except OSError as exc:
             self._log.error("cannot write the poll state file", path=str(self._state.path), error=str(exc))
 
-    def release_all(self) -> None:
-        """At exit: stop cycling, save what is committed; what is not is seen again next run."""
+    def release_all(self, deadline: float = 0.0) -> None:
+        """At exit: stop cycling, save what is committed; what is not is seen again next run.
+
+        Nothing here waits on AWS, so `deadline` needs no checking.
+        """
         self.shutdown()
         with self._lock:
             self.uncovered += len(self._pending)

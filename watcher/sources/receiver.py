@@ -8,6 +8,7 @@ import structlog
 
 from watcher.awserrors import classify
 from watcher.core.clock import Clock
+from watcher.core.mode import RunMode
 from watcher.sources.sqs import SqsSource
 
 __all__ = ["Receiver"]
@@ -30,16 +31,16 @@ class Receiver(threading.Thread):
         *,
         stop: threading.Event,
         clock: Clock,
-        once: bool = False,
-        max_seconds: float = 300.0,
+        mode: RunMode | None = None,
     ) -> None:
         super().__init__(name="receiver", daemon=True)
         # Not `_stop`: threading.Thread has a private method of that name.
         self._source = source
         self._stopping = stop
         self._clock = clock
-        self._once = once
-        self._max_seconds = max_seconds
+        mode = mode or RunMode()
+        self._once = mode.once
+        self._max_seconds = mode.max_seconds
         self.done = threading.Event()
         self.failed = False
         self._log = structlog.get_logger("watcher.sqs")
