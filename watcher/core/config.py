@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.core.config_loading import ENV_PREFIX, ConfigError, describe, lay_over, resolve_config_path
+from watcher.core.config_messages import describe_error, sections_not_tables
+from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
 from watcher.core.globs import check_globs
 from watcher.core.sites import is_fifo
 
@@ -42,16 +43,24 @@ __all__ = [
 ]
 
 SQS_MAX_VISIBILITY_SECONDS = 43_200
-_NOT_FOUND = "config file not found (and the environment does not set every required key)"
 # A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
 RECEIVE_READ_MARGIN_SECONDS = 3.0
 # What the drain needs beyond the last long poll: its read margin, then the exit itself.
 _DRAIN_BEYOND_RECEIVE_SECONDS = RECEIVE_READ_MARGIN_SECONDS + 2.0
+_NOT_FOUND = "config file not found (and the environment does not set every required key)"
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _AWS_NAMES = {
     "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
     "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
 }
+
+
+class ConfigError(Exception):
+    """Invalid configuration: `problems` holds one clear line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class _Section(BaseModel):
@@ -272,14 +281,13 @@ def load_settings(
         missing_file = True
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
-
-    problems = lay_over(data, Settings, env, overrides or {})
+    problems = sections_not_tables(data, Settings) or lay_over(data, Settings, env, overrides or {})
     if problems:
         raise ConfigError(problems)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [line for error in exc.errors() for line in describe(error).splitlines()]
+        lines = [line for error in exc.errors() for line in describe_error(error, Settings).splitlines()]
         if missing_file:
             lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc

@@ -112,7 +112,7 @@ class SqsSource:
                 MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
             )
         except AWS_ERRORS as exc:
-            code = error_code(exc)
+            code = error_code(exc)  # counted by the clients' error hook
             self.health.failure(f"ReceiveMessage failed: {code}")
             self._log.warning("receive failed", code=code, error=str(exc)[:300])
             raise

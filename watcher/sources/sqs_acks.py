@@ -220,7 +220,7 @@ class HeldMessages:
         failed: dict[str, str] = {}
         for entry in response.get("Failed", []):
             code = str(entry.get("Code", "Failed"))[:64]
-            self._metrics.count_aws_error("sqs", code)
+            self._metrics.count_aws_error("sqs", code)  # a refused entry: no failed call for the hook
             index = int(entry.get("Id", -1))
             if 0 <= index < len(chunk):
                 failed[chunk[index].receipt_handle] = code

@@ -1,8 +1,7 @@
-"""Where settings come from (the file's path, the environment, flags) and how problems are told.
+"""The `WATCHER__SECTION__KEY` overlay, read by pydantic-settings.
 
-The `WATCHER__SECTION__KEY` overlay: pydantic-settings does the reading
-(`env_prefix`, `env_nested_delimiter`, JSON for lists and for `WATCHER__SITES`);
-this module adds only what it does not:
+pydantic-settings does the reading (`env_prefix`, `env_nested_delimiter`, JSON
+for lists and for `WATCHER__SITES`); this module adds only what it does not:
 an unknown `WATCHER__*` variable is an error, because a typo that is silently
 ignored is a deploy that is silently not invalidated. Rules: docs/reference.md,
 "Environment".
@@ -20,19 +19,11 @@ from typing import Any, get_origin
 from pydantic import BaseModel, create_model
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
-__all__ = ["ENV_PREFIX", "ConfigError", "describe", "lay_over", "read_environment", "resolve_config_path"]
+__all__ = ["ENV_PREFIX", "lay_over", "read_environment", "resolve_config_path"]
 
 ENV_PREFIX = "WATCHER__"
 _DELIMITER = "__"
 _LIST_FIELD = "sites"  # the one top-level key that is not a section: a JSON array of tables
-
-
-class ConfigError(Exception):
-    """Invalid configuration: `problems` holds one clear line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def resolve_config_path(flag: str | None, environ: Mapping[str, str] | None = None) -> Path:
@@ -59,9 +50,6 @@ def lay_over(
     data: dict[str, Any], settings: type[BaseModel], environ: Mapping[str, str], flags: Mapping[str, Any]
 ) -> list[str]:
     """Lay the environment over the file's `data`, and the flags over both; the problems, one line each."""
-    problems = _sections_are_tables(settings, data)
-    if problems:
-        return problems
     overlay, problems = read_environment(settings, environ)
     for layer in (overlay, flags):
         for name, value in layer.items():
@@ -72,18 +60,6 @@ def lay_over(
                 section.update(value)  # a section key by key
             else:
                 problems.append(f"[{name}] in the file is not a table")
-    return problems
-
-
-def _sections_are_tables(settings: type[BaseModel], data: dict[str, Any]) -> list[str]:
-    """`watcher = 1` is not a section: say so before anything is laid over it."""
-    problems = []
-    for name, value in data.items():
-        if name == _LIST_FIELD:
-            if not isinstance(value, list):
-                problems.append(f"{_LIST_FIELD}: must be an array of tables ([[{_LIST_FIELD}]])")
-        elif not isinstance(value, dict) and name in settings.model_fields:
-            problems.append(f"{name}: must be a table ([{name}]), got {type(value).__name__} {value!r}")
     return problems
 
 
@@ -135,18 +111,3 @@ class _Source(EnvSettingsSource):
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return {name.lower(): value for name, value in self._environ.items()}
-
-
-def describe(error: Any) -> str:
-    """One validation error of pydantic as one line: `section.key: what is wrong` (the one place)."""
-    location = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]).replace(
-        ".[", "["
-    )
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
-    return f"{location}: {message}" if location else message
