@@ -18,7 +18,7 @@ import structlog
 from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import Backoff, CreatedInvalidation, Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -28,7 +28,7 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
 
 CLOUDFRONT_MAX_PATHS = 3000
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
@@ -52,6 +52,7 @@ class FlushResult:
     # When the failed changes should come back: soon after a deadline or an outage,
     # later after a permanent refusal (so the redrive policy counts at a sane pace).
     retry_in: float = 0.0
+    created: tuple[CreatedInvalidation, ...] = ()
 
 
 class Invalidator:
@@ -82,9 +83,7 @@ class Invalidator:
         self._max_paths = max_paths_per_request
         self._max_wildcards = max_wildcards_in_progress
         self._dry_run = dry_run
-        self._rng = rng or random.Random()
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
         self._on_call = on_call or (lambda _error: None)
         self._log = structlog.get_logger("watcher.invalidator")
 
@@ -155,6 +154,7 @@ class Invalidator:
             tuple(progress.ids),
             reason="; ".join(progress.reasons[:3]),
             retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else 0.0,
+            created=tuple(progress.created),
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
@@ -176,6 +176,9 @@ class Invalidator:
             if sent.status == "accepted":
                 progress.accepted.extend(part.paths)
                 progress.ids.append(sent.invalidation_id)
+                progress.created.append(
+                    CreatedInvalidation(sent.invalidation_id, part.ref, tuple(part.paths))
+                )
             elif sent.status == "invalid" and len(part.paths) > 1:
                 middle = len(part.paths) // 2
                 log.warning(
@@ -230,7 +233,7 @@ class Invalidator:
         if not error.retryable:
             request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
             return Sent("failed", reason=f"{code}: {exc}", permanent=True)
-        delay = self._backoff(code, attempt)
+        delay = self._backoff.delay(code, attempt)
         if waited + delay > MAX_RETRY_SECONDS:
             return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
         if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:
@@ -252,10 +255,3 @@ class Invalidator:
             sample=request.paths[:10],
         )
         return Sent("accepted", invalidation_id=invalidation["Id"])
-
-    def _backoff(self, code: str, attempt: int) -> float:
-        # Full jitter (AWS architecture blog). Quota errors wait for invalidations
-        # to complete (P95 ~25 s), so they start higher than throttling.
-        base = self._base_delay * (5 if code == "TooManyInvalidationsInProgress" else 1)
-        ceiling = min(self._max_delay, base * (2**attempt))
-        return max(self._base_delay / 2, self._rng.uniform(0, ceiling))
