@@ -88,8 +88,12 @@ class InProgress:
 
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
+        return self.usage(distribution_id)[0]
+
+    def usage(self, distribution_id: str) -> tuple[int, int]:
+        """(wildcard paths, file paths) in progress on the distribution (refreshed from CloudFront)."""
         running = self.refresh(distribution_id)
-        return sum(known.wildcards for known in running)
+        return sum(known.wildcards for known in running), sum(known.files for known in running)
 
     def refresh(self, distribution_id: str) -> list[_Known]:
         """Ask CloudFront what is in progress; fall back to our own record on errors."""

@@ -23,7 +23,8 @@ from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
-from watcher.core.planning import InvalidationPlan, plan_invalidation
+from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan
+from watcher.core.schedule import Schedule, schedule_requests
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FlushResult", "Invalidator", "caller_reference"]
 
-CLOUDFRONT_MAX_PATHS = 3000
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
+# Changes held back for want of a free wildcard or file room come back after about
+# the time an invalidation takes to complete (P95 ~25 s).
+WAIT_FOR_ROOM_SECONDS = 30.0
 # Give up on one batch after this long of transient errors: its messages go back
 # to the queue and come again as a new batch (the visibility ceiling is 12 h).
 MAX_RETRY_SECONDS = 3600.0
@@ -107,11 +110,15 @@ class Invalidator:
         self._max_delay = max_delay
         self._log = structlog.get_logger("watcher.invalidator")
 
-    def plan(self, batch: Batch) -> InvalidationPlan:
-        """The frozen plan for a batch, within the wildcards free on its distribution."""
-        wildcards_used = self._in_progress.wildcards(batch.distribution_id)
-        budget = max(0, self._max_wildcards - wildcards_used)
-        return plan_invalidation(batch.paths, max_paths=self._max_paths, wildcard_budget=budget)
+    def plan(self, batch: Batch) -> Schedule:
+        """The frozen requests for a batch, within the wildcards and file paths free on its distribution."""
+        wildcards_used, files_used = self._in_progress.usage(batch.distribution_id)
+        return schedule_requests(
+            batch.paths,
+            max_paths=self._max_paths,
+            wildcard_budget=max(0, self._max_wildcards - wildcards_used),
+            file_room=CLOUDFRONT_MAX_FILE_PATHS - files_used,
+        )
 
     def flush(self, batch: Batch, *, abort: threading.Event, deadline: float | None = None) -> FlushResult:
         """Plan and send one batch; returns which changes are covered.
@@ -128,7 +135,9 @@ class Invalidator:
             "batch flushed",
             changes=len(batch.entries),
             paths=len(plan.paths),
-            wildcards=plan.wildcards,
+            requests=len(plan.requests),
+            wildcards=sum(request.wildcards for request in plan.requests),
+            deferred_paths=len(plan.deferred),
             distinct_input_paths=len(batch.paths),
         )
         if self._dry_run:
@@ -144,14 +153,10 @@ class Invalidator:
         ids: list[str] = []
         reasons: list[str] = []
         permanent: list[bool] = []
-        chunks = [
-            list(plan.paths[i : i + CLOUDFRONT_MAX_PATHS])
-            for i in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS)
-        ]
-        for chunk in chunks:
+        for request in plan.requests:
             self._send_isolating(
                 dist=dist,
-                paths=chunk,
+                paths=list(request.paths),
                 identities=identities,
                 abort=abort,
                 deadline=deadline,
@@ -165,24 +170,43 @@ class Invalidator:
         covering = InvalidationPlan(paths=tuple(sorted(set(accepted))))
         covered: list[Change] = []
         failed: list[Change] = []
+        waiting = 0
         for change, paths in batch.entries:
-            (covered if all(covering.covers(p) for p in paths) else failed).append(change)
-        outcome: Outcome = "created" if ids and not failed else "failed"
+            if all(covering.covers(p) for p in paths):
+                covered.append(change)
+            else:
+                failed.append(change)
+                waiting += any(p in plan.deferred for p in paths)
+        # Held back (no free wildcard or file room) is not a failure: it waits for room.
+        only_waiting = not reasons and waiting == len(failed)
+        outcome: Outcome = "created" if ids and (not failed or only_waiting) else "failed"
         if ids:
             self._record_success(dist, covered, len(covering.paths))
-        if failed:
+        if failed and only_waiting:
+            log.warning(
+                "changes held back until CloudFront has room (wildcards or file paths in progress)",
+                waiting_changes=waiting,
+                deferred_paths=len(plan.deferred),
+            )
+        elif failed:
             self._metrics.invalidations.labels(distribution=dist, outcome="failed").inc()
             log.error("batch not fully covered", failed_changes=len(failed), reasons=reasons[:5])
-        elif ids:
+        if ids and outcome == "created":
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
+        if any(permanent):
+            retry_in = PERMANENT_FAILURE_RETRY_SECONDS
+        elif waiting:
+            retry_in = WAIT_FOR_ROOM_SECONDS
+        else:
+            retry_in = 0.0
         return FlushResult(
             dist,
             outcome,
             tuple(covered),
             tuple(failed),
             tuple(ids),
-            reason="; ".join(reasons[:3]),
-            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if any(permanent) else 0.0,
+            reason="; ".join(reasons[:3]) or ("waiting for room in progress" if waiting else ""),
+            retry_in=retry_in,
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
