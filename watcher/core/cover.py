@@ -1,0 +1,274 @@
+"""The cheapest cover of a deploy: billed paths + collateral_weight x unchanged objects purged.
+
+Pure. A cover is a set of exact paths and prefix wildcards that covers every
+changed path, within a path budget and the wildcards free on the distribution.
+Any wildcard can be shortened to the longest common prefix of the changed paths
+it covers without covering fewer of them or purging more, so the candidates are
+the branching points of the compressed trie of the changed paths (directories,
+and cuts inside a file name such as `/assets/app-1*`). A dynamic program over
+that trie keeps, per node and per number of wildcards, the Pareto front of
+(paths, unchanged objects purged); the root's cheapest entry is the optimum.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from watcher.core.planning import MAX_PATH_LENGTH, InvalidationPlan, is_wildcard, normalize
+
+__all__ = ["Cover", "ObjectCounts", "collateral", "optimal_cover", "safe_wildcard_prefix"]
+
+
+class ObjectCounts(Protocol):
+    """What the cover needs of a site index: objects under a prefix, and membership."""
+
+    def count(self, prefix: str) -> int: ...
+
+    def __contains__(self, path: object) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """A plan and what it costs: billed paths, wildcards, unchanged objects purged."""
+
+    plan: InvalidationPlan
+    billed: int
+    wildcards: int
+    collateral: int
+
+    def cost(self, weight: float) -> float:
+        """billed paths + weight x collateral."""
+        return self.billed + weight * self.collateral
+
+
+def safe_wildcard_prefix(prefix: str) -> str:
+    """The longest prefix of `prefix` that does not end inside a %XX escape."""
+    if prefix.endswith("%"):
+        return prefix[:-1]
+    if prefix[-2:-1] == "%":
+        return prefix[:-2]
+    return prefix
+
+
+class _Changed:
+    """The changed paths that are also index entries, sorted, for 'changed objects under a prefix'."""
+
+    def __init__(self, targets: Iterable[str], index: ObjectCounts) -> None:
+        self._sorted = sorted(t for t in targets if not is_wildcard(t) and t in index)
+
+    def count(self, prefix: str) -> int:
+        lo = bisect_left(self._sorted, prefix)
+        hi = bisect_left(self._sorted, prefix + "\U0010ffff")
+        return hi - lo
+
+
+def collateral(plan: InvalidationPlan, changed: Iterable[str], index: ObjectCounts) -> int:
+    """Unchanged objects of the index that the plan's wildcards purge (nested wildcards once)."""
+    changed_here = _Changed(changed, index)
+    prefixes: list[str] = []
+    for path in plan.paths:
+        if is_wildcard(path):
+            prefix = path[:-1]
+            if not any(prefix.startswith(kept) for kept in prefixes):
+                prefixes = [kept for kept in prefixes if not kept.startswith(prefix)] + [prefix]
+    return sum(max(0, index.count(p) - changed_here.count(p)) for p in prefixes)
+
+
+# A front entry: (paths, collateral, how it is built). The build is a tree of tuples,
+# flattened only for the winner.
+_Build = tuple[object, ...]
+_Entry = tuple[int, int, _Build]
+_Front = dict[int, list[_Entry]]
+
+
+def _prune(entries: list[_Entry]) -> list[_Entry]:
+    """Keep the Pareto front: ascending paths, strictly descending collateral."""
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    kept: list[_Entry] = []
+    for entry in entries:
+        if not kept or entry[1] < kept[-1][1]:
+            kept.append(entry)
+    return kept
+
+
+def _combine(left: _Front, right: _Front, max_paths: int, max_wildcards: int) -> _Front:
+    merged: dict[int, list[_Entry]] = {}
+    for k1, entries1 in left.items():
+        for k2, entries2 in right.items():
+            k = k1 + k2
+            if k > max_wildcards:
+                continue
+            bucket = merged.setdefault(k, [])
+            for p1, c1, b1 in entries1:
+                for p2, c2, b2 in entries2:
+                    if p1 + p2 <= max_paths:
+                        bucket.append((p1 + p2, c1 + c2, ("+", b1, b2)))
+    return _drop_dominated({k: _prune(v) for k, v in merged.items() if v})
+
+
+def _drop_dominated(front: _Front) -> _Front:
+    """Drop entries that another entry with fewer wildcards beats on paths and collateral."""
+    result: _Front = {}
+    best: list[tuple[int, int]] = []  # (paths, collateral) seen with fewer wildcards
+    for k in sorted(front):
+        kept = [e for e in front[k] if not any(p <= e[0] and c <= e[1] for p, c in best)]
+        if kept:
+            result[k] = kept
+            best.extend((e[0], e[1]) for e in kept)
+    return result
+
+
+@dataclass(slots=True)
+class _Node:
+    prefix: str
+    terminal: bool = False  # the prefix itself is a changed exact path
+    forced: bool = False  # the changed path is the wildcard prefix + "*"
+    children: list[_Node] = field(default_factory=list)
+
+
+def _trie(targets: list[str]) -> _Node:
+    """The compressed trie of the sorted targets (wildcards as their prefix, flagged)."""
+    keys = sorted({(t[:-1] if is_wildcard(t) else t): is_wildcard(t) for t in targets}.items())
+    root = _Node(prefix="")
+    stack = [root]
+    previous = ""
+    for key, forced in keys:
+        common = _common_length(previous, key) if previous else 0
+        # Pop the nodes deeper than the common prefix; split one if the prefix falls inside it.
+        last: _Node | None = None
+        while len(stack) > 1 and len(stack[-1].prefix) > common:
+            last = stack.pop()
+        parent = stack[-1]
+        if last is not None and len(parent.prefix) < common:
+            branch = _Node(prefix=key[:common], children=[last])
+            parent.children[-1] = branch
+            stack.append(branch)
+            parent = branch
+        if parent.prefix == key:
+            parent.terminal = True
+            parent.forced = parent.forced or forced
+        else:
+            node = _Node(prefix=key, terminal=True, forced=forced)
+            parent.children.append(node)
+            stack.append(node)
+        previous = key
+    return root
+
+
+def _common_length(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class _Solver:
+    def __init__(self, index: ObjectCounts, changed: _Changed, max_paths: int, max_wildcards: int) -> None:
+        self.index = index
+        self.changed = changed
+        self.max_paths = max_paths
+        self.max_wildcards = max_wildcards
+
+    def collateral_of(self, prefix: str) -> int:
+        return max(0, self.index.count(prefix) - self.changed.count(prefix))
+
+    def wildcard_for(self, node: _Node, parent_length: int) -> tuple[str, int] | None:
+        """The node's wildcard and its collateral: its directory when that purges no more."""
+        prefix = safe_wildcard_prefix(node.prefix)
+        if not prefix.startswith("/") or len(prefix) >= MAX_PATH_LENGTH:
+            return None
+        cost = self.collateral_of(prefix)
+        directory = prefix[: prefix.rfind("/") + 1]
+        # A longer prefix than the parent's covers no other changed path: same cover, plainer name.
+        if directory != prefix and len(directory) > parent_length and self.collateral_of(directory) == cost:
+            return directory, cost
+        return prefix, cost
+
+    def front(self, node: _Node, parent_length: int = 0) -> _Front:
+        front: _Front = {0: [(0, 0, ())]}
+        exact_leaves = 0
+        exact_paths: list[str] = []
+        if node.terminal and not node.forced:
+            exact_leaves += 1
+            exact_paths.append(node.prefix)
+        feasible = not node.forced
+        for child in node.children:
+            if not child.children and child.terminal and not child.forced:
+                exact_leaves += 1  # a lone exact path: never worth a wildcard of its own
+                exact_paths.append(child.prefix)
+                continue
+            front = _combine(front, self.front(child, len(node.prefix)), self.max_paths, self.max_wildcards)
+        if feasible:
+            leaves = ("E", tuple(exact_paths))
+            shifted: _Front = {}
+            for k, entries in front.items():
+                moved: list[_Entry] = [(p + exact_leaves, c, ("+", b, leaves)) for p, c, b in entries]
+                moved = [e for e in moved if e[0] <= self.max_paths]
+                if moved:
+                    shifted[k] = moved
+            front = shifted
+        else:
+            front = {}
+        wildcard = self.wildcard_for(node, parent_length) if self.max_wildcards >= 1 else None
+        if wildcard is not None:
+            option: _Entry = (1, wildcard[1], ("W", wildcard[0]))
+            front[1] = _prune([*front.get(1, []), option])
+            front = _drop_dominated(front)
+        return front
+
+
+def _flatten(build: _Build, out: list[str]) -> None:
+    stack: list[object] = [build]
+    while stack:
+        item = cast(_Build, stack.pop())
+        if not item:
+            continue
+        tag = item[0]
+        if tag == "W":
+            out.append(str(item[1]) + "*")
+        elif tag == "E":
+            out.extend(cast(tuple[str, ...], item[1]))
+        else:
+            stack.append(item[1])
+            stack.append(item[2])
+
+
+def optimal_cover(
+    paths: Iterable[str],
+    index: ObjectCounts,
+    *,
+    weight: float,
+    max_paths: int,
+    wildcard_budget: int,
+) -> Cover | None:
+    """The minimum-cost cover of the changed (encoded) paths, or None if no cover fits.
+
+    Cost = billed paths + `weight` x unchanged objects purged (objects of `index` under a
+    wildcard, less the changed ones). Ties go to less collateral, then fewer wildcards.
+    Raises ValueError for a path that fails `validate_path`.
+    """
+    targets = normalize(paths)
+    if not targets:
+        return Cover(InvalidationPlan(()), 0, 0, 0)
+    changed = _Changed(targets, index)
+    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget))
+    root = _trie(targets)
+    if not root.terminal and root.children and len(root.children) == 1:
+        root = root.children[0]
+    front = solver.front(root)
+    best: tuple[float, int, int, int, _Build] | None = None
+    for k, entries in front.items():
+        for p, c, build in entries:
+            candidate = (p + weight * c, c, k, p, build)
+            if best is None or candidate[:4] < best[:4]:
+                best = candidate
+    if best is None:
+        return None
+    out: list[str] = []
+    _flatten(best[4], out)
+    plan = InvalidationPlan(tuple(out))
+    return Cover(plan, billed=best[3], wildcards=best[2], collateral=best[1])
