@@ -103,21 +103,30 @@ def _combine(left: _Front, right: _Front, max_paths: int, max_wildcards: int) ->
                 continue
             bucket = merged.setdefault(k, [])
             for p1, c1, b1 in entries1:
-                for p2, c2, b2 in entries2:
-                    if p1 + p2 <= max_paths:
-                        bucket.append((p1 + p2, c1 + c2, ("+", b1, b2)))
+                room = max_paths - p1
+                bucket.extend([(p1 + p2, c1 + c2, ("+", b1, b2)) for p2, c2, b2 in entries2 if p2 <= room])
     return _drop_dominated({k: _prune(v) for k, v in merged.items() if v})
 
 
 def _drop_dominated(front: _Front) -> _Front:
     """Drop entries that another entry with fewer wildcards beats on paths and collateral."""
     result: _Front = {}
-    best: list[tuple[int, int]] = []  # (paths, collateral) seen with fewer wildcards
+    # (paths, least collateral) of the entries kept so far, as a staircase: paths ascending,
+    # collateral strictly descending; an entry is beaten when a step at or left of it is as low.
+    steps: list[tuple[int, int]] = []
     for k in sorted(front):
-        kept = [e for e in front[k] if not any(p <= e[0] and c <= e[1] for p, c in best)]
+        kept = []
+        for entry in front[k]:
+            at = bisect_left(steps, (entry[0] + 1, -1)) - 1
+            if at < 0 or steps[at][1] > entry[1]:
+                kept.append(entry)
         if kept:
             result[k] = kept
-            best.extend((e[0], e[1]) for e in kept)
+            merged = sorted([*steps, *((e[0], e[1]) for e in kept)])
+            steps = []
+            for step in merged:
+                if not steps or step[1] < steps[-1][1]:
+                    steps.append(step)
     return result
 
 
@@ -189,7 +198,7 @@ class _Solver:
         return prefix, cost
 
     def front(self, node: _Node, parent_length: int = 0) -> _Front:
-        front: _Front = {0: [(0, 0, ())]}
+        front: _Front | None = None
         exact_leaves = 0
         exact_paths: list[str] = []
         if node.terminal and not node.forced:
@@ -201,7 +210,10 @@ class _Solver:
                 exact_leaves += 1  # a lone exact path: never worth a wildcard of its own
                 exact_paths.append(child.prefix)
                 continue
-            front = _combine(front, self.front(child, len(node.prefix)), self.max_paths, self.max_wildcards)
+            below = self.front(child, len(node.prefix))
+            front = below if front is None else _combine(front, below, self.max_paths, self.max_wildcards)
+        if front is None:
+            front = {0: [(0, 0, ())]}
         if feasible:
             leaves = ("E", tuple(exact_paths))
             shifted: _Front = {}
