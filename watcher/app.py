@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import Invalidator
@@ -21,7 +22,9 @@ from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
+from watcher.core.model import Change
 from watcher.core.routing import Router
+from watcher.core.strategy import Strategy
 from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
 from watcher.ops.observer import Observer
@@ -30,6 +33,7 @@ from watcher.sources import Source
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
+from watcher.sources.site_listing import SiteIndexer
 from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
@@ -85,6 +89,22 @@ class Watcher:
         inv = settings.invalidation
         cloudfront = factory.cloudfront()
         self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
+        distributions = sorted({site.distribution_id for site in settings.sites})
+        self.bill = MonthlyBill(cloudfront, distributions, clock=self.clock, metrics=self.metrics)
+        self.indexer: SiteIndexer | None = None
+        strategies: dict[str, Strategy] = {}
+        if inv.weight is not None:
+            self.indexer = SiteIndexer(
+                factory.s3(),
+                settings.sites,
+                refresh_seconds=inv.index_refresh_seconds,
+                clock=self.clock,
+                stop=self.stop,
+                metrics=self.metrics,
+            )
+            name = inv.strategy if inv.collateral_weight is None else f"weight {inv.weight:g}"
+            for dist in distributions:
+                strategies[dist] = Strategy(name, inv.weight, self.indexer.distribution_index(dist))
         self.invalidator = Invalidator(
             cloudfront,
             clock=self.clock,
@@ -95,6 +115,8 @@ class Watcher:
             max_wildcards_in_progress=inv.max_wildcards_in_progress,
             dry_run=settings.dry_run,
             rng=rng,
+            strategies=strategies,
+            bill=self.bill,
         )
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
@@ -122,7 +144,7 @@ class Watcher:
                 settings.sqs,
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=self._submit,
                 dry_run=settings.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
             )
@@ -135,7 +157,7 @@ class Watcher:
                 settings.sites,
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=self._submit,
                 stop=self.stop,
                 dry_run=settings.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
@@ -162,6 +184,12 @@ class Watcher:
                 self._log.warning(
                     "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
                 )
+
+    def _submit(self, change: Change) -> None:
+        """A change from a source: into the site index first (the plan counts it), then the pipeline."""
+        if self.indexer is not None:
+            self.indexer.observe(change)
+        self.pipeline.submit(change)
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
@@ -201,6 +229,9 @@ class Watcher:
             )
             receiver.start()
         self.observer.start()
+        if self.indexer is not None:
+            self.indexer.start()
+        threading.Thread(target=self.bill.rebuild, name="bill", daemon=True).start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -18,6 +18,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code, is_transient
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.batching import Batch
@@ -25,6 +26,7 @@ from watcher.core.clock import Clock
 from watcher.core.model import Change
 from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan
 from watcher.core.schedule import Schedule, schedule_requests
+from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -96,6 +98,8 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        strategies: Mapping[str, Strategy] | None = None,
+        bill: MonthlyBill | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -108,7 +112,13 @@ class Invalidator:
         self._rng = rng or random.Random()
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._strategies = dict(strategies or {})
+        self._bill = bill
         self._log = structlog.get_logger("watcher.invalidator")
+
+    def strategy(self, distribution_id: str) -> Strategy:
+        """The distribution's cost strategy ("exact" unless configured otherwise)."""
+        return self._strategies.get(distribution_id) or Strategy("exact")
 
     def plan(self, batch: Batch) -> Schedule:
         """The frozen requests for a batch, within the wildcards and file paths free on its distribution."""
@@ -118,6 +128,7 @@ class Invalidator:
             max_paths=self._max_paths,
             wildcard_budget=max(0, self._max_wildcards - wildcards_used),
             file_room=CLOUDFRONT_MAX_FILE_PATHS - files_used,
+            planner=self.strategy(batch.distribution_id),
         )
 
     def flush(self, batch: Batch, *, abort: threading.Event, deadline: float | None = None) -> FlushResult:
@@ -131,10 +142,14 @@ class Invalidator:
         plan = self.plan(batch)
         batch_ref = caller_reference(dist, identities, plan.paths)
         log = self._log.bind(distribution=dist, batch=batch_ref[4:16])
+        strategy = self.strategy(dist)
         log.info(
             "batch flushed",
+            strategy=strategy.name,
             changes=len(batch.entries),
             paths=len(plan.paths),
+            billed_paths=len(plan.paths),
+            collateral=strategy.collateral(InvalidationPlan(plan.paths), batch.paths),
             requests=len(plan.requests),
             wildcards=sum(request.wildcards for request in plan.requests),
             deferred_paths=len(plan.deferred),
@@ -181,7 +196,7 @@ class Invalidator:
         only_waiting = not reasons and waiting == len(failed)
         outcome: Outcome = "created" if ids and (not failed or only_waiting) else "failed"
         if ids:
-            self._record_success(dist, covered, len(covering.paths))
+            self._record_success(dist, covered, covering, strategy.collateral(covering, batch.paths))
         if failed and only_waiting:
             log.warning(
                 "changes held back until CloudFront has room (wildcards or file paths in progress)",
@@ -193,12 +208,9 @@ class Invalidator:
             log.error("batch not fully covered", failed_changes=len(failed), reasons=reasons[:5])
         if ids and outcome == "created":
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
-        if any(permanent):
-            retry_in = PERMANENT_FAILURE_RETRY_SECONDS
-        elif waiting:
-            retry_in = WAIT_FOR_ROOM_SECONDS
-        else:
-            retry_in = 0.0
+        retry_in = (
+            PERMANENT_FAILURE_RETRY_SECONDS if any(permanent) else WAIT_FOR_ROOM_SECONDS * bool(waiting)
+        )
         return FlushResult(
             dist,
             outcome,
@@ -209,9 +221,14 @@ class Invalidator:
             retry_in=retry_in,
         )
 
-    def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
+    def _record_success(
+        self, dist: str, covered: list[Change], covering: InvalidationPlan, purged: int | None
+    ) -> None:
         now = self._clock.time()
-        self._metrics.invalidation_paths.labels(distribution=dist).inc(path_count)
+        self._metrics.invalidation_paths.labels(distribution=dist).inc(len(covering.paths))
+        self._metrics.billed_paths.labels(distribution=dist).inc(len(covering.paths))
+        if purged:
+            self._metrics.collateral_objects.labels(distribution=dist).inc(purged)
         self._metrics.last_invalidation.labels(distribution=dist).set(now)
         for change in covered:
             if change.event_time is not None:
@@ -305,6 +322,8 @@ class Invalidator:
             self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
             invalidation = response["Invalidation"]
             self._in_progress.record(dist, invalidation["Id"], paths, created=self._clock.time())
+            if self._bill is not None:
+                self._bill.record(dist, invalidation["Id"], len(paths))
             log.info(
                 "invalidation created",
                 invalidation_id=invalidation["Id"],

@@ -141,6 +141,16 @@ class InvalidationSettings(_Section):
     max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
     max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
     wait_for_completion: bool = False
+    strategy: Literal["exact", "balanced", "frugal"] = "exact"
+    collateral_weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    index_refresh_seconds: Annotated[float, Field(ge=60, le=86_400)] = 3600
+
+    @property
+    def weight(self) -> float | None:
+        """What one unchanged object purged costs, in billed paths; None = exact (no site index)."""
+        if self.collateral_weight is not None:
+            return self.collateral_weight
+        return {"exact": None, "balanced": 1.0, "frugal": 0.05}[self.strategy]
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:

@@ -143,6 +143,25 @@ class Metrics:
             ["queue"],
             registry=r,
         )
+        self.billed_paths = Counter(
+            f"{_NS}_billed_paths",
+            "Invalidation paths CloudFront accepted from us; billed past the free tier (a wildcard is one).",
+            ["distribution"],
+            registry=r,
+        )
+        self.collateral_objects = Counter(
+            f"{_NS}_collateral_objects",
+            "Unchanged objects purged by our wildcards, from the site index (strategies other than exact).",
+            ["distribution"],
+            registry=r,
+        )
+        self.month_billed_paths = Gauge(
+            f"{_NS}_month_billed_paths",
+            "Invalidation paths billed this calendar month (UTC) on the distribution, people's included;"
+            " rebuilt from CloudFront at start.",
+            ["distribution"],
+            registry=r,
+        )
         self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
 
@@ -170,6 +189,9 @@ class Metrics:
             for outcome in ("created", "failed", "dry_run"):
                 self.invalidations.labels(distribution=dist, outcome=outcome)
             self.invalidation_paths.labels(distribution=dist)
+            self.billed_paths.labels(distribution=dist)
+            self.collateral_objects.labels(distribution=dist)
+            self.month_billed_paths.labels(distribution=dist)
             self.pending_paths.labels(distribution=dist)
             self.invalidations_in_progress.labels(distribution=dist)
             self.last_invalidation.labels(distribution=dist)

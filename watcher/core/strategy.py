@@ -1,0 +1,52 @@
+"""The cost strategy of a distribution: which planner, and what a plan purges.
+
+Pure. `"exact"` (no weight) is the original planner: exact paths while the path
+budget allows, then the deepest directory wildcards. A weight turns on the
+optimal cover against the distribution's site index; until the index is listed
+(or when listing is denied) the exact planner stands in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from watcher.core.cover import collateral, optimal_cover
+from watcher.core.planning import InvalidationPlan, plan_invalidation
+from watcher.core.site_index import DistributionIndex
+
+__all__ = ["STRATEGY_WEIGHTS", "Strategy"]
+
+STRATEGY_WEIGHTS: dict[str, float | None] = {"exact": None, "balanced": 1.0, "frugal": 0.05}
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """How one distribution's bursts are planned."""
+
+    name: str
+    weight: float | None = None
+    index: DistributionIndex | None = None
+
+    @property
+    def uses_index(self) -> bool:
+        """Whether this strategy plans against a listed site index right now."""
+        return self.weight is not None and self.index is not None and self.index.ready
+
+    def __call__(self, paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
+        """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner."""
+        if self.weight is not None and self.index is not None and self.index.ready:
+            targets = list(paths)
+            cover = optimal_cover(
+                targets, self.index, weight=self.weight, max_paths=max_paths, wildcard_budget=wildcard_budget
+            )
+            if cover is not None:
+                return cover.plan
+            paths = targets
+        return plan_invalidation(paths, max_paths=max_paths, wildcard_budget=wildcard_budget)
+
+    def collateral(self, plan: InvalidationPlan, changed: Iterable[str]) -> int | None:
+        """Unchanged objects the plan purges, or None when no index says (exact, not yet listed)."""
+        if self.index is None or not self.index.ready:
+            return None
+        return collateral(plan, changed, self.index)

@@ -1,0 +1,122 @@
+"""The site index kept current: listed at start and every `index_refresh_seconds`, fed by events.
+
+Runs on a thread of its own (a 100,000-object site is 100 ListObjectsV2 pages);
+until the first listing of a distribution's sites completes, or when listing is
+denied, its planner stays exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from watcher.aws import error_code
+from watcher.core.clock import Clock
+from watcher.core.model import Change, ChangeKind
+from watcher.core.routing import SiteLike
+from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
+from watcher.ops.metrics import Metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["SiteIndexer", "list_keys"]
+
+_PAGE = 1000
+
+
+def list_keys(
+    client: S3Client, bucket: str, prefix: str, *, stop: threading.Event | None = None
+) -> Iterator[str]:
+    """Every key under the prefix, page by page (ceil(N / 1,000) calls). Raises the client's errors."""
+    token = ""
+    while stop is None or not stop.is_set():
+        kwargs = {"ContinuationToken": token} if token else {}
+        page = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=_PAGE, **kwargs)  # type: ignore[arg-type]
+        for item in page.get("Contents", []):
+            yield item.get("Key", "")
+        token = page.get("NextContinuationToken", "")
+        if not page.get("IsTruncated") or not token:
+            return
+
+
+class SiteIndexer:
+    """One SiteIndex per `[[sites]]` entry, listed in the background and updated from changes."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        sites: Sequence[SiteLike],
+        *,
+        refresh_seconds: float,
+        clock: Clock,
+        stop: threading.Event,
+        metrics: Metrics,
+    ) -> None:
+        self._client = client
+        self._sites = [(site, SiteIndex(ready=False)) for site in sites]
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._stop = stop
+        self._metrics = metrics
+        self._thread: threading.Thread | None = None
+        self._log = structlog.get_logger("watcher.site_index")
+
+    def distribution_index(self, distribution_id: str) -> DistributionIndex:
+        """The index of every site served by the distribution."""
+        return DistributionIndex(
+            [index for site, index in self._sites if site.distribution_id == distribution_id]
+        )
+
+    def observe(self, change: Change) -> None:
+        """Keep the index current from a consumed event: created keys added, removed keys dropped."""
+        for site, index in self._sites:
+            if site.bucket != change.bucket or not change.key.startswith(site.prefix) or change.site_wide:
+                continue
+            path = index_path(change.key[len(site.prefix) :])
+            if change.kind is ChangeKind.REMOVED:
+                index.discard(path)
+            else:
+                index.add(path)
+
+    def refresh(self) -> None:
+        """List every site once; a site whose listing fails keeps what it had."""
+        for site, index in self._sites:
+            if self._stop.is_set():
+                return
+            started = self._clock.monotonic()
+            try:
+                keys = list(list_keys(self._client, site.bucket, site.prefix, stop=self._stop))
+            except (ClientError, BotoCoreError, OSError) as exc:
+                code = error_code(exc)
+                self._metrics.aws_errors.labels(service="s3", code=code).inc()
+                self._log.warning(
+                    "cannot list the site: its plans stay exact until a listing succeeds",
+                    site=site.name,
+                    code=code,
+                    hint=f"the watcher needs s3:ListBucket on arn:aws:s3:::{site.bucket}",
+                )
+                continue
+            if self._stop.is_set():
+                return
+            index.replace(index_path(key[len(site.prefix) :]) for key in keys)
+            self._log.info(
+                "site indexed",
+                site=site.name,
+                objects=len(index),
+                seconds=round(self._clock.monotonic() - started, 2),
+            )
+
+    def start(self) -> None:
+        """List now and every `refresh_seconds`, on a daemon thread."""
+        self._thread = threading.Thread(target=self._loop, name="site-index", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._clock.sleep(self._refresh, self._stop)
