@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.support.site import make_stack, running_watcher, settings_for
+from tests.support.site import (
+    WATCHER_BIN,
+    config_toml,
+    make_stack,
+    run_cli,
+    running_watcher,
+    settings_for,
+    watcher_env,
+)
 from tests.support.waiting import wait_until
 from watcher.app import Watcher
 
@@ -73,3 +84,51 @@ def test_without_an_index_the_plan_stays_exact(moto_server: str) -> None:
     watcher = Watcher(settings_for(stack), registry=CollectorRegistry(), serve_http=False)
     assert watcher.indexer is None
     assert watcher.invalidator.strategy(stack.distribution_id).name == "exact"
+
+
+def test_watcher_cost_prints_the_month_per_distribution(moto_server: str, tmp_path: Path) -> None:
+    # GIVEN a distribution with one 3-path invalidation this month
+    stack = make_stack(moto_server, bucket="cost-cli", queue="cost-cli")
+    stack.cloudfront.create_invalidation(
+        DistributionId=stack.distribution_id,
+        InvalidationBatch={"Paths": {"Quantity": 3, "Items": ["/a", "/b", "/c/*"]}, "CallerReference": "r"},
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings_for(stack)))
+    # WHEN `watcher cost` runs
+    result = run_cli(["cost", "--config", str(config), "--price", "0.01"], env=watcher_env(moto_server))
+    # THEN exit 0: one invalidation, 3 billed paths, 997 free paths left, the shared tier noted
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if line.startswith(stack.distribution_id))
+    assert row.split()[1:] == ["1", "3"]
+    assert "997 of 1000 paths left" in result.stdout
+    assert "$0.00" in result.stdout
+    assert "other distributions of the account share it" in result.stdout
+    # AND a malformed month is a usage error
+    bad = run_cli(["cost", "--config", str(config), "--month", "2026-13"], env=watcher_env(moto_server))
+    assert bad.returncode == 2
+    assert "YYYY-MM" in bad.stderr
+
+
+def test_explain_deploy_shows_each_strategy_against_a_listing(moto_server: str, tmp_path: Path) -> None:
+    # GIVEN a listed site of 12 assets and 40 pages
+    stack = make_stack(moto_server, bucket="cost-explain", queue="cost-explain")
+    stack.deploy({**ASSETS, **DOCS})
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings_for(stack)))
+    deploy = "".join(f"s3://{stack.bucket}/{key}\n" for key in [*ASSETS, *list(DOCS)[:3]])
+    # WHEN a deploy of every asset and 3 pages is explained (from stdin)
+    result = subprocess.run(
+        [WATCHER_BIN, "explain", "--config", str(config), "--deploy", "-"],
+        input=deploy,
+        env=watcher_env(moto_server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN exact sends 15 paths; balanced 4 (one wildcard) and frugal too, none purging anything
+    assert result.returncode == 0, result.stderr
+    assert "exact (configured): 15 billed paths (0 wildcards)" in result.stdout
+    assert "balanced: 4 billed paths (1 wildcards) in 1 request(s), 0 unchanged objects" in result.stdout
+    assert "      /assets/*" in result.stdout

@@ -18,7 +18,12 @@ from watcher.commands.demo.emulator import (
     embedded_emulator,
     wire_bucket_to_queue,
 )
-from watcher.commands.demo.report import finish, print_invalidations, wait_for_invalidation
+from watcher.commands.demo.report import (
+    finish,
+    print_cost_report,
+    print_invalidations,
+    wait_for_invalidation,
+)
 
 __all__ = ["run_sqs_demo"]
 
@@ -68,6 +73,7 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         ok = wait_for_invalidation(cloudfront, distribution_id, expected, timeout=30)
         print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher)
+        print_cost_report(settings, bucket, list(DEMO_SITE), watcher.metrics.registry)
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
@@ -78,6 +84,8 @@ _EXCERPT = (
     "cloudfront_watcher_events_total",
     "cloudfront_watcher_invalidations_total",
     "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_billed_paths_total",
+    "cloudfront_watcher_month_billed_paths",
     "cloudfront_watcher_invalidations_in_progress",
     "cloudfront_watcher_event_to_invalidation_seconds_count",
     "cloudfront_watcher_event_to_invalidation_seconds_sum",
