@@ -124,6 +124,11 @@ def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: 
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+    elif settings.invalidation.weight is not None:
+        # A cost strategy keeps a site index: ListObjectsV2 under the site prefixes, nothing else.
+        listings = [s for s in _poll_statements(settings, account) if s["Action"] == "s3:ListBucket"]
+        for index, statement in enumerate(listings):
+            statements.append({"Sid": f"IndexSiteBuckets{index}", **statement})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
