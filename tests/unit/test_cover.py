@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from watcher.core.cover import collateral, optimal_cover, safe_wildcard_prefix
 from watcher.core.planning import InvalidationPlan, is_wildcard, normalize
-from watcher.core.site_index import SiteIndex
+from watcher.core.site_index import DistributionIndex, SiteIndex
+from watcher.core.strategy import STRATEGY_WEIGHTS, Strategy
 
 
 def _site(paths: list[str]) -> SiteIndex:
@@ -136,3 +137,19 @@ def test_prefix_counts_by_bisection() -> None:
     index.add("/c")
     assert index.count("/a") == 2
     assert bisect_left(["/a"], "/a") == 0
+
+
+def test_a_strategy_never_bills_more_than_exact_and_waits_for_its_index() -> None:
+    # GIVEN 2,000 pages changed over 60 of 200 directories of 41 objects
+    keys = [f"/d{d}/p{p:02}.html" for d in range(200) for p in range(41)]
+    changed = [k for k in keys if int(k.split("/")[1][1:]) % 3 == 0 and not k.endswith("7.html")][:2000]
+    index = DistributionIndex([SiteIndex(keys)])
+    exact = Strategy("exact")(changed, max_paths=100, wildcard_budget=13)
+    for name in ("balanced", "frugal"):
+        plan = Strategy(name, STRATEGY_WEIGHTS[name], index)(changed, max_paths=100, wildcard_budget=13)
+        # THEN each strategy covers everything and bills no more paths than exact
+        assert all(plan.covers(path) for path in changed)
+        assert len(plan.paths) <= len(exact.paths)
+    # AND before the index is listed, the plan is exact's
+    unlisted = DistributionIndex([SiteIndex(ready=False)])
+    assert Strategy("balanced", 1.0, unlisted)(changed, max_paths=100, wildcard_budget=13) == exact

@@ -34,16 +34,23 @@ class Strategy:
         return self.weight is not None and self.index is not None and self.index.ready
 
     def __call__(self, paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
-        """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner."""
-        if self.weight is not None and self.index is not None and self.index.ready:
-            targets = list(paths)
-            cover = optimal_cover(
-                targets, self.index, weight=self.weight, max_paths=max_paths, wildcard_budget=wildcard_budget
-            )
-            if cover is not None:
-                return cover.plan
-            paths = targets
-        return plan_invalidation(paths, max_paths=max_paths, wildcard_budget=wildcard_budget)
+        """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner.
+
+        The cover never bills more paths than the exact plan: a strategy trades collateral
+        for paths, never the other way round.
+        """
+        targets = list(paths)
+        exact = plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
+        if self.weight is None or self.index is None or not self.index.ready:
+            return exact
+        cover = optimal_cover(
+            targets,
+            self.index,
+            weight=self.weight,
+            max_paths=min(max_paths, len(exact.paths)),
+            wildcard_budget=wildcard_budget,
+        )
+        return exact if cover is None else cover.plan
 
     def collateral(self, plan: InvalidationPlan, changed: Iterable[str]) -> int | None:
         """Unchanged objects the plan purges, or None when no index says (exact, not yet listed)."""

@@ -90,7 +90,12 @@ class SiteIndexer:
                 return
             started = self._clock.monotonic()
             try:
-                keys = list(list_keys(self._client, site.bucket, site.prefix, stop=self._stop))
+                # Keys become paths page by page: the listing never holds both.
+                cut = len(site.prefix)
+                paths = {
+                    index_path(key[cut:])
+                    for key in list_keys(self._client, site.bucket, site.prefix, stop=self._stop)
+                }
             except (ClientError, BotoCoreError, OSError) as exc:
                 code = error_code(exc)
                 self._metrics.aws_errors.labels(service="s3", code=code).inc()
@@ -103,7 +108,7 @@ class SiteIndexer:
                 continue
             if self._stop.is_set():
                 return
-            index.replace(index_path(key[len(site.prefix) :]) for key in keys)
+            index.replace(paths)
             self._log.info(
                 "site indexed",
                 site=site.name,
