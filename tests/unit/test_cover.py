@@ -125,6 +125,12 @@ def test_the_cover_is_optimal(  # noqa: PLR0917 - one argument per generated dim
     assert cover.billed == len(cover.plan.paths)
     assert cover.collateral == collateral(cover.plan, targets, index)
     assert abs(cover.cost(weight) - expected) < 1e-9
+    # AND pruning with the tightest bound (the optimum's own cost) still finds it
+    bounded = optimal_cover(
+        targets, index, weight=weight, max_paths=max_paths, wildcard_budget=budget, upper_bound=expected
+    )
+    assert bounded is not None
+    assert abs(bounded.cost(weight) - expected) < 1e-9
 
 
 def test_prefix_counts_by_bisection() -> None:

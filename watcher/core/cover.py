@@ -12,6 +12,7 @@ that trie keeps, per node and per number of wildcards, the Pareto front of
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,6 +93,14 @@ def _prune(entries: list[_Entry]) -> list[_Entry]:
         if not kept or entry[1] < kept[-1][1]:
             kept.append(entry)
     return kept
+
+
+def _within(front: _Front, weight: float, bound: float) -> _Front:
+    """Drop entries that alone cost more than a known cover: costs only add up the tree."""
+    if bound == math.inf:
+        return front
+    kept = {k: [e for e in entries if e[0] + weight * e[1] <= bound] for k, entries in front.items()}
+    return {k: entries for k, entries in kept.items() if entries}
 
 
 def _combine(left: _Front, right: _Front, max_paths: int, max_wildcards: int) -> _Front:
@@ -176,7 +185,17 @@ def _common_length(a: str, b: str) -> int:
 
 
 class _Solver:
-    def __init__(self, index: ObjectCounts, changed: _Changed, max_paths: int, max_wildcards: int) -> None:
+    def __init__(  # noqa: PLR0917 - the solver's whole state
+        self,
+        index: ObjectCounts,
+        changed: _Changed,
+        max_paths: int,
+        max_wildcards: int,
+        weight: float,
+        bound: float,
+    ) -> None:
+        self.weight = weight
+        self.bound = bound
         self.index = index
         self.changed = changed
         self.max_paths = max_paths
@@ -212,6 +231,7 @@ class _Solver:
                 continue
             below = self.front(child, len(node.prefix))
             front = below if front is None else _combine(front, below, self.max_paths, self.max_wildcards)
+            front = _within(front, self.weight, self.bound)
         if front is None:
             front = {0: [(0, 0, ())]}
         if feasible:
@@ -256,18 +276,22 @@ def optimal_cover(
     weight: float,
     max_paths: int,
     wildcard_budget: int,
+    upper_bound: float | None = None,
 ) -> Cover | None:
     """The minimum-cost cover of the changed (encoded) paths, or None if no cover fits.
 
     Cost = billed paths + `weight` x unchanged objects purged (objects of `index` under a
     wildcard, less the changed ones). Ties go to less collateral, then fewer wildcards.
+    `upper_bound`: the cost of a cover known to fit; partial covers that already cost more
+    are pruned (costs only add up the tree, so the optimum stays).
     Raises ValueError for a path that fails `validate_path`.
     """
     targets = normalize(paths)
     if not targets:
         return Cover(InvalidationPlan(()), 0, 0, 0)
     changed = _Changed(targets, index)
-    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget))
+    bound = math.inf if upper_bound is None else upper_bound + 1e-6
+    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget), weight, bound)
     root = _trie(targets)
     if not root.terminal and root.children and len(root.children) == 1:
         root = root.children[0]

@@ -49,6 +49,7 @@ class Strategy:
             weight=self.weight,
             max_paths=min(max_paths, len(exact.paths)),
             wildcard_budget=wildcard_budget,
+            upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
         )
         return exact if cover is None else cover.plan
 
