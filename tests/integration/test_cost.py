@@ -60,6 +60,11 @@ def test_balanced_purges_a_fully_changed_directory_and_keeps_a_few_pages_exact(m
         assert _metric(watcher, "cloudfront_watcher_billed_paths_total", dist) == 4
         assert _metric(watcher, "cloudfront_watcher_collateral_objects_total", dist) == 0
         wait_until(lambda: _metric(watcher, "cloudfront_watcher_month_billed_paths", dist) == 4, 10)
+        # AND the index follows the events: a removed page is dropped, a new one added
+        stack.s3.delete_object(Bucket=stack.bucket, Key="docs/p39.html")
+        stack.deploy({"docs/new.html": "new"})
+        wait_until(lambda: "/docs/new.html" in index and "/docs/p39.html" not in index, 30)
+        assert len(index) == 52
 
 
 def test_the_month_bill_is_rebuilt_from_cloudfront_at_start(moto_server: str) -> None:
