@@ -100,7 +100,6 @@ class Watcher:
                 refresh_seconds=inv.index_refresh_seconds,
                 clock=self.clock,
                 stop=self.stop,
-                metrics=self.metrics,
             )
             name = inv.strategy if inv.collateral_weight is None else f"weight {inv.weight:g}"
             for dist in distributions:

@@ -159,3 +159,12 @@ def test_a_strategy_never_bills_more_than_exact_and_waits_for_its_index() -> Non
     # AND before the index is listed, the plan is exact's
     unlisted = DistributionIndex([SiteIndex(ready=False)])
     assert Strategy("balanced", 1.0, unlisted)(changed, max_paths=100, wildcard_budget=13) == exact
+
+
+def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() -> None:
+    # GIVEN 1,500 keys each the prefix of the next (a trie 1,500 levels deep)
+    changed = ["/" + "a" * n for n in range(1, 1500)]
+    index = DistributionIndex([SiteIndex(changed)])
+    # WHEN planned with a weight THEN a plan still comes back and covers them
+    plan = Strategy("balanced", 1.0, index)(changed, max_paths=100, wildcard_budget=13)
+    assert all(plan.covers(path) for path in changed)

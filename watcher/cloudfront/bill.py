@@ -93,7 +93,6 @@ class MonthlyBill:
                 listed = month_usage(self._client, dist, month)
             except (ClientError, BotoCoreError, OSError) as exc:
                 code = error_code(exc)
-                self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
                 self._log.warning("cannot rebuild this month's billed paths", distribution=dist, code=code)
                 continue
             with self._lock:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, cast
 
 from watcher.core.planning import MAX_PATH_LENGTH, InvalidationPlan, is_wildcard, normalize
+from watcher.core.trie import Node, compressed_trie
 
 __all__ = ["Cover", "ObjectCounts", "collateral", "optimal_cover", "safe_wildcard_prefix"]
 
@@ -139,51 +140,6 @@ def _drop_dominated(front: _Front) -> _Front:
     return result
 
 
-@dataclass(slots=True)
-class _Node:
-    prefix: str
-    terminal: bool = False  # the prefix itself is a changed exact path
-    forced: bool = False  # the changed path is the wildcard prefix + "*"
-    children: list[_Node] = field(default_factory=list)
-
-
-def _trie(targets: list[str]) -> _Node:
-    """The compressed trie of the sorted targets (wildcards as their prefix, flagged)."""
-    keys = sorted({(t[:-1] if is_wildcard(t) else t): is_wildcard(t) for t in targets}.items())
-    root = _Node(prefix="")
-    stack = [root]
-    previous = ""
-    for key, forced in keys:
-        common = _common_length(previous, key) if previous else 0
-        # Pop the nodes deeper than the common prefix; split one if the prefix falls inside it.
-        last: _Node | None = None
-        while len(stack) > 1 and len(stack[-1].prefix) > common:
-            last = stack.pop()
-        parent = stack[-1]
-        if last is not None and len(parent.prefix) < common:
-            branch = _Node(prefix=key[:common], children=[last])
-            parent.children[-1] = branch
-            stack.append(branch)
-            parent = branch
-        if parent.prefix == key:
-            parent.terminal = True
-            parent.forced = parent.forced or forced
-        else:
-            node = _Node(prefix=key, terminal=True, forced=forced)
-            parent.children.append(node)
-            stack.append(node)
-        previous = key
-    return root
-
-
-def _common_length(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
 class _Solver:
     def __init__(  # noqa: PLR0917 - the solver's whole state
         self,
@@ -204,7 +160,7 @@ class _Solver:
     def collateral_of(self, prefix: str) -> int:
         return max(0, self.index.count(prefix) - self.changed.count(prefix))
 
-    def wildcard_for(self, node: _Node, parent_length: int) -> tuple[str, int] | None:
+    def wildcard_for(self, node: Node, parent_length: int) -> tuple[str, int] | None:
         """The node's wildcard and its collateral: its directory when that purges no more."""
         prefix = safe_wildcard_prefix(node.prefix)
         if not prefix.startswith("/") or len(prefix) >= MAX_PATH_LENGTH:
@@ -216,7 +172,7 @@ class _Solver:
             return directory, cost
         return prefix, cost
 
-    def front(self, node: _Node, parent_length: int = 0) -> _Front:
+    def front(self, node: Node, parent_length: int = 0) -> _Front:
         front: _Front | None = None
         exact_leaves = 0
         exact_paths: list[str] = []
@@ -292,7 +248,7 @@ def optimal_cover(
     changed = _Changed(targets, index)
     bound = math.inf if upper_bound is None else upper_bound + 1e-6
     solver = _Solver(index, changed, max_paths, max(0, wildcard_budget), weight, bound)
-    root = _trie(targets)
+    root = compressed_trie(targets)
     if not root.terminal and root.children and len(root.children) == 1:
         root = root.children[0]
     front = solver.front(root)

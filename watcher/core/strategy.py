@@ -43,14 +43,17 @@ class Strategy:
         exact = plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
         if self.weight is None or self.index is None or not self.index.ready:
             return exact
-        cover = optimal_cover(
-            targets,
-            self.index,
-            weight=self.weight,
-            max_paths=min(max_paths, len(exact.paths)),
-            wildcard_budget=wildcard_budget,
-            upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
-        )
+        try:
+            cover = optimal_cover(
+                targets,
+                self.index,
+                weight=self.weight,
+                max_paths=min(max_paths, len(exact.paths)),
+                wildcard_budget=wildcard_budget,
+                upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
+            )
+        except RecursionError:  # keys nested a thousand prefixes deep: the exact plan still covers
+            return exact
         return exact if cover is None else cover.plan
 
     def collateral(self, plan: InvalidationPlan, changed: Iterable[str]) -> int | None:

@@ -19,7 +19,6 @@ from watcher.core.clock import Clock
 from watcher.core.model import Change, ChangeKind
 from watcher.core.routing import SiteLike
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
-from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -55,14 +54,12 @@ class SiteIndexer:
         refresh_seconds: float,
         clock: Clock,
         stop: threading.Event,
-        metrics: Metrics,
     ) -> None:
         self._client = client
         self._sites = [(site, SiteIndex(ready=False)) for site in sites]
         self._refresh = refresh_seconds
         self._clock = clock
         self._stop = stop
-        self._metrics = metrics
         self._thread: threading.Thread | None = None
         self._log = structlog.get_logger("watcher.site_index")
 
@@ -98,7 +95,6 @@ class SiteIndexer:
                 }
             except (ClientError, BotoCoreError, OSError) as exc:
                 code = error_code(exc)
-                self._metrics.aws_errors.labels(service="s3", code=code).inc()
                 self._log.warning(
                     "cannot list the site: its plans stay exact until a listing succeeds",
                     site=site.name,
