@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.support.fault_proxy import FaultProxy
 from tests.support.site import (
     WATCHER_BIN,
     config_toml,
@@ -137,3 +138,25 @@ def test_explain_deploy_shows_each_strategy_against_a_listing(moto_server: str, 
     assert "exact (configured): 15 billed paths (0 wildcards)" in result.stdout
     assert "balanced: 4 billed paths (1 wildcards) in 1 request(s), 0 unchanged objects" in result.stdout
     assert "      /assets/*" in result.stdout
+
+
+def test_when_the_site_cannot_be_listed_the_plan_stays_exact(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a balanced watcher whose S3 listing fails (the endpoint resets every connection)
+    stack = make_stack(moto_server, bucket="cost-denied", queue="cost-denied")
+    stack.deploy(ASSETS)
+    stack.sqs.purge_queue(QueueUrl=stack.queue_url)
+    with FaultProxy(moto_server) as s3_down:
+        s3_down.set_down(True)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_down.url)
+        settings = settings_for(stack, invalidation={"strategy": "balanced"})
+        with running_watcher(settings) as watcher:
+            assert watcher.indexer is not None
+            # WHEN every asset is deployed again
+            stack.deploy(ASSETS)
+            wait_until(stack.invalidations, 30, what="an invalidation")
+            # THEN the assets are still invalidated, exactly (no index: today's behaviour)
+            (invalidation,) = stack.invalidations()
+            assert sorted(invalidation["paths"]) == sorted("/" + key for key in ASSETS)
+            assert not watcher.indexer.distribution_index(stack.distribution_id).ready
