@@ -160,6 +160,7 @@ class Watcher:
                 stop=self.stop,
                 dry_run=settings.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
+                on_listing=None if self.indexer is None else self.indexer.adopt_listing,
             )
             self.sources.append(self.poll)
         self.metrics.start_series(
@@ -228,8 +229,8 @@ class Watcher:
             )
             receiver.start()
         self.observer.start()
-        if self.indexer is not None:
-            self.indexer.start()
+        if self.indexer is not None and self.poll is None:
+            self.indexer.start()  # poll cycles list every site already: they feed the index
         threading.Thread(target=self.bill.rebuild, name="bill", daemon=True).start()
         if self.poll is not None:
             self._start_polling(self.poll)

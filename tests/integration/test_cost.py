@@ -160,3 +160,26 @@ def test_when_the_site_cannot_be_listed_the_plan_stays_exact(
             (invalidation,) = stack.invalidations()
             assert sorted(invalidation["paths"]) == sorted("/" + key for key in ASSETS)
             assert not watcher.indexer.distribution_index(stack.distribution_id).ready
+
+
+def test_in_poll_mode_the_poll_listing_feeds_the_index(moto_server: str) -> None:
+    # GIVEN a balanced watcher in poll mode (watching every key), after its baseline
+    stack = make_stack(moto_server, bucket="cost-poll", queue="cost-poll")
+    stack.deploy({**ASSETS, **DOCS})
+    settings = settings_for(
+        stack,
+        watcher={"sources": ["poll"]},
+        poll={"interval_seconds": 1, "watch": ["**"]},
+        invalidation={"strategy": "balanced"},
+    )
+    with running_watcher(settings) as watcher:
+        assert watcher.indexer is not None
+        index = watcher.indexer.distribution_index(stack.distribution_id)
+        wait_until(lambda: index.ready and watcher.poll is not None and watcher.poll.took_baseline, 30)
+        assert len(index) == 52
+        # WHEN every asset changes
+        stack.deploy({key: body + "-v2" for key, body in ASSETS.items()})
+        wait_until(stack.invalidations, 30, what="an invalidation")
+        # THEN one wildcard, counted against the index the poll cycle listed
+        (invalidation,) = stack.invalidations()
+        assert invalidation["paths"] == ["/assets/*"]

@@ -80,6 +80,13 @@ class SiteIndexer:
             else:
                 index.add(path)
 
+    def adopt_listing(self, bucket: str, prefix: str, keys: list[str]) -> None:
+        """A complete listing made by someone else (a poll cycle): the sites under it, replaced."""
+        for site, index in self._sites:
+            if site.bucket == bucket and site.prefix.startswith(prefix):
+                cut = len(site.prefix)
+                index.replace(index_path(key[cut:]) for key in keys if key.startswith(site.prefix))
+
     def refresh(self) -> None:
         """List every site once; a site whose listing fails keeps what it had."""
         for site, index in self._sites:
