@@ -168,3 +168,27 @@ def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() ->
     # WHEN planned with a weight THEN a plan still comes back and covers them
     plan = Strategy("balanced", 1.0, index)(changed, max_paths=100, wildcard_budget=13)
     assert all(plan.covers(path) for path in changed)
+
+
+@given(
+    site=st.lists(_PATHS, min_size=1, max_size=30, unique=True),
+    picks=st.lists(st.integers(min_value=0, max_value=29), min_size=1, max_size=20),
+    weight=st.sampled_from([0.0, 0.05, 1.0, 10.0]),
+    max_paths=st.integers(min_value=1, max_value=12),
+    budget=st.integers(min_value=1, max_value=13),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_strategy_keeps_the_limits_and_never_bills_more_than_exact(
+    site: list[str], picks: list[int], weight: float, max_paths: int, budget: int
+) -> None:
+    index = DistributionIndex([SiteIndex(site)])
+    changed = sorted({site[i % len(site)] for i in picks})
+    exact = Strategy("exact")(changed, max_paths=max_paths, wildcard_budget=budget)
+    plan = Strategy("custom", weight, index)(changed, max_paths=max_paths, wildcard_budget=budget)
+    assert all(plan.covers(path) for path in changed)
+    assert len(plan.paths) <= min(max_paths, len(exact.paths))
+    assert plan.wildcards <= budget
+    assert (
+        len(plan.paths) + weight * collateral(plan, changed, index)
+        <= len(exact.paths) + weight * collateral(exact, changed, index) + 1e-9
+    )
