@@ -2,6 +2,19 @@
 
 Endpoints follow the standard chain, so `AWS_ENDPOINT_URL` and the per-service
 `AWS_ENDPOINT_URL_SQS` / `_S3` / `_CLOUDFRONT` reach LocalStack or moto.
+
+Every AWS call has a bounded total time, so a hung endpoint (it accepts the
+connection and never answers) costs a known number of seconds, never a stalled
+thread. The budget of one call, all attempts included, is `CALL_BUDGET_SECONDS`
+(10 s): attempts x (connect timeout + read timeout) <= 10 s, the configured
+`[aws]` timeouts being the per-attempt ceilings:
+
+- SQS housekeeping (delete, visibility) and queue depth, S3 listing, STS, EventBridge:
+  2 attempts x (connect <= 2 s + read <= 3 s);
+- CloudFront: 1 attempt x (connect <= 2 s + read <= 8 s) (the invalidator retries
+  with the same CallerReference);
+- SQS ReceiveMessage, the long poll: 1 attempt x (connect <= 2 s + read =
+  wait time + `RECEIVE_READ_MARGIN_SECONDS`), retried by the receiver with backoff.
 """
 
 from __future__ import annotations
@@ -11,73 +24,23 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+
+from watcher.awserrors import count_errors, error_code, is_transient
+from watcher.core.config import RECEIVE_READ_MARGIN_SECONDS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
-__all__ = ["ClientFactory", "error_code", "is_transient"]
+__all__ = ["CALL_BUDGET_SECONDS", "ClientFactory", "error_code", "is_transient"]
 
-# Codes that mean "try again later" whatever the service.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestLimitExceeded",
-        "TooManyInvalidationsInProgress",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "RequestExpired",
-        "PriorRequestNotComplete",
-        "KMS.ThrottlingException",
-    }
-)
-_CONNECTION_ERRORS = (
-    EndpointConnectionError,
-    ConnectionClosedError,
-    ReadTimeoutError,
-    ConnectTimeoutError,
-)
-
-
-def error_code(exc: BaseException) -> str:
-    """A bounded label for an AWS error: the error code, or the exception class name."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-        if code:
-            return str(code)[:64]
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return f"HTTP{status}" if status else "ClientError"
-    return type(exc).__name__[:64]
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: throttling, quotas in progress, 5xx, timeouts, connections."""
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
-    return isinstance(exc, (*_CONNECTION_ERRORS, BotoCoreError, ConnectionError, TimeoutError))
+CALL_BUDGET_SECONDS = 10.0
+_CONNECT_CEILING = 2.0
 
 
 class ClientFactory:
@@ -89,44 +52,56 @@ class ClientFactory:
         region: str = "",
         connect_timeout: float = 5,
         read_timeout: float = 30,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         # botocore reads AWS_DEFAULT_REGION only; the standard chain of the other SDKs
         # (and of ECS/EKS, which inject both) also honours AWS_REGION.
         self._session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+        if on_error is not None:  # `on_error(service, code)` once per failed call of any client made here
+            count_errors(self._session.events, on_error)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
 
-    def _config(self, *, max_attempts: int, read_timeout: float | None = None) -> Config:
+    def _config(self, *, attempts: int, read_timeout: float | None = None) -> Config:
+        """Timeouts within the call budget: attempts x (connect + read) <= CALL_BUDGET_SECONDS."""
+        connect = min(self._connect_timeout, _CONNECT_CEILING)
+        if read_timeout is None:
+            read_timeout = min(self._read_timeout, CALL_BUDGET_SECONDS / attempts - connect)
         return Config(
-            connect_timeout=self._connect_timeout,
-            read_timeout=read_timeout if read_timeout is not None else self._read_timeout,
+            connect_timeout=connect,
+            read_timeout=read_timeout,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             max_pool_connections=20,
         )
 
     def cloudfront(self) -> CloudFrontClient:
         """CloudFront without botocore retries: the invalidator owns retrying (same CallerReference)."""
-        client: Any = self._session.client("cloudfront", config=self._config(max_attempts=1))
+        client: Any = self._session.client("cloudfront", config=self._config(attempts=1))
         return client  # type: ignore[no-any-return]
 
-    def sqs(self, *, wait_time_seconds: int = 20) -> SQSClient:
-        """SQS, with a read timeout longer than the long poll."""
-        config = self._config(max_attempts=3, read_timeout=max(self._read_timeout, wait_time_seconds + 10))
+    def sqs(self) -> SQSClient:
+        """SQS for short calls (delete, visibility, attributes): within the call budget."""
+        client: Any = self._session.client("sqs", config=self._config(attempts=2))
+        return client  # type: ignore[no-any-return]
+
+    def sqs_receiver(self, *, wait_time_seconds: int = 20) -> SQSClient:
+        """SQS for the long poll: one attempt, read timeout = wait time + a small margin."""
+        config = self._config(attempts=1, read_timeout=wait_time_seconds + RECEIVE_READ_MARGIN_SECONDS)
         client: Any = self._session.client("sqs", config=config)
         return client  # type: ignore[no-any-return]
 
     def s3(self) -> S3Client:
-        """S3 for poll mode."""
-        client: Any = self._session.client("s3", config=self._config(max_attempts=3))
+        """S3 for poll mode (listing): within the call budget."""
+        client: Any = self._session.client("s3", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 
     def sts(self) -> STSClient:
         """STS, for the account id (`watcher setup`, `watcher iam-policy`)."""
-        client: Any = self._session.client("sts", config=self._config(max_attempts=3))
+        client: Any = self._session.client("sts", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 
     def events(self) -> EventBridgeClient:
         """EventBridge, for `watcher setup`'s fallback rule."""
-        client: Any = self._session.client("events", config=self._config(max_attempts=3))
+        client: Any = self._session.client("events", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]

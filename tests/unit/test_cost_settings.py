@@ -9,6 +9,7 @@ import pytest
 
 from watcher.commands.iam import Account, watcher_policy
 from watcher.core.config import ConfigError, Settings, load_settings
+from watcher.core.strategy import configured_weight
 
 SITES = [{"bucket": "site", "distribution_id": "E1", "prefix": "www/"}]
 QUEUE = {"queue_url": "https://sqs.eu-west-1.amazonaws.com/111122223333/site-changes"}
@@ -31,7 +32,7 @@ def _settings(**invalidation: Any) -> Settings:
 def test_each_strategy_has_its_weight_and_collateral_weight_overrides_it(
     invalidation: dict[str, Any], weight: float | None
 ) -> None:
-    assert _settings(**invalidation).invalidation.weight == weight
+    assert configured_weight(_settings(**invalidation).invalidation) == weight
 
 
 def test_defaults_are_exact_and_an_hourly_relist() -> None:
@@ -59,7 +60,7 @@ def test_the_environment_sets_the_strategy(tmp_path: Path) -> None:
         '[[sites]]\nbucket = "b"\ndistribution_id = "E1"\n'
     )
     env = {"WATCHER__INVALIDATION__STRATEGY": "frugal", "WATCHER__INVALIDATION__COLLATERAL_WEIGHT": "0.2"}
-    assert load_settings(config, environ=env).invalidation.weight == 0.2
+    assert configured_weight(load_settings(config, environ=env).invalidation) == 0.2
 
 
 def test_a_cost_strategy_adds_list_bucket_under_the_site_prefixes_only() -> None:

@@ -85,6 +85,10 @@ class MonthlyBill:
         self._own_paths: dict[str, int] = {}  # our invalidations' path counts, by id
         self._log = structlog.get_logger("watcher.bill")
 
+    def start(self) -> None:
+        """Rebuild the month in the background (a month of invalidations is many calls)."""
+        threading.Thread(target=self.rebuild, name="bill", daemon=True).start()
+
     def rebuild(self) -> None:
         """Count this month's invalidations on every distribution (ours and people's)."""
         month = month_of(self._clock.time())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from watcher.core.planning import (
     CLOUDFRONT_MAX_FILE_PATHS,
@@ -20,6 +20,8 @@ from watcher.core.planning import (
 )
 
 __all__ = ["Planner", "Schedule", "schedule_requests"]
+
+T = TypeVar("T")
 
 
 class Planner(Protocol):
@@ -43,6 +45,21 @@ class Schedule:
     def covers(self, path: str) -> bool:
         """Whether a path is covered by one of the requests sent now."""
         return any(request.covers(path) for request in self.requests)
+
+    def settle(
+        self, entries: Iterable[tuple[T, tuple[str, ...]]], accepted: InvalidationPlan
+    ) -> tuple[list[T], list[T], int]:
+        """(changes the accepted paths cover, changes they do not, how many of those wait for room)."""
+        covered: list[T] = []
+        failed: list[T] = []
+        waiting = 0
+        for change, paths in entries:
+            if all(accepted.covers(path) for path in paths):
+                covered.append(change)
+            else:
+                failed.append(change)
+                waiting += any(path in self.deferred for path in paths)
+        return covered, failed, waiting
 
 
 def schedule_requests(

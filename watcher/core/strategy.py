@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from watcher.core.config import InvalidationSettings
 from watcher.core.cover import collateral, optimal_cover
 from watcher.core.planning import InvalidationPlan, plan_invalidation
 from watcher.core.site_index import DistributionIndex
 
-__all__ = ["STRATEGY_WEIGHTS", "Strategy"]
+__all__ = ["STRATEGY_WEIGHTS", "Strategy", "configured_weight"]
 
 STRATEGY_WEIGHTS: dict[str, float | None] = {"exact": None, "balanced": 1.0, "frugal": 0.05}
+
+
+def configured_weight(invalidation: InvalidationSettings) -> float | None:
+    """What one unchanged object purged costs, in billed paths; None = exact (no site index)."""
+    if invalidation.collateral_weight is not None:
+        return invalidation.collateral_weight
+    return STRATEGY_WEIGHTS[invalidation.strategy]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ denied, its planner stays exact.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -16,14 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
 from watcher.core.clock import Clock
+from watcher.core.config import Settings
 from watcher.core.model import Change, ChangeKind
 from watcher.core.routing import SiteLike
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
+from watcher.core.strategy import Strategy, configured_weight
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["SiteIndexer", "list_keys"]
+__all__ = ["SiteIndexer", "cost_strategies", "list_keys", "site_indexer"]
 
 _PAGE = 1000
 
@@ -41,6 +43,29 @@ def list_keys(
         token = page.get("NextContinuationToken", "")
         if not page.get("IsTruncated") or not token:
             return
+
+
+def site_indexer(
+    settings: Settings, s3: Callable[[], S3Client], *, clock: Clock, stop: threading.Event
+) -> SiteIndexer | None:
+    """The site index a cost strategy needs; None for `exact` (no listing at all)."""
+    inv = settings.invalidation
+    if configured_weight(inv) is None:
+        return None
+    return SiteIndexer(
+        s3(), settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop
+    )
+
+
+def cost_strategies(settings: Settings, indexer: SiteIndexer | None) -> dict[str, Strategy]:
+    """Each distribution's strategy over its sites' index (empty: every distribution plans exact)."""
+    inv = settings.invalidation
+    if indexer is None:
+        return {}
+    weight = configured_weight(inv)
+    name = inv.strategy if inv.collateral_weight is None else f"weight {weight:g}"
+    dists = {site.distribution_id for site in settings.sites}
+    return {dist: Strategy(name, weight, indexer.distribution_index(dist)) for dist in dists}
 
 
 class SiteIndexer:
@@ -68,6 +93,15 @@ class SiteIndexer:
         return DistributionIndex(
             [index for site, index in self._sites if site.distribution_id == distribution_id]
         )
+
+    def feeding(self, submit: Callable[[Change], None]) -> Callable[[Change], None]:
+        """`submit`, after the change went into the index (so the plan counts it)."""
+
+        def observed(change: Change) -> None:
+            self.observe(change)
+            submit(change)
+
+        return observed
 
     def observe(self, change: Change) -> None:
         """Keep the index current from a consumed event: created keys added, removed keys dropped."""
