@@ -87,16 +87,11 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = with_config(commands.add_parser("explain", help="show what a change to an object invalidates"))
     explain.add_argument("objects", nargs="*", metavar="s3://BUCKET/KEY")
     explain.add_argument(
-        "--deploy",
-        metavar="FILE",
-        help="a deploy (one s3://BUCKET/KEY a line, - for stdin): each strategy's plan",
+        "--deploy", metavar="FILE", help="s3://BUCKET/KEY lines (- = stdin): each strategy's plan"
     )
-
     cost = with_config(commands.add_parser("cost", help="this month's invalidations, billed paths and cost"))
     cost.add_argument("--month", metavar="YYYY-MM", help="default: this month (UTC)")
-    cost.add_argument(
-        "--price", type=float, default=0.005, metavar="USD", help="per path past the free 1,000"
-    )
+    cost.add_argument("--price", type=float, default=0.005, metavar="USD", help="a path past the free 1,000")
 
     with_config(
         commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200")
@@ -214,18 +209,14 @@ def _check(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from watcher.commands.explain import explain  # noqa: PLC0415
+    from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
 
     if bool(args.objects) == bool(args.deploy):
         print("watcher explain: give either s3://BUCKET/KEY arguments or --deploy FILE", file=sys.stderr)
         return EXIT_USAGE
     settings = _load(args)
     try:
-        if args.deploy:
-            from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
-
-            print(explain_deploy(settings, args.deploy))
-        else:
-            print(explain(settings, args.objects))
+        print(explain_deploy(settings, args.deploy) if args.deploy else explain(settings, args.objects))
     except (ValueError, OSError) as exc:
         print(f"watcher explain: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -233,13 +224,11 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from watcher.commands.cost import print_cost, valid_month  # noqa: PLC0415
+    from watcher.commands.cost import print_cost, usage_error  # noqa: PLC0415
 
-    if args.month is not None and not valid_month(args.month):
-        print(f"watcher cost: --month must be YYYY-MM, not {args.month!r}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.price < 0:
-        print("watcher cost: --price must not be negative", file=sys.stderr)
+    problem = usage_error(args.month, args.price)
+    if problem:
+        print(f"watcher cost: {problem}", file=sys.stderr)
         return EXIT_USAGE
     return print_cost(_load(args), month=args.month, price=args.price)
 

@@ -12,7 +12,7 @@ from watcher.aws import ClientFactory, error_code
 from watcher.cloudfront.bill import FREE_PATHS_PER_MONTH, month_of, month_usage
 from watcher.core.config import Settings
 
-__all__ = ["DEFAULT_PRICE", "print_cost", "valid_month"]
+__all__ = ["DEFAULT_PRICE", "print_cost", "usage_error", "valid_month"]
 
 DEFAULT_PRICE = 0.005  # USD per path past the free tier (2026)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -21,6 +21,15 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def valid_month(value: str) -> bool:
     """Whether `value` is YYYY-MM."""
     return bool(_MONTH.match(value))
+
+
+def usage_error(month: str | None, price: float) -> str:
+    """One line when --month or --price is unusable, else ""."""
+    if month is not None and not valid_month(month):
+        return f"--month must be YYYY-MM, not {month!r}"
+    if price < 0:
+        return "--price must not be negative"
+    return ""
 
 
 def print_cost(settings: Settings, *, month: str | None, price: float) -> int:
