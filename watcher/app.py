@@ -19,9 +19,11 @@ from watcher.aws import ClientFactory
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.invalidator import FlushResult, Invalidator
+from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.core.batching import Batcher
+from watcher.cloudfront.status import StatusBoard
+from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -34,7 +36,7 @@ from watcher.sources import Source, SourceHealth
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
-from watcher.sources.site_listing import cost_strategies, site_indexer
+from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
 from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
@@ -102,8 +104,7 @@ class Watcher:
             needs_first_success=False,
         )
         self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
-        dists = [site.distribution_id for site in settings.sites]
-        self.bill = MonthlyBill(cloudfront, dists, clock=self.clock, metrics=self.metrics)
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
         self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
         self.invalidator = Invalidator(
             cloudfront,
@@ -119,24 +120,40 @@ class Watcher:
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
         )
+        self.notifier: Notifier | None = None
+        if settings.notify.eventbridge_bus:
+            self.notifier = Notifier(
+                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
+            )
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
             self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+                cloudfront,
+                clock=self.clock,
+                metrics=self.metrics,
+                in_progress=self.in_progress,
+                on_completed=self.notifier.completed if self.notifier is not None else None,
             )
+        batcher = Batcher(
+            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+        )
+        self.status_board = StatusBoard(
+            distributions=[site.distribution_id for site in settings.sites],
+            batcher=batcher,
+            in_progress=self.in_progress,
+            clock=self.clock,
+        )
         self.pipeline = Pipeline(
             router=Router(settings.sites),
-            batcher=Batcher(
-                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-            ),
+            batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
+            on_flushed=self._flushed,
         )
         self.sources: list[Source] = []
-        submit = self.pipeline.submit if self.indexer is None else self.indexer.feeding(self.pipeline.submit)
         self.sqs: SqsSource | None = None
         sqs_client = None
         if "sqs" in settings.watcher.sources:
@@ -147,7 +164,7 @@ class Watcher:
                 receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 mode=self.mode,
                 unready_after=settings.http.unready_after_failing_seconds,
             )
@@ -160,7 +177,7 @@ class Watcher:
                 settings.sites,
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 stop=self.stop,
                 dry_run=self.mode.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
@@ -182,6 +199,7 @@ class Watcher:
                     live=self.live,
                     unready_reason=self.unready_reason,
                 )
+                self.http.add_route("/status", self.status_board.route)
             except OSError as exc:
                 if not self.mode.once:
                     raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
@@ -200,6 +218,12 @@ class Watcher:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
+
+    def _flushed(self, batch: Batch, result: FlushResult) -> None:
+        """After each flush that created invalidations: /status, and Created events (queued only)."""
+        self.status_board.flushed(batch, result)
+        if self.notifier is not None:
+            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 
@@ -235,6 +259,8 @@ class Watcher:
         if self.indexer is not None and self.poll is None:
             self.indexer.start()  # poll cycles list every site already: they feed the index
         self.bill.start()
+        if self.notifier is not None:
+            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -297,6 +323,9 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
+        if self.notifier is not None:
+            # Queued events get what is left before the exit margin, at most half a second.
+            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -9,6 +9,7 @@ reset it, then kept current from our own accepted invalidations.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code
 from watcher.core.clock import Clock
+from watcher.core.routing import SiteLike
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -73,10 +75,10 @@ class MonthlyBill:
     """Billed paths of this month per distribution, for the month_billed_paths gauge. Thread-safe."""
 
     def __init__(
-        self, client: CloudFrontClient, distributions: list[str], *, clock: Clock, metrics: Metrics
+        self, client: CloudFrontClient, sites: Sequence[SiteLike], *, clock: Clock, metrics: Metrics
     ) -> None:
         self._client = client
-        self._distributions = sorted(set(distributions))
+        self._distributions = sorted({site.distribution_id for site in sites})
         self._clock = clock
         self._metrics = metrics
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ the invalidation, so this never holds a message or a batch back. It answers
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,7 @@ class CompletionTracker:
         first_check: float = FIRST_CHECK_SECONDS,
         max_interval: float = MAX_CHECK_INTERVAL_SECONDS,
         give_up_after: float = GIVE_UP_AFTER_SECONDS,
+        on_completed: Callable[[str, str], None] | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -65,6 +67,8 @@ class CompletionTracker:
         self._first_check = first_check
         self._max_interval = max_interval
         self._give_up_after = give_up_after
+        # Told (distribution id, invalidation id) once CloudFront says Completed; must not block.
+        self._on_completed = on_completed
         self._followed: dict[str, _Followed] = {}
         self._lock = threading.Lock()
         self._log = structlog.get_logger("watcher.completion")
@@ -124,6 +128,8 @@ class CompletionTracker:
         self._in_progress.mark_completed(followed.distribution_id, followed.invalidation_id)
         self._forget(followed)
         log.info("invalidation completed", seconds=round(seconds, 2), checks=followed.checks)
+        if self._on_completed is not None:
+            self._on_completed(followed.distribution_id, followed.invalidation_id)
 
     def _reschedule(self, followed: _Followed, log: structlog.typing.FilteringBoundLogger) -> None:
         now = self._clock.monotonic()

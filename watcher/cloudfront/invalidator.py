@@ -19,7 +19,7 @@ from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import CreatedInvalidation, Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -31,7 +31,7 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
 
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Changes held back for want of a free wildcard or file room come back after about
@@ -57,6 +57,7 @@ class FlushResult:
     # When the failed changes should come back: soon after a deadline or an outage,
     # later after a permanent refusal (so the redrive policy counts at a sane pace).
     retry_in: float = 0.0
+    created: tuple[CreatedInvalidation, ...] = ()
 
 
 class Invalidator:
@@ -128,8 +129,7 @@ class Invalidator:
             "batch flushed",
             strategy=strategy.name,
             changes=len(batch.entries),
-            paths=len(plan.paths),
-            billed_paths=len(plan.paths),
+            paths=len(plan.paths),  # billed: a wildcard is one path
             wildcards=sum(request.wildcards for request in plan.requests),
             collateral=strategy.collateral(InvalidationPlan(plan.paths), batch.paths),
             requests=len(plan.requests),
@@ -166,17 +166,13 @@ class Invalidator:
             purged = self.strategy(dist).collateral(covering, batch.paths)
             self._record_success(dist, covered, covering, purged)
         if failed and only_waiting:
-            log.warning(
-                "changes held back until CloudFront has room (wildcards or file paths in progress)",
-                waiting_changes=waiting,
-                deferred_paths=len(plan.deferred),
-            )
+            log.warning("changes held back until CloudFront has room in progress", waiting_changes=waiting)
         elif failed:
             self._metrics.invalidations.labels(distribution=dist, outcome="failed").inc()
             log.error("batch not fully covered", failed_changes=len(failed), reasons=progress.reasons[:5])
         if progress.ids and outcome == "created":
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
-        retry_in = WAIT_FOR_ROOM_SECONDS if waiting else 0.0
+        room = WAIT_FOR_ROOM_SECONDS if waiting else 0.0
         return FlushResult(
             dist,
             outcome,
@@ -184,7 +180,8 @@ class Invalidator:
             tuple(failed),
             tuple(progress.ids),
             reason="; ".join(progress.reasons[:3]) or ("waiting for room in progress" if waiting else ""),
-            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else retry_in,
+            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else room,
+            created=tuple(progress.created),
         )
 
     def _record_success(
@@ -211,6 +208,9 @@ class Invalidator:
             if sent.status == "accepted":
                 progress.accepted.extend(part.paths)
                 progress.ids.append(sent.invalidation_id)
+                progress.created.append(
+                    CreatedInvalidation(sent.invalidation_id, part.ref, tuple(part.paths))
+                )
             elif sent.status == "invalid" and len(part.paths) > 1:
                 middle = len(part.paths) // 2
                 log.warning(

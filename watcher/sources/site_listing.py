@@ -25,7 +25,7 @@ from watcher.core.strategy import Strategy, configured_weight
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["SiteIndexer", "cost_strategies", "list_keys", "site_indexer"]
+__all__ = ["SiteIndexer", "cost_strategies", "feeding", "list_keys", "site_indexer"]
 
 _PAGE = 1000
 
@@ -55,6 +55,11 @@ def site_indexer(
     return SiteIndexer(
         s3(), settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop
     )
+
+
+def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Callable[[Change], None]:
+    """`submit`, after the change went into the site index (so the plan counts it), if there is one."""
+    return submit if indexer is None else indexer.feeding(submit)
 
 
 def cost_strategies(settings: Settings, indexer: SiteIndexer | None) -> dict[str, Strategy]:
