@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import error_code
 from watcher.core.clock import Clock
 from watcher.core.routing import SiteLike
 from watcher.ops.metrics import Metrics

@@ -8,7 +8,8 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import error_code
 from watcher.cloudfront.bill import FREE_PATHS_PER_MONTH, month_of, month_usage
 from watcher.core.config import Settings
 

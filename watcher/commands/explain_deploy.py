@@ -11,7 +11,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import error_code
 from watcher.commands.explain import parse_s3_url
 from watcher.core.config import Settings
 from watcher.core.cover import collateral
