@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
@@ -34,6 +35,7 @@ from watcher.sources import Source, SourceHealth
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
+from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
 from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
@@ -102,8 +104,11 @@ class Watcher:
             self.notifier = Notifier(
                 factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
             )
+        cloudfront = factory.cloudfront()
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
+        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
         side = CloudFrontSide.build(
-            factory.cloudfront(),
+            cloudfront,
             settings.invalidation,
             clock=self.clock,
             metrics=self.metrics,
@@ -112,6 +117,8 @@ class Watcher:
             rng=rng,
             on_call=self._cloudfront_call,
             on_completed=self.notifier.completed if self.notifier is not None else None,
+            strategies=cost_strategies(settings, self.indexer),
+            bill=self.bill,
         )
         self.in_progress = side.in_progress
         self.invalidator = side.invalidator
@@ -162,7 +169,7 @@ class Watcher:
                 receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 mode=self.mode,
                 unready_after=settings.http.unready_after_failing_seconds,
             )
@@ -174,10 +181,11 @@ class Watcher:
                 settings.sites,
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 stop=self.stop,
                 dry_run=self.mode.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
+                on_listing=None if self.indexer is None else self.indexer.adopt_listing,
             )
             self.sources.append(self.poll)
         return sqs_client
@@ -249,6 +257,9 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
+        if self.indexer is not None and self.poll is None:
+            self.indexer.start()  # poll cycles list every site already: they feed the index
+        self.bill.start()
         if self.notifier is not None:
             self.notifier.start()
         if self.poll is not None:
