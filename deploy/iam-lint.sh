@@ -4,7 +4,8 @@
 #   deploy/iam-lint.sh
 #
 # Policies: the watcher's role in each mode (sqs with a dead-letter queue and a
-# customer KMS key by ARN and by alias, with [notify] events, poll with and without
+# customer KMS key by ARN and by alias, with [notify] events, with a cost strategy's
+# site index, poll with and without
 # a site prefix, both), the identity running `watcher setup`, and `watcher wait`.
 # parliament is installed once into the gitignored .cache/iam-lint-venv from the
 # pinned deploy/iam-lint-requirements.txt.
@@ -50,6 +51,9 @@ settings = Settings.model_validate({"sqs": {"queue_url": queue}, "sites": sites}
 notifying = Settings.model_validate(
     {"sqs": {"queue_url": queue}, "sites": sites, "notify": {"eventbridge_bus": "deploys"}}
 )
+indexing = Settings.model_validate(
+    {"sqs": {"queue_url": queue}, "sites": sites, "invalidation": {"strategy": "balanced"}}
+)
 key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 policies = {
     "sqs": watcher_policy(settings, account, mode="sqs", dlq_arn=dlq),
@@ -58,6 +62,7 @@ policies = {
     "poll": watcher_policy(settings, account, mode="poll"),
     "both": watcher_policy(settings, account, mode="both", dlq_arn=dlq),
     "sqs-notify": watcher_policy(notifying, account, mode="sqs", dlq_arn=dlq),
+    "sqs-balanced": watcher_policy(indexing, account, mode="sqs", dlq_arn=dlq),
     "setup": setup_policy(settings, account),
     "wait": wait_policy(settings, account),
 }
