@@ -5,8 +5,8 @@
 #
 # Policies: the watcher's role in each mode (sqs with a dead-letter queue and a
 # customer KMS key by ARN and by alias, with [notify] events, with a cost strategy's
-# site index, poll with and without
-# a site prefix, both), the identity running `watcher setup`, and `watcher wait`.
+# site index; poll with and without a site prefix; both), the identity running
+# `watcher setup`, and `watcher wait`.
 # parliament is installed once into the gitignored .cache/iam-lint-venv from the
 # pinned deploy/iam-lint-requirements.txt.
 # Its community auditors are not run: they flag sqs:SetQueueAttributes/CreateQueue
