@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["StartupError", "Watcher"]
 
 _TICK = 0.1
+_LONGEST_BACKOFF_SECONDS = 60.0  # the invalidator's retry backoff ceiling (its max_delay)
 _LIVENESS_SECONDS = 120.0
 _SHUTDOWN_MARGIN = 1.5  # flushes give up this long before the shutdown timeout ...
 _ABORT_GRACE = 0.5  # ... and get this long to notice ...
@@ -98,6 +99,8 @@ class Watcher:
             clock=self.clock,
             unready_after=settings.http.unready_after_failing_seconds,
             needs_first_success=False,
+            # Between deploys no call repeats a failure: forget it once past the longest retry backoff.
+            forget_after=settings.http.unready_after_failing_seconds + _LONGEST_BACKOFF_SECONDS,
         )
         self.notifier: Notifier | None = None
         if settings.notify.eventbridge_bus:
