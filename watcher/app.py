@@ -157,6 +157,7 @@ class Watcher:
                 unready_after=settings.http.unready_after_failing_seconds,
             )
             self.sources.append(self.poll)
+        self.metrics.track_readiness(self.unready_reason)
         self.metrics.start_series(
             distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
         )

@@ -91,6 +91,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the watcher's own role (default) or the identity running `watcher setup`",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
+    iam.add_argument(
+        "--dlq-name",
+        metavar="NAME",
+        help="the queue's dead-letter queue (default: its RedrivePolicy's; offline: QUEUE-dlq; '' for none)",
+    )
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -238,5 +243,10 @@ def _iam_policy(args: argparse.Namespace) -> int:
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)  # as in setup: a queue still to be created has no URL yet
     return print_policy(
-        settings, mode=args.mode, account_id=args.account_id, for_=args.for_, queue_name=args.queue_name or ""
+        settings,
+        mode=args.mode,
+        account_id=args.account_id,
+        for_=args.for_,
+        queue_name=args.queue_name or "",
+        dlq_name=args.dlq_name,
     )

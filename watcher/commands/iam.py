@@ -7,6 +7,7 @@ is `*` except what IAM cannot scope.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ SQS_CONSUME = [
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 ]
+# The queue-depth sampler finds the dead-letter queue by name and reads its depth.
+SQS_DLQ_DEPTH = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
 CLOUDFRONT_INVALIDATE = [
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",
@@ -87,20 +90,33 @@ def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any
         listing: dict[str, Any] = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
         if "" not in kept:  # the poller lists only under the site prefixes
             listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        # HeadObject is authorised by s3:GetObject; scoped to the site prefixes.
-        objects = [f"{bucket_arn}/{p}*" for p in kept]
-        statements += [listing, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}]
+        # The poller only lists (ListObjectsV2 carries the ETags): no s3:GetObject.
+        statements.append(listing)
     return statements
 
 
-def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: str = "") -> dict[str, Any]:
-    """The watcher's own role: consume the queue, invalidate the distributions, read buckets in poll mode."""
+def watcher_policy(
+    settings: Settings, account: Account, *, mode: str, kms_key: str = "", dlq_arn: str = ""
+) -> dict[str, Any]:
+    """The watcher's own role: consume the queue, invalidate the distributions, read buckets in poll mode.
+
+    `dlq_arn` is the queue's dead-letter queue, whose depth the watcher samples.
+    """
     statements: list[dict[str, Any]] = []
     if mode in ("sqs", "both"):
         queue_arn = _queue_arn(account, settings.sqs.queue_url)
         statements.append(
             {"Sid": "ConsumeSiteChangeQueue", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": queue_arn}
         )
+        if dlq_arn:
+            statements.append(
+                {
+                    "Sid": "ReadDeadLetterQueueDepth",
+                    "Effect": "Allow",
+                    "Action": SQS_DLQ_DEPTH,
+                    "Resource": dlq_arn,
+                }
+            )
         if kms_key:
             resource, condition = kms_key_resource(kms_key, account)
             via = {"StringEquals": {"kms:ViaService": f"sqs.{account.region}.amazonaws.com"}}
@@ -133,11 +149,13 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     name = queue_arn.rsplit(":", 1)[1]
     region = queue_arn.split(":")[3]
     rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
-    sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SetQueueAttributes"]
+    sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
     s3_actions = ["s3:GetBucketLocation", "s3:GetBucketNotification", "s3:PutBucketNotification"]
     rule_actions = ["events:DescribeRule", "events:ListTargetsByRule", "events:PutRule", "events:PutTargets"]
     statements = [
-        {"Sid": "SetupQueues", "Action": sqs_actions, "Resource": [queue_arn, queue_arn + DLQ_SUFFIX]},
+        # Setup sets attributes (policy, redrive) on its queue only; the DLQ is created as it stays.
+        {"Sid": "SetupQueue", "Action": [*sqs_actions, "sqs:SetQueueAttributes"], "Resource": queue_arn},
+        {"Sid": "SetupDeadLetterQueue", "Action": sqs_actions, "Resource": queue_arn + DLQ_SUFFIX},
         {
             "Sid": "SetupBucketNotifications",
             "Action": s3_actions,
@@ -156,8 +174,8 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     }
 
 
-def _online_account(settings: Settings) -> tuple[Account, str]:
-    """Account from STS, and the queue's KmsMasterKeyId ("" when none or unreadable)."""
+def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
+    """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
     from watcher.aws import ClientFactory, error_code  # noqa: PLC0415 - offline use needs no boto3
 
     clients = ClientFactory(region=settings.aws.region)
@@ -166,31 +184,59 @@ def _online_account(settings: Settings) -> tuple[Account, str]:
     partition = identity["Arn"].split(":")[1]
     account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
     if not settings.sqs.queue_url:
-        return account, ""
+        return account, "", None
     try:
         attributes = sqs.get_queue_attributes(
-            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId"]
-        )
+            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId", "RedrivePolicy"]
+        ).get("Attributes", {})
     except Exception as exc:  # noqa: BLE001 - the policy is still useful; say what was not checked
         print(
-            f"note: could not read the queue's KMS key ({error_code(exc)}); add kms:Decrypt if it uses one",
+            f"note: could not read the queue's KMS key and dead-letter queue ({error_code(exc)}); "
+            "add kms:Decrypt if it uses one",
             file=sys.stderr,
         )
-        return account, ""
-    key = attributes.get("Attributes", {}).get("KmsMasterKeyId", "")
+        return account, "", None
+    key = attributes.get("KmsMasterKeyId", "")
+    redrive = attributes.get("RedrivePolicy", "")
+    try:
+        dlq = str(json.loads(redrive).get("deadLetterTargetArn", "")) if redrive else ""
+    except (ValueError, AttributeError):
+        dlq = ""
     # The AWS-managed alias/aws/sqs key already lets SQS users of the account decrypt.
-    return account, "" if key.endswith("alias/aws/sqs") else key
+    return account, "" if key.endswith("alias/aws/sqs") else key, dlq
 
 
 def _offline_account(settings: Settings, account_id: str) -> Account:
     import boto3  # noqa: PLC0415
 
-    region = settings.aws.region or boto3.session.Session().region_name or ""
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
+    region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
     return Account(account_id, region)
 
 
+def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
+    """The DLQ whose depth the watcher samples: the flag, else the RedrivePolicy, else NAME-dlq (noted)."""
+    if dlq_name is not None:
+        return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
+    if found is not None:
+        return found
+    queue = settings.sqs.queue_url.rstrip("/").rsplit("/", 1)[-1]
+    print(
+        f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
+        "pass --dlq-name NAME, or --dlq-name '' for none",
+        file=sys.stderr,
+    )
+    return _queue_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)
+
+
 def print_policy(
-    settings: Settings, *, mode: str | None, account_id: str | None, for_: str, queue_name: str = ""
+    settings: Settings,
+    *,
+    mode: str | None,
+    account_id: str | None,
+    for_: str,
+    queue_name: str = "",
+    dlq_name: str | None = None,
 ) -> int:
     """Print the policy JSON; 0, or 2 with one line when it cannot be built from the config."""
     if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
@@ -201,14 +247,14 @@ def print_policy(
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
-        account, kms_key = _offline_account(settings, account_id), ""
+        account, kms_key, dlq = _offline_account(settings, account_id), "", None
         if chosen != "poll" and for_ == "watcher":
             print(
                 "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it", file=sys.stderr
             )
     else:
         try:
-            account, kms_key = _online_account(settings)
+            account, kms_key, dlq = _online_account(settings)
         except Exception as exc:  # noqa: BLE001 - one line, whatever botocore raised
             print(
                 f"watcher iam-policy: cannot get the account id ({exc}); pass --account-id ID",
@@ -221,6 +267,7 @@ def print_policy(
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     else:
-        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key)
+        dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
+        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
     print(json.dumps(document, indent=2))
     return 0
