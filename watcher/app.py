@@ -88,6 +88,7 @@ class Watcher:
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
             read_timeout=settings.aws.read_timeout_seconds,
+            on_error=self.metrics.count_aws_error,
         )
         inv = settings.invalidation
         cloudfront = factory.cloudfront()
@@ -182,7 +183,7 @@ class Watcher:
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
-        observer = Observer(clock=self.clock, stop=self.stop)
+        observer = Observer(stop=self.stop)
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")

@@ -13,14 +13,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
+from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
 __all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 
-_AWS_QUEUE_URL = re.compile(
-    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
-)
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -46,10 +44,10 @@ class Account:
 
 
 def _queue_arn(account: Account, queue_url: str, name: str = "") -> str:
-    match = _AWS_QUEUE_URL.match(queue_url)
-    region = match.group("region") if match else account.region
-    owner = match.group("account") if match else account.account_id
-    name = name or queue_url.rstrip("/").rsplit("/", 1)[-1]
+    address = queue_address(queue_url)
+    region = address.region if address else account.region
+    owner = address.account if address else account.account_id
+    name = name or queue_name(queue_url)
     return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
 
 
@@ -81,11 +79,7 @@ def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
 
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    prefixes: dict[str, list[str]] = {}
-    for site in settings.sites:
-        prefixes.setdefault(site.bucket, []).append(site.prefix)
-    for bucket, found in sorted(prefixes.items()):
-        kept = minimal_prefixes(found)
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
         bucket_arn = f"arn:{account.partition}:s3:::{bucket}"
         listing: dict[str, Any] = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
         if "" not in kept:  # the poller lists only under the site prefixes
@@ -176,7 +170,8 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
 
 def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
     """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
-    from watcher.aws import ClientFactory, error_code  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.awserrors import error_code  # noqa: PLC0415
 
     clients = ClientFactory(region=settings.aws.region)
     identity = clients.sts().get_caller_identity()
