@@ -46,8 +46,7 @@ _LIVENESS_SECONDS = 120.0
 _SHUTDOWN_MARGIN = 1.5  # flushes give up this long before the shutdown timeout ...
 _ABORT_GRACE = 0.5  # ... and get this long to notice ...
 _EXIT_MARGIN = 0.3  # ... acknowledgements and releases end this long before it
-# Observation only (metrics): cheap reads, often enough for a dashboard.
-_IN_PROGRESS_REFRESH_SECONDS = 30.0
+_IN_PROGRESS_REFRESH_SECONDS = 30.0  # observation only (metrics): cheap reads, often enough
 _QUEUE_DEPTH_SECONDS = 60.0
 
 
@@ -65,8 +64,6 @@ class Watcher:
         clock: Clock | None = None,
         registry: CollectorRegistry | None = None,
         clients: ClientFactory | None = None,
-        once: bool = False,
-        max_seconds: float = 300.0,
         mode: RunMode | None = None,
         stop: threading.Event | None = None,
         requests_per_second: float = 0.5,
@@ -75,8 +72,8 @@ class Watcher:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        # The run mode, decided here once (or by the CLI) and passed down.
-        self.mode = mode or RunMode(once=once, dry_run=settings.dry_run, max_seconds=max_seconds)
+        # The run mode, decided once (by the CLI, or here from the config) and passed down.
+        self.mode = mode or RunMode(dry_run=settings.dry_run)
         self.clock = clock or SystemClock()
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
@@ -84,39 +81,16 @@ class Watcher:
         self._heartbeat = self.clock.monotonic()
         self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
+        self._unready_after = settings.http.unready_after_failing_seconds
         factory = clients or ClientFactory(
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
+        limiter = RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock)
+        self._build_cloudfront_side(factory, limiter, rng)
         inv = settings.invalidation
-        cloudfront = factory.cloudfront()
-        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
-        self.cloudfront_health = SourceHealth(
-            "cloudfront",
-            clock=self.clock,
-            unready_after=settings.http.unready_after_failing_seconds,
-            needs_first_success=False,
-        )
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
-        self.invalidator = Invalidator(
-            cloudfront,
-            clock=self.clock,
-            metrics=self.metrics,
-            limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
-            in_progress=self.in_progress,
-            max_paths_per_request=inv.max_paths_per_request,
-            max_wildcards_in_progress=inv.max_wildcards_in_progress,
-            dry_run=self.mode.dry_run,
-            rng=rng,
-            on_call=self._cloudfront_call,
-        )
-        self.completion: CompletionTracker | None = None
-        if inv.wait_for_completion:
-            self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
-            )
         self.pipeline = Pipeline(
             router=Router(settings.sites),
             batcher=Batcher(
@@ -128,8 +102,48 @@ class Watcher:
             stop=self.stop,
             completion=self.completion,
         )
+        sqs_client = self._build_sources(factory)
+        self.metrics.track_readiness(self.unready_reason)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.observer = self._observer(sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _build_cloudfront_side(
+        self, factory: ClientFactory, limiter: RateLimiter, rng: random.Random | None
+    ) -> None:
+        inv = self.settings.invalidation
+        cloudfront = factory.cloudfront()
+        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
+        self.cloudfront_health = SourceHealth(
+            "cloudfront", clock=self.clock, unready_after=self._unready_after, needs_first_success=False
+        )
+        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
+        self.invalidator = Invalidator(
+            cloudfront,
+            clock=self.clock,
+            metrics=self.metrics,
+            limiter=limiter,
+            in_progress=self.in_progress,
+            max_paths_per_request=inv.max_paths_per_request,
+            max_wildcards_in_progress=inv.max_wildcards_in_progress,
+            dry_run=self.mode.dry_run,
+            rng=rng,
+            on_call=self.cloudfront_health.record,
+        )
+        self.completion: CompletionTracker | None = None
+        if inv.wait_for_completion:
+            self.completion = CompletionTracker(
+                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+            )
+
+    def _build_sources(self, factory: ClientFactory) -> SQSClient | None:
+        """The configured sources; returns the SQS client for the queue-depth reads."""
+        settings = self.settings
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
+        self.poll: PollSource | None = None
         sqs_client = None
         if "sqs" in settings.watcher.sources:
             sqs_client = factory.sqs()
@@ -141,10 +155,9 @@ class Watcher:
                 metrics=self.metrics,
                 on_change=self.pipeline.submit,
                 mode=self.mode,
-                unready_after=settings.http.unready_after_failing_seconds,
+                unready_after=self._unready_after,
             )
             self.sources.append(self.sqs)
-        self.poll: PollSource | None = None
         if "poll" in settings.watcher.sources:
             self.poll = PollSource(
                 factory.s3(),
@@ -155,31 +168,27 @@ class Watcher:
                 on_change=self.pipeline.submit,
                 stop=self.stop,
                 dry_run=self.mode.dry_run,
-                unready_after=settings.http.unready_after_failing_seconds,
+                unready_after=self._unready_after,
             )
             self.sources.append(self.poll)
-        self.metrics.track_readiness(self.unready_reason)
-        self.metrics.start_series(
-            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
-        )
-        self.observer = self._observer(sqs_client)
-        self.http: HealthServer | None = None
-        if serve_http:
-            try:
-                self.http = HealthServer(
-                    host=settings.http.host,
-                    port=settings.http.port,
-                    registry=self.metrics.registry,
-                    live=self.live,
-                    unready_reason=self.unready_reason,
-                )
-            except OSError as exc:
-                if not self.mode.once:
-                    raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
-                # A one-shot run is often next to a running daemon on the same port.
-                self._log.warning(
-                    "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
-                )
+        return sqs_client
+
+    def _http_server(self) -> HealthServer | None:
+        listen = self.settings.http
+        try:
+            return HealthServer(
+                host=listen.host,
+                port=listen.port,
+                registry=self.metrics.registry,
+                live=self.live,
+                unready_reason=self.unready_reason,
+            )
+        except OSError as exc:
+            if not self.mode.once:
+                raise StartupError(f"http.listen {listen.listen}: cannot listen: {exc}") from exc
+            # A one-shot run is often next to a running daemon on the same port.
+            self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
+            return None
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
@@ -205,12 +214,6 @@ class Watcher:
             if reason is not None:
                 return reason
         return None
-
-    def _cloudfront_call(self, error: str | None) -> None:
-        if error is None:
-            self.cloudfront_health.success()
-        else:
-            self.cloudfront_health.failure(error)
 
     # -- loops ----------------------------------------------------------------------
 
@@ -292,6 +295,4 @@ class Watcher:
         # --once fails when no receive ever succeeded (a queue that never answered is not "drained").
         never_received = self.sqs is not None and not self.sqs.received_once
         failed = self._poll_failed or (receiver is not None and (receiver.failed or never_received))
-        if self.mode.once and (uncovered or failed):
-            return 1
-        return 0
+        return 1 if self.mode.once and (uncovered or failed) else 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -27,36 +26,18 @@ from watcher.core.clock import Clock
 from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources.sqs_held import Held, chunks, delete_entries, refused_entries, visibility_entries
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["Held", "HeldMessages"]
 
-_BATCH = 10  # SQS batch APIs take at most 10 entries
 _CEILING_MARGIN = 60.0
 _BACKOFF_BASE = 1.0
 _BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
 # Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
 _STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
-
-
-@dataclass(slots=True)
-class Held:
-    """One received message. Every field is read and written under `HeldMessages`'s lock."""
-
-    message_id: str
-    receipt_handle: str
-    first_received: float
-    visible_until: float
-    outstanding: int
-    poison: bool
-    failed: bool = False
-    retry_in: float = 0.0
-    settled: bool = False
-    busy: bool = False  # a call about it is in flight
-    retry_at: float = 0.0  # after a failed call: not before this (monotonic)
-    failures: int = 0
 
 
 class HeldMessages:
@@ -133,11 +114,11 @@ class HeldMessages:
     def housekeeping(self) -> None:
         """Hand out deletes, releases and visibility extensions that are due."""
         deletes, releases, extends = self._due(self._clock.monotonic())
-        for chunk in _chunks(deletes):
+        for chunk in chunks(deletes):
             self._deletes.submit(partial(self._delete, chunk, final=False))
-        for chunk in _chunks(releases):
+        for chunk in chunks(releases):
             self._visibility.submit(partial(self._release, chunk, visibility=None))
-        for chunk in _chunks(extends):
+        for chunk in chunks(extends):
             self._visibility.submit(partial(self._extend, chunk))
         self._metrics.held_messages.set(len(self))
 
@@ -175,9 +156,10 @@ class HeldMessages:
     # -- the calls (workers) -----------------------------------------------------------
 
     def _delete(self, chunk: list[Held], *, final: bool) -> None:
-        entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
         try:
-            response = self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
+            response = self._client.delete_message_batch(
+                QueueUrl=self._settings.queue_url, Entries=delete_entries(chunk)
+            )
         except AWS_ERRORS as exc:
             code = self._call_failed(exc, "delete")
             self._log.warning("delete failed; will retry", code=code, messages=len(chunk))
@@ -223,12 +205,8 @@ class HeldMessages:
         self._log.info("messages released for redelivery", count=len(chunk))
 
     def _change_visibility(self, chunk: list[Held], seconds: Callable[[Held], int]) -> Any:
-        entries: list[Any] = [
-            {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
-            for i, h in enumerate(chunk)
-        ]
         return self._client.change_message_visibility_batch(
-            QueueUrl=self._settings.queue_url, Entries=entries
+            QueueUrl=self._settings.queue_url, Entries=visibility_entries(chunk, seconds)
         )
 
     def _call_failed(self, exc: BaseException, what: str) -> str:
@@ -237,14 +215,9 @@ class HeldMessages:
         return code
 
     def _failed_entries(self, chunk: list[Held], response: Any) -> dict[str, str]:
-        """Receipt handle -> error code, for the entries SQS refused."""
-        failed: dict[str, str] = {}
-        for entry in response.get("Failed", []):
-            code = str(entry.get("Code", "Failed"))[:64]
+        failed = refused_entries(chunk, response)
+        for code in failed.values():
             self._metrics.count_aws_error("sqs", code)  # a refused entry: no failed call for the hook
-            index = int(entry.get("Id", -1))
-            if 0 <= index < len(chunk):
-                failed[chunk[index].receipt_handle] = code
         return failed
 
     def _after_entry_failures(self, failed: dict[str, str], *, final: bool, what: str) -> None:
@@ -289,9 +262,9 @@ class HeldMessages:
         until = time.monotonic() + max(0.0, deadline - self._clock.monotonic())
         while time.monotonic() < until:
             deletes, releases = self._final_due()
-            for chunk in _chunks(deletes):
+            for chunk in chunks(deletes):
                 self._deletes.submit(partial(self._delete, chunk, final=True))
-            for chunk in _chunks(releases):
+            for chunk in chunks(releases):
                 self._visibility.submit(partial(self._release, chunk, visibility=0))
             if not len(self):
                 break
@@ -315,7 +288,3 @@ class HeldMessages:
                         self.uncovered += 1
                     releases.append(held)
         return deletes, releases
-
-
-def _chunks(items: list[Held]) -> list[list[Held]]:
-    return [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]
