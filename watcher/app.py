@@ -1,10 +1,9 @@
 """The one lifecycle owner: wires the parts, runs the loops, drains on stop.
 
-Threads: a receiver (SQS long polls), the poll scheduler, the main loop (flush
-scheduling, handing out acks and visibility extensions, heartbeat), a small
-pool that sends invalidations, the SQS acknowledgement workers, the HTTP
-server. The main loop never calls AWS, so a hung dependency never stalls it.
-Signal handlers only set `stop`.
+Threads: a receiver (SQS long polls), the schedulers, the main loop (flush scheduling,
+handing out acks and visibility extensions, heartbeat), the flush pool, the SQS ack
+workers, the HTTP server. The main loop never calls AWS: a hung dependency never stalls
+it. Signal handlers only set `stop`.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from watcher.aws import ClientFactory
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
@@ -46,8 +46,7 @@ _LIVENESS_SECONDS = 120.0
 _SHUTDOWN_MARGIN = 1.5  # flushes give up this long before the shutdown timeout ...
 _ABORT_GRACE = 0.5  # ... and get this long to notice ...
 _EXIT_MARGIN = 0.3  # ... acknowledgements and releases end this long before it
-_IN_PROGRESS_REFRESH_SECONDS = 30.0  # observation only (metrics): cheap reads, often enough
-_QUEUE_DEPTH_SECONDS = 60.0
+_IN_PROGRESS_REFRESH_SECONDS, _QUEUE_DEPTH_SECONDS = 30.0, 60.0  # observation: cheap reads
 
 
 class StartupError(Exception):
@@ -132,6 +131,8 @@ class Watcher:
             rng=rng,
             on_call=self.cloudfront_health.record,
         )
+        first = self.settings.sites[0].distribution_id
+        self._probe = CloudFrontProbe(cloudfront, first, self.cloudfront_health)
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
             self.completion = CompletionTracker(
@@ -194,6 +195,7 @@ class Watcher:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
         observer = Observer(stop=self.stop)
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
+        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
         if sqs_client is not None:
