@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.cloudfront.bill import MonthlyBill
-from watcher.cloudfront.completion import CompletionTracker
-from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import FlushResult, Invalidator
+from watcher.cloudfront.invalidator import FlushResult
 from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.cloudfront.side import CloudFrontSide
 from watcher.cloudfront.status import StatusBoard
 from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock, SystemClock
@@ -85,8 +83,7 @@ class Watcher:
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
-        self._heartbeat = self.clock.monotonic()
-        self._started = self.clock.monotonic()
+        self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
         factory = clients or ClientFactory(
             region=settings.aws.region,
@@ -94,8 +91,6 @@ class Watcher:
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
-        inv = settings.invalidation
-        cloudfront = factory.cloudfront()
         # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
         self.cloudfront_health = SourceHealth(
             "cloudfront",
@@ -103,48 +98,51 @@ class Watcher:
             unready_after=settings.http.unready_after_failing_seconds,
             needs_first_success=False,
         )
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
-        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
-        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
-        self.invalidator = Invalidator(
-            cloudfront,
-            clock=self.clock,
-            metrics=self.metrics,
-            limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
-            in_progress=self.in_progress,
-            max_paths_per_request=inv.max_paths_per_request,
-            max_wildcards_in_progress=inv.max_wildcards_in_progress,
-            dry_run=self.mode.dry_run,
-            rng=rng,
-            on_call=self._cloudfront_call,
-            strategies=cost_strategies(settings, self.indexer),
-            bill=self.bill,
-        )
         self.notifier: Notifier | None = None
         if settings.notify.eventbridge_bus:
             self.notifier = Notifier(
                 factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
             )
-        self.completion: CompletionTracker | None = None
-        if inv.wait_for_completion:
-            self.completion = CompletionTracker(
-                cloudfront,
-                clock=self.clock,
-                metrics=self.metrics,
-                in_progress=self.in_progress,
-                on_completed=self.notifier.completed if self.notifier is not None else None,
-            )
+        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
+        side = CloudFrontSide.build(
+            factory.cloudfront(),
+            settings.invalidation,
+            clock=self.clock,
+            metrics=self.metrics,
+            limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
+            dry_run=self.mode.dry_run,
+            rng=rng,
+            on_call=self._cloudfront_call,
+            on_completed=self.notifier.completed if self.notifier is not None else None,
+            sites=settings.sites,
+            strategies=cost_strategies(settings, self.indexer),
+        )
+        self.in_progress = side.in_progress
+        self.invalidator = side.invalidator
+        self.completion = side.completion
+        self.bill = side.bill
+        self.pipeline = self._pipeline()
+        sqs_client = self._add_sources(factory)
+        self.metrics.track_readiness(self.unready_reason)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.observer = self._observer(sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _pipeline(self) -> Pipeline:
+        inv = self.settings.invalidation
         batcher = Batcher(
             quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
         )
         self.status_board = StatusBoard(
-            distributions=[site.distribution_id for site in settings.sites],
+            distributions=[site.distribution_id for site in self.settings.sites],
             batcher=batcher,
             in_progress=self.in_progress,
             clock=self.clock,
         )
-        self.pipeline = Pipeline(
-            router=Router(settings.sites),
+        return Pipeline(
+            router=Router(self.settings.sites),
             batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
@@ -153,8 +151,13 @@ class Watcher:
             completion=self.completion,
             on_flushed=self._flushed,
         )
+
+    def _add_sources(self, factory: ClientFactory) -> SQSClient | None:
+        """The configured sources, in `self.sources`; the SQS client, for the queue depth."""
+        settings = self.settings
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
+        self.poll: PollSource | None = None
         sqs_client = None
         if "sqs" in settings.watcher.sources:
             sqs_client = factory.sqs()
@@ -169,7 +172,6 @@ class Watcher:
                 unready_after=settings.http.unready_after_failing_seconds,
             )
             self.sources.append(self.sqs)
-        self.poll: PollSource | None = None
         if "poll" in settings.watcher.sources:
             self.poll = PollSource(
                 factory.s3(),
@@ -184,29 +186,26 @@ class Watcher:
                 on_listing=None if self.indexer is None else self.indexer.adopt_listing,
             )
             self.sources.append(self.poll)
-        self.metrics.track_readiness(self.unready_reason)
-        self.metrics.start_series(
-            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
-        )
-        self.observer = self._observer(sqs_client)
-        self.http: HealthServer | None = None
-        if serve_http:
-            try:
-                self.http = HealthServer(
-                    host=settings.http.host,
-                    port=settings.http.port,
-                    registry=self.metrics.registry,
-                    live=self.live,
-                    unready_reason=self.unready_reason,
-                )
-                self.http.add_route("/status", self.status_board.route)
-            except OSError as exc:
-                if not self.mode.once:
-                    raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
-                # A one-shot run is often next to a running daemon on the same port.
-                self._log.warning(
-                    "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
-                )
+        return sqs_client
+
+    def _http_server(self) -> HealthServer | None:
+        listen = self.settings.http
+        try:
+            server = HealthServer(
+                host=listen.host,
+                port=listen.port,
+                registry=self.metrics.registry,
+                live=self.live,
+                unready_reason=self.unready_reason,
+            )
+        except OSError as exc:
+            if not self.mode.once:
+                raise StartupError(f"http.listen {listen.listen}: cannot listen: {exc}") from exc
+            # A one-shot run is often next to a running daemon on the same port.
+            self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
+            return None
+        server.add_route("/status", self.status_board.route)
+        return server
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
