@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
@@ -103,9 +104,11 @@ class Watcher:
             self.notifier = Notifier(
                 factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
             )
+        cloudfront = factory.cloudfront()
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
         self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
         side = CloudFrontSide.build(
-            factory.cloudfront(),
+            cloudfront,
             settings.invalidation,
             clock=self.clock,
             metrics=self.metrics,
@@ -114,13 +117,12 @@ class Watcher:
             rng=rng,
             on_call=self._cloudfront_call,
             on_completed=self.notifier.completed if self.notifier is not None else None,
-            sites=settings.sites,
             strategies=cost_strategies(settings, self.indexer),
+            bill=self.bill,
         )
         self.in_progress = side.in_progress
         self.invalidator = side.invalidator
         self.completion = side.completion
-        self.bill = side.bill
         self.pipeline = self._pipeline()
         sqs_client = self._add_sources(factory)
         self.metrics.track_readiness(self.unready_reason)

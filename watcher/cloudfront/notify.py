@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
@@ -233,11 +232,11 @@ class Notifier:
         """None when EventBridge took the entry, else why not."""
         try:
             response = self._client.put_events(Entries=[entry])
-        except (ClientError, BotoCoreError, OSError) as exc:
-            code = error_code(exc)
-            self._metrics.aws_errors.labels(service="events", code=code).inc()
-            return code
+        except AWS_ERRORS as exc:
+            return error_code(exc)  # counted by the clients' error hook
         if response.get("FailedEntryCount", 0):
             failed = response.get("Entries", [{}])[0]
-            return str(failed.get("ErrorCode") or "FailedEntry")
+            code = str(failed.get("ErrorCode") or "FailedEntry")[:64]
+            self._metrics.count_aws_error("events", code)  # a refused entry: no failed call for the hook
+            return code
         return None

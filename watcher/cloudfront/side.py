@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,6 @@ from watcher.cloudfront.invalidator import Invalidator
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.clock import Clock
 from watcher.core.config import InvalidationSettings
-from watcher.core.routing import SiteLike
 from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
 
@@ -31,7 +30,6 @@ class CloudFrontSide:
     in_progress: InProgress
     invalidator: Invalidator
     completion: CompletionTracker | None
-    bill: MonthlyBill
 
     @classmethod
     def build(
@@ -46,12 +44,11 @@ class CloudFrontSide:
         rng: random.Random | None = None,
         on_call: Callable[[str | None], None] | None = None,
         on_completed: Callable[[str, str], None] | None = None,
-        sites: Sequence[SiteLike] = (),
         strategies: Mapping[str, Strategy] | None = None,
+        bill: MonthlyBill | None = None,
     ) -> CloudFrontSide:
         """The parts as `[invalidation]` asks (completion only with `wait_for_completion`)."""
         in_progress = InProgress(client, clock=clock, metrics=metrics)
-        bill = MonthlyBill(client, sites, clock=clock, metrics=metrics)
         invalidator = Invalidator(
             client,
             clock=clock,
@@ -71,4 +68,4 @@ class CloudFrontSide:
             completion = CompletionTracker(
                 client, clock=clock, metrics=metrics, in_progress=in_progress, on_completed=on_completed
             )
-        return cls(in_progress, invalidator, completion, bill)
+        return cls(in_progress, invalidator, completion)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import error_code
 from watcher.commands.wait.coverage import DistributionProgress, assess, needed_paths
 from watcher.commands.wait.invalidations import DistributionInvalidations, FatalAwsError
 from watcher.commands.wait.listing import ChangedObject, list_changes, merge_changes, parse_keys

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import error_code, is_transient
 from watcher.commands.wait.coverage import KnownInvalidation
 from watcher.core.planning import InvalidationPlan
 
