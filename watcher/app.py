@@ -247,7 +247,7 @@ class Watcher:
         self.observer.start()
         if self.indexer is not None and self.poll is None:
             self.indexer.start()  # poll cycles list every site already: they feed the index
-        self.bill.start()
+        self.bill.start(self.stop)
         if self.notifier is not None:
             self.notifier.start()
         if self.poll is not None:
