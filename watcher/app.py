@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.cloudfront.completion import CompletionTracker
-from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.bill import MonthlyBill
+from watcher.cloudfront.invalidator import FlushResult
+from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.core.batching import Batcher
+from watcher.cloudfront.side import CloudFrontSide
+from watcher.cloudfront.status import StatusBoard
+from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -29,11 +31,12 @@ from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
 from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
-from watcher.sources import Source, SourceHealth
+from watcher.sources import SourceHealth
+from watcher.sources.build import build_sources
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
-from watcher.sources.sqs import SqsSource
+from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -77,10 +80,8 @@ class Watcher:
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
-        self._heartbeat = self.clock.monotonic()
-        self._started = self.clock.monotonic()
+        self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
-        self._unready_after = settings.http.unready_after_failing_seconds
         factory = clients or ClientFactory(
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
@@ -88,96 +89,85 @@ class Watcher:
             on_error=self.metrics.count_aws_error,
         )
         limiter = RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock)
-        self._build_cloudfront_side(factory, limiter, rng)
-        inv = settings.invalidation
-        self.pipeline = Pipeline(
-            router=Router(settings.sites),
-            batcher=Batcher(
-                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-            ),
+        side = self._cloudfront_side(factory, limiter, rng)
+        self.in_progress, self.invalidator = side.in_progress, side.invalidator
+        self.completion = side.completion
+        self.pipeline = self._pipeline()
+        built = build_sources(
+            settings,
+            factory,
+            clock=self.clock,
+            metrics=self.metrics,
+            on_change=feeding(self.indexer, self.pipeline.submit),
+            stop=self.stop,
+            mode=self.mode,
+            on_listing=None if self.indexer is None else self.indexer.adopt_listing,
+        )
+        self.sources, self.sqs, self.poll = built.all, built.sqs, built.poll
+        self.metrics.track_readiness(self.unready_reason)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.observer = self._observer(built.sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _cloudfront_side(
+        self, factory: ClientFactory, limiter: RateLimiter, rng: random.Random | None
+    ) -> CloudFrontSide:
+        settings = self.settings
+        unready_after = settings.http.unready_after_failing_seconds
+        self.cloudfront_health = SourceHealth(  # ready until CreateInvalidation fails for too long
+            "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
+        )
+        self.notifier: Notifier | None = None
+        if settings.notify.eventbridge_bus:
+            self.notifier = Notifier(
+                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
+            )
+        cloudfront = factory.cloudfront()
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
+        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
+        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
+        return CloudFrontSide.build(
+            cloudfront,
+            settings.invalidation,
+            clock=self.clock,
+            metrics=self.metrics,
+            limiter=limiter,
+            dry_run=self.mode.dry_run,
+            rng=rng,
+            on_call=self.cloudfront_health.record,
+            on_completed=self.notifier.completed if self.notifier is not None else None,
+            strategies=cost_strategies(settings, self.indexer),
+            bill=self.bill,
+        )
+
+    def _pipeline(self) -> Pipeline:
+        inv = self.settings.invalidation
+        batcher = Batcher(
+            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+        )
+        self.status_board = StatusBoard(
+            distributions=[site.distribution_id for site in self.settings.sites],
+            batcher=batcher,
+            in_progress=self.in_progress,
+            clock=self.clock,
+        )
+        return Pipeline(
+            router=Router(self.settings.sites),
+            batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
+            on_flushed=self._flushed,
         )
-        sqs_client = self._build_sources(factory)
-        self.metrics.track_readiness(self.unready_reason)
-        self.metrics.start_series(
-            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
-        )
-        self.observer = self._observer(sqs_client)
-        self.http = self._http_server() if serve_http else None
-
-    def _build_cloudfront_side(
-        self, factory: ClientFactory, limiter: RateLimiter, rng: random.Random | None
-    ) -> None:
-        inv = self.settings.invalidation
-        cloudfront = factory.cloudfront()
-        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
-        self.cloudfront_health = SourceHealth(
-            "cloudfront", clock=self.clock, unready_after=self._unready_after, needs_first_success=False
-        )
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
-        self.invalidator = Invalidator(
-            cloudfront,
-            clock=self.clock,
-            metrics=self.metrics,
-            limiter=limiter,
-            in_progress=self.in_progress,
-            max_paths_per_request=inv.max_paths_per_request,
-            max_wildcards_in_progress=inv.max_wildcards_in_progress,
-            dry_run=self.mode.dry_run,
-            rng=rng,
-            on_call=self.cloudfront_health.record,
-        )
-        first = self.settings.sites[0].distribution_id
-        self._probe = CloudFrontProbe(cloudfront, first, self.cloudfront_health)
-        self.completion: CompletionTracker | None = None
-        if inv.wait_for_completion:
-            self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
-            )
-
-    def _build_sources(self, factory: ClientFactory) -> SQSClient | None:
-        """The configured sources; returns the SQS client for the queue-depth reads."""
-        settings = self.settings
-        self.sources: list[Source] = []
-        self.sqs: SqsSource | None = None
-        self.poll: PollSource | None = None
-        sqs_client = None
-        if "sqs" in settings.watcher.sources:
-            sqs_client = factory.sqs()
-            self.sqs = SqsSource(
-                sqs_client,
-                settings.sqs,
-                receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=self.pipeline.submit,
-                mode=self.mode,
-                unready_after=self._unready_after,
-            )
-            self.sources.append(self.sqs)
-        if "poll" in settings.watcher.sources:
-            self.poll = PollSource(
-                factory.s3(),
-                settings.poll,
-                settings.sites,
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=self.pipeline.submit,
-                stop=self.stop,
-                dry_run=self.mode.dry_run,
-                unready_after=self._unready_after,
-            )
-            self.sources.append(self.poll)
-        return sqs_client
 
     def _http_server(self) -> HealthServer | None:
         listen = self.settings.http
         try:
-            return HealthServer(
+            server = HealthServer(
                 host=listen.host,
                 port=listen.port,
                 registry=self.metrics.registry,
@@ -190,6 +180,8 @@ class Watcher:
             # A one-shot run is often next to a running daemon on the same port.
             self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
             return None
+        server.add_route("/status", self.status_board.route)
+        return server
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
@@ -203,6 +195,12 @@ class Watcher:
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
 
+    def _flushed(self, batch: Batch, result: FlushResult) -> None:
+        """After each flush that created invalidations: /status, and Created events (queued only)."""
+        self.status_board.flushed(batch, result)
+        if self.notifier is not None:
+            self.notifier.created(notices_for(batch, result, self.clock.time()))
+
     # -- probes -------------------------------------------------------------------
 
     def live(self) -> bool:
@@ -211,11 +209,8 @@ class Watcher:
 
     def unready_reason(self) -> str | None:
         """None when ready, else why not (one line)."""
-        for health in [source.health for source in self.sources] + [self.cloudfront_health]:
-            reason = health.unready_reason()
-            if reason is not None:
-                return reason
-        return None
+        healths = [source.health for source in self.sources] + [self.cloudfront_health]
+        return next((reason for health in healths if (reason := health.unready_reason()) is not None), None)
 
     # -- loops ----------------------------------------------------------------------
 
@@ -228,6 +223,11 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
+        if self.indexer is not None and self.poll is None:
+            self.indexer.start()  # poll cycles list every site already: they feed the index
+        self.bill.start()
+        if self.notifier is not None:
+            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -247,9 +247,7 @@ class Watcher:
     def _start_polling(self, poll: PollSource) -> None:
         if not self.mode.once:
             poll.start()
-            return
-        # --once: one cycle against the saved state, right here; the drain flushes it.
-        if poll.run_cycle().outcome == "failed":
+        elif poll.run_cycle().outcome == "failed":  # --once: one cycle, right here; the drain flushes it
             self._poll_failed = True
 
     def _tick(self) -> None:
@@ -258,11 +256,7 @@ class Watcher:
         self.pipeline.dispatch()
         for source in self.sources:
             source.housekeeping()
-        pending = self.pipeline.pending_paths()
-        for site in self.settings.sites:
-            self.metrics.pending_paths.labels(distribution=site.distribution_id).set(
-                pending.get(site.distribution_id, 0)
-            )
+        self.pipeline.publish_pending([site.distribution_id for site in self.settings.sites])
 
     def _drain(self, receiver: Receiver | None) -> int:
         """Flush everything pending, acknowledge what is covered, release the rest; within the timeout."""
@@ -290,6 +284,9 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
+        if self.notifier is not None:
+            # Queued events get what is left before the exit margin, at most half a second.
+            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -16,8 +16,9 @@ from typing import Any
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
+from watcher.core.strategy import configured_weight
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
+__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "wait_policy", "watcher_policy"]
 
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
@@ -77,6 +78,54 @@ def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
     return prefix + f"key/{key}", {}
 
 
+def _event_bus_arn(bus: str, account: Account) -> str:
+    if bus.startswith("arn:"):
+        return bus
+    return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
+
+
+def _listing_statements(settings: Settings, account: Account, actions: list[str]) -> list[dict[str, Any]]:
+    """`actions` (bucket listings) on each site bucket, limited to the site prefixes."""
+    statements = []
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": f"arn:{account.partition}:s3:::{bucket}",
+        }
+        if "" not in kept:
+            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
+        statements.append(statement)
+    return statements
+
+
+def wait_policy(settings: Settings, account: Account) -> dict[str, Any]:
+    """`watcher wait`, read-only: list the site prefixes (and delete markers), read invalidations."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": f"ListSiteChanges{index}", **statement}
+        for index, statement in enumerate(
+            _listing_statements(settings, account, ["s3:ListBucket", "s3:ListBucketVersions"])
+        )
+    ]
+    statements.append(
+        {
+            "Sid": "ReadBucketVersioning",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketVersioning",
+            "Resource": _bucket_arns(settings, account.partition),
+        }
+    )
+    statements.append(
+        {
+            "Sid": "ReadSiteInvalidations",
+            "Effect": "Allow",
+            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
+            "Resource": _distribution_arns(settings, account),
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for bucket, kept in prefixes_by_bucket(settings.sites).items():
@@ -134,6 +183,20 @@ def watcher_policy(
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+    elif configured_weight(settings.invalidation) is not None:
+        # A cost strategy keeps a site index: ListObjectsV2 under the site prefixes, nothing else.
+        listings = [s for s in _poll_statements(settings, account) if s["Action"] == "s3:ListBucket"]
+        for index, statement in enumerate(listings):
+            statements.append({"Sid": f"IndexSiteBuckets{index}", **statement})
+    if settings.notify.eventbridge_bus:
+        statements.append(
+            {
+                "Sid": "PublishCompletionEvents",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": _event_bus_arn(settings.notify.eventbridge_bus, account),
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -215,7 +278,7 @@ def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: 
         return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
     if found is not None:
         return found
-    queue = settings.sqs.queue_url.rstrip("/").rsplit("/", 1)[-1]
+    queue = queue_name(settings.sqs.queue_url)
     print(
         f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
         "pass --dlq-name NAME, or --dlq-name '' for none",
@@ -238,7 +301,8 @@ def print_policy(
         print(f"watcher iam-policy: --account-id must be 12 digits (got {account_id!r})", file=sys.stderr)
         return 2
     chosen = mode or ("both" if len(settings.watcher.sources) == 2 else settings.watcher.sources[0])
-    if (chosen != "poll" or for_ == "setup") and not (settings.sqs.queue_url or queue_name):
+    needs_queue = for_ == "setup" or (for_ == "watcher" and chosen != "poll")
+    if needs_queue and not (settings.sqs.queue_url or queue_name):
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
@@ -261,6 +325,8 @@ def print_policy(
         return 2
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
+    elif for_ == "wait":
+        document = wait_policy(settings, account)
     else:
         dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)

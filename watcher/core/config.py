@@ -34,6 +34,7 @@ __all__ = [
     "ConfigError",
     "HttpSettings",
     "InvalidationSettings",
+    "NotifySettings",
     "PollSettings",
     "Settings",
     "SiteSettings",
@@ -53,6 +54,9 @@ _AWS_NAMES = {
     "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
     "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
 }
+_EVENT_BUS_RE = re.compile(
+    r"^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256})$"
+)
 
 
 class ConfigError(Exception):
@@ -164,6 +168,9 @@ class InvalidationSettings(_Section):
     max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
     max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
     wait_for_completion: bool = False
+    strategy: Literal["exact", "balanced", "frugal"] = "exact"
+    collateral_weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    index_refresh_seconds: Annotated[float, Field(ge=60, le=86_400)] = 3600
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:
@@ -173,6 +180,19 @@ class InvalidationSettings(_Section):
                 f"({self.max_delay_seconds} < {self.quiet_period_seconds})"
             )
         return self
+
+
+class NotifySettings(_Section):
+    """`[notify]`: completion events for pipelines, chat and tickets (EventBridge PutEvents)."""
+
+    eventbridge_bus: str = ""  # a bus name or ARN; "" = no events
+
+    @field_validator("eventbridge_bus")
+    @classmethod
+    def _bus_name_or_arn(cls, value: str) -> str:
+        if value and not _EVENT_BUS_RE.match(value):
+            raise ValueError(f"must be an event bus name or ARN (got {value!r})")
+        return value
 
 
 class SiteSettings(_Section):
@@ -229,6 +249,7 @@ class Settings(_Section):
     sqs: SqsSettings = SqsSettings()
     poll: PollSettings = PollSettings()
     invalidation: InvalidationSettings = InvalidationSettings()
+    notify: NotifySettings = NotifySettings()
     sites: tuple[SiteSettings, ...] = ()
 
     @model_validator(mode="after")

@@ -148,7 +148,7 @@ integral numbers as integers, lists as TOML arrays.
 {{- $_ := set $config.poll "state_file" (printf "%s/poll-state.json" .Values.state.mountPath) }}
 {{- end -}}
 # Rendered by the cloudfront-watcher chart from .Values.config; edit the values, not this file.
-{{- range $section := list "watcher" "http" "aws" "sqs" "poll" "invalidation" }}
+{{- range $section := list "watcher" "http" "aws" "sqs" "poll" "invalidation" "notify" }}
 {{- with (get $config $section) }}
 
 [{{ $section }}]
