@@ -31,12 +31,12 @@ from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
 from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
-from watcher.sources import Source, SourceHealth
+from watcher.sources import SourceHealth
+from watcher.sources.build import build_sources
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
 from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
-from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -82,16 +82,42 @@ class Watcher:
         self._poll_failed = False
         self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
-        self._unready_after = settings.http.unready_after_failing_seconds
         factory = clients or ClientFactory(
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
-        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
-        self.cloudfront_health = SourceHealth(
-            "cloudfront", clock=self.clock, unready_after=self._unready_after, needs_first_success=False
+        limiter = RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock)
+        side = self._cloudfront_side(factory, limiter, rng)
+        self.in_progress, self.invalidator = side.in_progress, side.invalidator
+        self.completion = side.completion
+        self.pipeline = self._pipeline()
+        built = build_sources(
+            settings,
+            factory,
+            clock=self.clock,
+            metrics=self.metrics,
+            on_change=feeding(self.indexer, self.pipeline.submit),
+            stop=self.stop,
+            mode=self.mode,
+            on_listing=None if self.indexer is None else self.indexer.adopt_listing,
+        )
+        self.sources, self.sqs, self.poll = built.all, built.sqs, built.poll
+        self.metrics.track_readiness(self.unready_reason)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.observer = self._observer(built.sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _cloudfront_side(
+        self, factory: ClientFactory, limiter: RateLimiter, rng: random.Random | None
+    ) -> CloudFrontSide:
+        settings = self.settings
+        unready_after = settings.http.unready_after_failing_seconds
+        self.cloudfront_health = SourceHealth(  # ready until CreateInvalidation fails for too long
+            "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
         )
         self.notifier: Notifier | None = None
         if settings.notify.eventbridge_bus:
@@ -101,12 +127,13 @@ class Watcher:
         cloudfront = factory.cloudfront()
         self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
         self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
-        side = CloudFrontSide.build(
+        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
+        return CloudFrontSide.build(
             cloudfront,
             settings.invalidation,
             clock=self.clock,
             metrics=self.metrics,
-            limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
+            limiter=limiter,
             dry_run=self.mode.dry_run,
             rng=rng,
             on_call=self.cloudfront_health.record,
@@ -114,18 +141,6 @@ class Watcher:
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
         )
-        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
-        self.in_progress = side.in_progress
-        self.invalidator = side.invalidator
-        self.completion = side.completion
-        self.pipeline = self._pipeline()
-        sqs_client = self._add_sources(factory)
-        self.metrics.track_readiness(self.unready_reason)
-        self.metrics.start_series(
-            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
-        )
-        self.observer = self._observer(sqs_client)
-        self.http = self._http_server() if serve_http else None
 
     def _pipeline(self) -> Pipeline:
         inv = self.settings.invalidation
@@ -149,42 +164,6 @@ class Watcher:
             on_flushed=self._flushed,
         )
 
-    def _add_sources(self, factory: ClientFactory) -> SQSClient | None:
-        """The configured sources, in `self.sources`; the SQS client, for the queue depth."""
-        settings = self.settings
-        self.sources: list[Source] = []
-        self.sqs: SqsSource | None = None
-        self.poll: PollSource | None = None
-        sqs_client = None
-        if "sqs" in settings.watcher.sources:
-            sqs_client = factory.sqs()
-            self.sqs = SqsSource(
-                sqs_client,
-                settings.sqs,
-                receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=feeding(self.indexer, self.pipeline.submit),
-                mode=self.mode,
-                unready_after=self._unready_after,
-            )
-            self.sources.append(self.sqs)
-        if "poll" in settings.watcher.sources:
-            self.poll = PollSource(
-                factory.s3(),
-                settings.poll,
-                settings.sites,
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=feeding(self.indexer, self.pipeline.submit),
-                stop=self.stop,
-                dry_run=self.mode.dry_run,
-                unready_after=self._unready_after,
-                on_listing=None if self.indexer is None else self.indexer.adopt_listing,
-            )
-            self.sources.append(self.poll)
-        return sqs_client
-
     def _http_server(self) -> HealthServer | None:
         listen = self.settings.http
         try:
@@ -207,8 +186,8 @@ class Watcher:
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
         observer = Observer(stop=self.stop)
-        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
+        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
         if sqs_client is not None:
@@ -230,11 +209,10 @@ class Watcher:
 
     def unready_reason(self) -> str | None:
         """None when ready, else why not (one line)."""
-        for health in [source.health for source in self.sources] + [self.cloudfront_health]:
-            reason = health.unready_reason()
-            if reason is not None:
-                return reason
-        return None
+        healths = [source.health for source in self.sources] + [self.cloudfront_health]
+        return next((reason for health in healths if (reason := health.unready_reason()) is not None), None)
+
+    # -- loops ----------------------------------------------------------------------
 
     def run(self) -> int:
         """Run until stopped (or, with --once, until the queue is drained). Returns the exit code."""
@@ -269,9 +247,7 @@ class Watcher:
     def _start_polling(self, poll: PollSource) -> None:
         if not self.mode.once:
             poll.start()
-            return
-        # --once: one cycle against the saved state, right here; the drain flushes it.
-        if poll.run_cycle().outcome == "failed":
+        elif poll.run_cycle().outcome == "failed":  # --once: one cycle, right here; the drain flushes it
             self._poll_failed = True
 
     def _tick(self) -> None:
@@ -280,11 +256,7 @@ class Watcher:
         self.pipeline.dispatch()
         for source in self.sources:
             source.housekeeping()
-        pending = self.pipeline.pending_paths()
-        for site in self.settings.sites:
-            self.metrics.pending_paths.labels(distribution=site.distribution_id).set(
-                pending.get(site.distribution_id, 0)
-            )
+        self.pipeline.publish_pending([site.distribution_id for site in self.settings.sites])
 
     def _drain(self, receiver: Receiver | None) -> int:
         """Flush everything pending, acknowledge what is covered, release the rest; within the timeout."""
