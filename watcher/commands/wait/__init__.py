@@ -131,11 +131,21 @@ def _follow(
     trackers = {dist: DistributionInvalidations(cloudfront, dist, since) for dist in waiting_on}
     deadline = started + timeout
     done: set[str] = set()
+    # Completed is final: a path settled once is never checked again, so a look costs
+    # in proportion to what is still pending, not to the size of the deploy.
+    remaining = list(needed)
+    settled: Counter[str] = Counter()
     while True:
         for dist, tracker in trackers.items():
             if dist not in done:
                 tracker.refresh()
-        state = assess(needed, {d: t.known for d, t in trackers.items()}, waiting_on)
+        state = assess(remaining, {d: t.known for d, t in trackers.items()}, waiting_on)
+        for dist, entry in state.items():
+            entry.total += settled[dist]
+            entry.covered += settled[dist]
+            entry.completed += settled[dist]
+            settled[dist] = entry.completed
+        remaining = [item for entry in state.values() for item in entry.pending]
         now = clock.monotonic()
         progress.update(state, now)
         done = {dist for dist, entry in state.items() if entry.done}

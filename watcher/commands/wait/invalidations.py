@@ -16,7 +16,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from watcher.aws import error_code, is_transient
 from watcher.commands.wait.coverage import KnownInvalidation
-from watcher.core.planning import InvalidationPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -91,5 +90,5 @@ class DistributionInvalidations:
             id=invalidation_id,
             create_time=invalidation["CreateTime"].astimezone(UTC),
             status=str(invalidation.get("Status", "")),
-            plan=InvalidationPlan(paths=tuple(sorted(set(paths)))),
+            paths=tuple(sorted(set(paths))),
         )
