@@ -108,6 +108,8 @@ def run_wait(
         shown.close()
         print(f"watcher wait: {exc}", file=stderr)
         return EXIT_TIMEOUT
+    finally:
+        shown.close()  # also on Ctrl-C: leave the terminal as it was
     calls_line = ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
     print(f"AWS calls: {calls_line}", file=stdout)
     return code
