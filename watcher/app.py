@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.cloudfront.completion import CompletionTracker
+from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import FlushResult, Invalidator
-from watcher.cloudfront.notify import Notifier, notices_for
+from watcher.cloudfront.invalidator import Invalidator
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.status import StatusBoard
-from watcher.core.batching import Batch, Batcher
+from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -90,6 +88,7 @@ class Watcher:
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
             read_timeout=settings.aws.read_timeout_seconds,
+            on_error=self.metrics.count_aws_error,
         )
         inv = settings.invalidation
         cloudfront = factory.cloudfront()
@@ -113,39 +112,21 @@ class Watcher:
             rng=rng,
             on_call=self._cloudfront_call,
         )
-        self.notifier: Notifier | None = None
-        if settings.notify.eventbridge_bus:
-            self.notifier = Notifier(
-                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
-            )
-        self.completion: CompletionTracker | None = None
-        if inv.wait_for_completion:
-            self.completion = CompletionTracker(
-                cloudfront,
-                clock=self.clock,
-                metrics=self.metrics,
-                in_progress=self.in_progress,
-                on_completed=self.notifier.completed if self.notifier is not None else None,
-            )
-        batcher = Batcher(
-            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-        )
-        self.status_board = StatusBoard(
-            distributions=[site.distribution_id for site in settings.sites],
-            batcher=batcher,
-            in_progress=self.in_progress,
-            clock=self.clock,
-        )
+        self.followup = FollowUp(settings, factory, self.metrics, self.clock, self.in_progress)
+        self.completion = self.followup.completion_tracker(cloudfront)
         self.pipeline = Pipeline(
             router=Router(settings.sites),
-            batcher=batcher,
+            batcher=Batcher(
+                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+            ),
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
-            on_flushed=self._flushed,
+            on_flushed=self.followup.flushed,
         )
+        self.followup.watch(self.pipeline)
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
         sqs_client = None
@@ -191,7 +172,7 @@ class Watcher:
                     live=self.live,
                     unready_reason=self.unready_reason,
                 )
-                self.http.add_route("/status", self.status_board.route)
+                self.http.add_route("/status", self.followup.status)
             except OSError as exc:
                 if not self.mode.once:
                     raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
@@ -202,7 +183,7 @@ class Watcher:
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
-        observer = Observer(clock=self.clock, stop=self.stop)
+        observer = Observer(stop=self.stop)
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
@@ -210,12 +191,6 @@ class Watcher:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
-
-    def _flushed(self, batch: Batch, result: FlushResult) -> None:
-        """After each flush that created invalidations: /status, and Created events (queued only)."""
-        self.status_board.flushed(batch, result)
-        if self.notifier is not None:
-            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 
@@ -248,8 +223,6 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
-        if self.notifier is not None:
-            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -312,9 +285,7 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
-        if self.notifier is not None:
-            # Queued events get what is left before the exit margin, at most half a second.
-            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
+        self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -24,18 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 
+from watcher.awserrors import count_errors, error_code, is_transient
 from watcher.core.config import RECEIVE_READ_MARGIN_SECONDS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
@@ -47,56 +42,6 @@ __all__ = ["CALL_BUDGET_SECONDS", "ClientFactory", "error_code", "is_transient"]
 CALL_BUDGET_SECONDS = 10.0
 _CONNECT_CEILING = 2.0
 
-# Codes that mean "try again later" whatever the service.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestLimitExceeded",
-        "TooManyInvalidationsInProgress",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "RequestExpired",
-        "PriorRequestNotComplete",
-        "KMS.ThrottlingException",
-    }
-)
-_CONNECTION_ERRORS = (
-    EndpointConnectionError,
-    ConnectionClosedError,
-    ReadTimeoutError,
-    ConnectTimeoutError,
-)
-
-
-def error_code(exc: BaseException) -> str:
-    """A bounded label for an AWS error: the error code, or the exception class name."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-        if code:
-            return str(code)[:64]
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return f"HTTP{status}" if status else "ClientError"
-    return type(exc).__name__[:64]
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: throttling, quotas in progress, 5xx, timeouts, connections."""
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
-    return isinstance(exc, (*_CONNECTION_ERRORS, BotoCoreError, ConnectionError, TimeoutError))
-
 
 class ClientFactory:
     """Builds the clients the watcher needs from one boto3 session."""
@@ -107,10 +52,13 @@ class ClientFactory:
         region: str = "",
         connect_timeout: float = 5,
         read_timeout: float = 30,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         # botocore reads AWS_DEFAULT_REGION only; the standard chain of the other SDKs
         # (and of ECS/EKS, which inject both) also honours AWS_REGION.
         self._session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+        if on_error is not None:  # `on_error(service, code)` once per failed call of any client made here
+            count_errors(self._session.events, on_error)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
 

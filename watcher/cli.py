@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from watcher import __version__
+from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
@@ -30,12 +31,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _prog() -> str:
+    """`watcher`, or `cloudfront-watcher` when run by that name (the same program)."""
+    invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "cloudfront-watcher" if invoked == "cloudfront-watcher" else "watcher"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="watcher", description="Keeps CloudFront distributions fresh when S3 origins change."
+        prog=_prog(),
+        description="Keeps CloudFront distributions fresh when S3 origins change "
+        "(also installed as `cloudfront-watcher`).",
+        epilog=epilog("", reads_config=True) + "\n\n`watcher SUBCOMMAND --help` explains each subcommand.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cloudfront-watcher {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Accepted before the subcommand too: `watcher --config X check` = `watcher check --config X`.
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file, also accepted after the subcommand (default: $WATCHER_CONFIG, else ./config.toml)",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="SUBCOMMAND"
+    )
 
     def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
@@ -105,8 +124,6 @@ def _build_parser() -> argparse.ArgumentParser:
             description="Wait until every object of the configured sites changed at or after TIME is "
             "covered, on each distribution that serves it, by a Completed invalidation created after "
             "the change. No contact with the daemon.",
-            epilog="exit codes: 0 live, 1 timeout (pending paths printed) or AWS failure, "
-            "2 configuration or usage error",
         )
     )
     wait.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 with a zone, or epoch seconds")
@@ -119,6 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
     demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
+    explain_subcommands(commands)
     return parser
 
 
@@ -180,7 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     code = watcher.run()
     if args.once and watcher.poll is not None and watcher.poll.took_baseline:
-        # The contract: a --once poll without saved state says that it only took a baseline.
+        # docs/reference.md (Commands): a --once poll without saved state says that it only took a baseline.
         print("poll: no saved state ([poll] state_file): this cycle took a baseline; nothing was invalidated")
     return code
 
@@ -237,12 +255,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from watcher.commands.setup import queue_name_of, run_setup  # noqa: PLC0415
+    from watcher.commands.setup import run_setup  # noqa: PLC0415
+    from watcher.core.sites import queue_name  # noqa: PLC0415
 
     # A queue still to be created has no URL yet: relax the "sqs needs queue_url" rule for setup only.
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)
-    configured = queue_name_of(settings.sqs.queue_url) if settings.sqs.queue_url else ""
+    configured = queue_name(settings.sqs.queue_url) if settings.sqs.queue_url else ""
     if args.queue_name and configured and args.queue_name != configured:
         print(
             f"watcher setup: --queue-name {args.queue_name} but [sqs] queue_url names {configured}",
@@ -273,26 +292,6 @@ def _iam_policy(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace) -> int:
-    from watcher.commands.wait import parse_keys, parse_since, run_wait  # noqa: PLC0415
+    from watcher.commands.wait.command import wait_command  # noqa: PLC0415
 
-    if not (args.timeout > 0 and args.interval > 0):
-        print("watcher wait: --timeout and --interval must be positive", file=sys.stderr)
-        return EXIT_USAGE
-    try:  # every usage error is one line, before any AWS call
-        since = parse_since(args.since)
-        keys = []
-        if args.keys_from == "-":
-            keys = parse_keys(sys.stdin, since)
-        elif args.keys_from:
-            with Path(args.keys_from).open(encoding="utf-8") as handle:
-                keys = parse_keys(handle, since)
-        # wait reads only [[sites]] and [aws]: a CI config without a queue is enough.
-        settings = _load(args, {"watcher": {"sources": ["poll"]}})
-    except ConfigError as exc:
-        path = resolve_config_path(args.config)
-        print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, OSError) as exc:
-        print(f"watcher wait: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return run_wait(settings, since=since, keys=keys, timeout=args.timeout, interval=args.interval)
+    return wait_command(args, _load)

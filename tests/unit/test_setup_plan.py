@@ -20,7 +20,6 @@ from watcher.commands.setup.state import (
     QueueState,
     RuleState,
     Target,
-    minimal_prefixes,
 )
 from watcher.core.config import Settings
 
@@ -74,11 +73,6 @@ def test_first_overlap_needs_events_and_filters_to_meet() -> None:
     same_place = NotificationEntry("lambda", LAMBDA_ARN, ("s3:ObjectCreated:Put",), KeyFilter(suffix=".html"))
     assert first_overlap(ours, [elsewhere]) is None
     assert first_overlap(ours, [elsewhere, same_place]) == (ours[0], same_place)
-
-
-def test_minimal_prefixes_drop_the_covered_ones() -> None:
-    assert minimal_prefixes(["blog/", "", "docs/"]) == ("",)
-    assert minimal_prefixes(["blog/2026/", "blog/", "docs/"]) == ("blog/", "docs/")
 
 
 def _target(**prefixes: tuple[str, ...]) -> Target:

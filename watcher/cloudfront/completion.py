@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.inprogress import InProgress
 from watcher.core.clock import Clock
 from watcher.ops.metrics import Metrics
@@ -111,9 +110,8 @@ class CompletionTracker:
             response = self._client.get_invalidation(
                 DistributionId=followed.distribution_id, Id=followed.invalidation_id
             )
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
             if code == "NoSuchInvalidation":
                 log.warning("invalidation vanished; no longer followed")
                 self._forget(followed)

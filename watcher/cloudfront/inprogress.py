@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.planning import is_wildcard
 from watcher.ops.metrics import Metrics
@@ -31,7 +30,6 @@ _ASSUME_RUNNING_SECONDS = 120.0
 @dataclass(slots=True)
 class _Known:
     wildcards: int
-    files: int
     created: float
     completed: bool = False
 
@@ -57,7 +55,7 @@ class InProgress:
         wildcards = sum(1 for path in paths if is_wildcard(path))
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
-                wildcards=wildcards, files=len(paths) - wildcards, created=created
+                wildcards=wildcards, created=created
             )
         self._publish(distribution_id)
 
@@ -111,9 +109,8 @@ class InProgress:
     def _refresh(self, distribution_id: str) -> list[_Known]:
         try:
             in_progress = self._list_in_progress(distribution_id)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
             self._log.warning(
                 "ListInvalidations failed; assuming our recent invalidations still run",
                 distribution=distribution_id,
@@ -157,15 +154,14 @@ class InProgress:
             return known
         try:
             response = self._client.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)
-        except (ClientError, BotoCoreError, OSError) as exc:
-            self._metrics.aws_errors.labels(service="cloudfront", code=error_code(exc)).inc()
+        except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
-            return _Known(wildcards=1, files=0, created=self._clock.time())
+            return _Known(wildcards=1, created=self._clock.time())
         paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])
         created_at = response["Invalidation"].get("CreateTime")
         created = created_at.timestamp() if created_at is not None else self._clock.time()
         wildcards = sum(1 for path in paths if is_wildcard(path))
-        known = _Known(wildcards=wildcards, files=len(paths) - wildcards, created=created)
+        known = _Known(wildcards=wildcards, created=created)
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known
         return known

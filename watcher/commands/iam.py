@@ -13,14 +13,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
+from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
+from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "wait_policy", "watcher_policy"]
+__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 
-_AWS_QUEUE_URL = re.compile(
-    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
-)
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -46,10 +45,10 @@ class Account:
 
 
 def _queue_arn(account: Account, queue_url: str, name: str = "") -> str:
-    match = _AWS_QUEUE_URL.match(queue_url)
-    region = match.group("region") if match else account.region
-    owner = match.group("account") if match else account.account_id
-    name = name or queue_url.rstrip("/").rsplit("/", 1)[-1]
+    address = queue_address(queue_url)
+    region = address.region if address else account.region
+    owner = address.account if address else account.account_id
+    name = name or queue_name(queue_url)
     return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
 
 
@@ -85,59 +84,9 @@ def _event_bus_arn(bus: str, account: Account) -> str:
     return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
 
 
-def _listing_statements(settings: Settings, account: Account, actions: list[str]) -> list[dict[str, Any]]:
-    """`actions` (bucket listings) on each site bucket, limited to the site prefixes."""
-    prefixes: dict[str, list[str]] = {}
-    for site in settings.sites:
-        prefixes.setdefault(site.bucket, []).append(site.prefix)
-    statements = []
-    for bucket, found in sorted(prefixes.items()):
-        kept = minimal_prefixes(found)
-        statement: dict[str, Any] = {
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": f"arn:{account.partition}:s3:::{bucket}",
-        }
-        if "" not in kept:
-            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        statements.append(statement)
-    return statements
-
-
-def wait_policy(settings: Settings, account: Account) -> dict[str, Any]:
-    """`watcher wait`, read-only: list the site prefixes (and delete markers), read invalidations."""
-    statements: list[dict[str, Any]] = [
-        {"Sid": f"ListSiteChanges{index}", **statement}
-        for index, statement in enumerate(
-            _listing_statements(settings, account, ["s3:ListBucket", "s3:ListBucketVersions"])
-        )
-    ]
-    statements.append(
-        {
-            "Sid": "ReadBucketVersioning",
-            "Effect": "Allow",
-            "Action": "s3:GetBucketVersioning",
-            "Resource": _bucket_arns(settings, account.partition),
-        }
-    )
-    statements.append(
-        {
-            "Sid": "ReadSiteInvalidations",
-            "Effect": "Allow",
-            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
-            "Resource": _distribution_arns(settings, account),
-        }
-    )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    prefixes: dict[str, list[str]] = {}
-    for site in settings.sites:
-        prefixes.setdefault(site.bucket, []).append(site.prefix)
-    for bucket, found in sorted(prefixes.items()):
-        kept = minimal_prefixes(found)
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
         bucket_arn = f"arn:{account.partition}:s3:::{bucket}"
         listing: dict[str, Any] = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
         if "" not in kept:  # the poller lists only under the site prefixes
@@ -237,7 +186,8 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
 
 def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
     """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
-    from watcher.aws import ClientFactory, error_code  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.awserrors import error_code  # noqa: PLC0415
 
     clients = ClientFactory(region=settings.aws.region)
     identity = clients.sts().get_caller_identity()
@@ -329,7 +279,7 @@ def print_policy(
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "wait":
-        document = wait_policy(settings, account)
+        document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
     else:
         dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)

@@ -7,22 +7,33 @@ typo that is silently ignored is a deploy that is silently not invalidated.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from watcher.core.config_messages import describe_error, sections_not_tables
+from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
+from watcher.core.globs import check_globs
+from watcher.core.sites import is_fifo
 
 __all__ = [
     "ENV_PREFIX",
     "ConfigError",
     "HttpSettings",
     "InvalidationSettings",
-    "NotifySettings",
     "PollSettings",
     "Settings",
     "SiteSettings",
@@ -31,18 +42,17 @@ __all__ = [
     "resolve_config_path",
 ]
 
-ENV_PREFIX = "WATCHER__"
 SQS_MAX_VISIBILITY_SECONDS = 43_200
 # A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
 RECEIVE_READ_MARGIN_SECONDS = 3.0
 # What the drain needs beyond the last long poll: its read margin, then the exit itself.
 _DRAIN_BEYOND_RECEIVE_SECONDS = RECEIVE_READ_MARGIN_SECONDS + 2.0
+_NOT_FOUND = "config file not found (and the environment does not set every required key)"
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
-_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
-_DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
-_EVENT_BUS_RE = re.compile(
-    r"^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256})$"
-)
+_AWS_NAMES = {
+    "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
+    "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
+}
 
 
 class ConfigError(Exception):
@@ -126,7 +136,7 @@ class SqsSettings(_Section):
             raise ValueError(
                 f"must be a queue URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (got {value!r})"
             )
-        if value.endswith(".fifo"):
+        if is_fifo(value):
             raise ValueError("FIFO queues cannot receive S3 event notifications; use a standard queue")
         return value
 
@@ -139,6 +149,11 @@ class PollSettings(_Section):
     state_file: str = ""
     on_change: Literal["object", "site"] = "object"
     invalidate_on_start: bool = False
+
+    @field_validator("watch")
+    @classmethod
+    def _watch_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _readable_globs(value)
 
 
 class InvalidationSettings(_Section):
@@ -161,16 +176,9 @@ class InvalidationSettings(_Section):
 
 
 class NotifySettings(_Section):
-    """`[notify]`: completion events for pipelines, chat and tickets (EventBridge PutEvents)."""
+    """`[notify]`: completion events (EventBridge PutEvents) to a bus name or ARN; "" = off."""
 
-    eventbridge_bus: str = ""  # a bus name or ARN; "" = no events
-
-    @field_validator("eventbridge_bus")
-    @classmethod
-    def _bus_name_or_arn(cls, value: str) -> str:
-        if value and not _EVENT_BUS_RE.match(value):
-            raise ValueError(f"must be an event bus name or ARN (got {value!r})")
-        return value
+    eventbridge_bus: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:/\-]{0,1600}$")] = ""
 
 
 class SiteSettings(_Section):
@@ -182,18 +190,12 @@ class SiteSettings(_Section):
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = ()
 
-    @field_validator("bucket")
+    @field_validator("bucket", "distribution_id")
     @classmethod
-    def _bucket_name(cls, value: str) -> str:
-        if not _BUCKET_RE.match(value):
-            raise ValueError(f"not a valid S3 bucket name: {value!r}")
-        return value
-
-    @field_validator("distribution_id")
-    @classmethod
-    def _distribution_id(cls, value: str) -> str:
-        if not _DISTRIBUTION_RE.match(value):
-            raise ValueError(f"not a CloudFront distribution id (like E2EXAMPLE): {value!r}")
+    def _aws_name(cls, value: str, info: ValidationInfo) -> str:
+        pattern, what = _AWS_NAMES[str(info.field_name)]
+        if not pattern.match(value):
+            raise ValueError(f"not {what}: {value!r}")
         return value
 
     @field_validator("prefix")
@@ -208,15 +210,20 @@ class SiteSettings(_Section):
     @field_validator("include", "exclude")
     @classmethod
     def _globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for glob in value:
-            if not glob or glob.startswith("/"):
-                raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
-        return value
+        return _readable_globs(value)
 
     @property
     def name(self) -> str:
         """A short label for logs: bucket/prefix -> distribution."""
         return f"s3://{self.bucket}/{self.prefix} -> {self.distribution_id}"
+
+
+def _readable_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
+    for glob in globs:
+        if not glob or glob.startswith("/"):
+            raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
+    check_globs(globs)  # GlobError is a ValueError: one line naming the glob
+    return globs
 
 
 class Settings(_Section):
@@ -261,12 +268,6 @@ class Settings(_Section):
         return self.model_dump(mode="json")
 
 
-def resolve_config_path(flag: str | None, environ: Mapping[str, str] | None = None) -> Path:
-    """`--config`, else `WATCHER_CONFIG`, else `./config.toml`."""
-    env = os.environ if environ is None else environ
-    return Path(flag or env.get("WATCHER_CONFIG") or "config.toml")
-
-
 def load_settings(
     path: Path,
     *,
@@ -278,7 +279,6 @@ def load_settings(
     Raises ConfigError with one line per problem.
     """
     env = os.environ if environ is None else environ
-    problems: list[str] = []
     data: dict[str, Any] = {}
     missing_file = False
     try:
@@ -288,88 +288,13 @@ def load_settings(
         missing_file = True
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
-    problems.extend(_sections_are_tables(data))
-    if problems:
-        raise ConfigError(problems)
-
-    problems.extend(_apply_environment(data, env))
-    for section, values in (overrides or {}).items():
-        data.setdefault(section, {}).update(values)
+    problems = sections_not_tables(data, Settings) or lay_over(data, Settings, env, overrides or {})
     if problems:
         raise ConfigError(problems)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
+        lines = [line for error in exc.errors() for line in describe_error(error, Settings).splitlines()]
         if missing_file:
-            lines.insert(
-                0,
-                f"{path}: config file not found (and the environment does not set every required key)",
-            )
+            lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc
-
-
-def _sections_are_tables(data: dict[str, Any]) -> list[str]:
-    """`watcher = 1` is not a section: say so before anything merges into it."""
-    problems = []
-    for name, value in data.items():
-        if name == "sites":
-            if not isinstance(value, list):
-                problems.append("sites: must be an array of tables ([[sites]])")
-        elif not isinstance(value, dict) and name in Settings.model_fields:
-            problems.append(f"{name}: must be a table ([{name}]), got {type(value).__name__} {value!r}")
-    return problems
-
-
-def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
-    problems = []
-    sections = dict(Settings.model_fields)
-    for name in sorted(env):
-        if not name.startswith(ENV_PREFIX):
-            continue
-        value = env[name]
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        if parts == ["sites"]:
-            try:
-                data["sites"] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{name}: must be a JSON array of site tables ({exc.msg})")
-            continue
-        section_field = sections.get(parts[0]) if len(parts) == 2 else None
-        section_model = section_field.annotation if section_field else None
-        if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
-            problems.append(
-                f"{name}: unknown setting (expected WATCHER__SECTION__KEY, e.g. WATCHER__SQS__QUEUE_URL)"
-            )
-            continue
-        key = parts[1]
-        key_field = section_model.model_fields.get(key)
-        if key_field is None:
-            problems.append(f"{name}: unknown setting: [{parts[0]}] has no key {key!r}")
-            continue
-        section = data.setdefault(parts[0], {})
-        if not isinstance(section, dict):
-            problems.append(f"{name}: [{parts[0]}] in the file is not a table")
-            continue
-        if get_origin(key_field.annotation) is tuple:
-            try:
-                section[key] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(f'{name}: must be a JSON array, e.g. ["a", "b"] ({exc.msg})')
-            continue
-        section[key] = value
-    return problems
-
-
-def _describe(error: Any) -> str:
-    location = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]).replace(
-        ".[", "["
-    )
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
-    return f"{location}: {message}" if location else message

@@ -193,6 +193,10 @@ class Metrics:
         """`ready` follows `unready_reason()` at each scrape."""
         self.ready.set_function(lambda: 0.0 if unready_reason() is not None else 1.0)
 
+    def count_aws_error(self, service: str, code: str) -> None:
+        """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""
+        self.aws_errors.labels(service=service, code=code).inc()
+
     def start_series(self, *, distributions: Iterable[str], sources: Iterable[str]) -> None:
         """Create the label children the daemon will use, at 0, before the first event.
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS
 from watcher.core.clock import Clock
 from watcher.core.config import PollSettings, SiteSettings
 from watcher.core.model import Change, ChangeKind
@@ -159,7 +158,7 @@ class PollSource:
                 observed = list_scope(
                     self._client, scope, self._settings.watch, on_page=count_page, stop=self._stop
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 return self._failed(scope, exc, calls)
             if observed is None:
                 return CycleResult("skipped", list_calls=calls, reason="stopping")
@@ -211,8 +210,6 @@ class PollSource:
         return submitted
 
     def _failed(self, scope: Scope, exc: BaseException, calls: int) -> CycleResult:
-        code = error_code(exc)
-        self._metrics.aws_errors.labels(service="s3", code=code).inc()
         self._failures += 1
         self._skip = backoff_cycles(self._failures, self._settings.interval_seconds)
         reason, transient = describe_list_error(scope, exc)

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import SqsSettings
 from watcher.core.events import parse_body
@@ -112,9 +111,8 @@ class SqsSource:
                 VisibilityTimeout=self._settings.visibility_timeout_seconds,
                 MessageSystemAttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
             )
-        except (ClientError, BotoCoreError, OSError) as exc:
-            code = error_code(exc)
-            self._metrics.aws_errors.labels(service="sqs", code=code).inc()
+        except AWS_ERRORS as exc:
+            code = error_code(exc)  # counted by the clients' error hook
             self.health.failure(f"ReceiveMessage failed: {code}")
             self._log.warning("receive failed", code=code, error=str(exc)[:300])
             raise

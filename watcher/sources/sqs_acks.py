@@ -21,9 +21,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
 from watcher.core.workers import WorkerPool
@@ -177,7 +176,7 @@ class HeldMessages:
         entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
         try:
             response = self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = self._call_failed(exc, "delete")
             self._log.warning("delete failed; will retry", code=code, messages=len(chunk))
             self._back_off(chunk, forget=final)
@@ -198,7 +197,7 @@ class HeldMessages:
         seconds = {h.receipt_handle: int(min(timeout, self._ceiling(h, now))) for h in chunk}
         try:
             response = self._change_visibility(chunk, lambda h: seconds[h.receipt_handle])
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = self._call_failed(exc, "extend")
             self._log.warning("visibility extension failed; will retry", code=code, messages=len(chunk))
             self._back_off(chunk, forget=False)
@@ -215,7 +214,7 @@ class HeldMessages:
         # A failed release is not fatal: the message becomes visible when its timeout lapses.
         try:
             self._change_visibility(chunk, lambda h: int(h.retry_in) if visibility is None else visibility)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             self._call_failed(exc, "release")
         self._forget(chunk)
         self._metrics.sqs_messages.labels(outcome="released").inc(len(chunk))
@@ -231,8 +230,7 @@ class HeldMessages:
         )
 
     def _call_failed(self, exc: BaseException, what: str) -> str:
-        code = error_code(exc)
-        self._metrics.aws_errors.labels(service="sqs", code=code).inc()
+        code = error_code(exc)  # counted by the clients' error hook
         self._metrics.retries.labels(reason=f"sqs_{what}_{code}"[:64]).inc()
         return code
 
@@ -241,7 +239,7 @@ class HeldMessages:
         failed: dict[str, str] = {}
         for entry in response.get("Failed", []):
             code = str(entry.get("Code", "Failed"))[:64]
-            self._metrics.aws_errors.labels(service="sqs", code=code).inc()
+            self._metrics.count_aws_error("sqs", code)  # a refused entry: no failed call for the hook
             index = int(entry.get("Id", -1))
             if 0 <= index < len(chunk):
                 failed[chunk[index].receipt_handle] = code

@@ -13,13 +13,13 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from watcher.aws import ClientFactory, error_code
-from watcher.commands.wait.coverage import DistributionProgress, assess, needed_paths
-from watcher.commands.wait.invalidations import DistributionInvalidations, FatalAwsError
+from watcher.aws import ClientFactory
+from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.commands.wait.coverage import needed_paths
+from watcher.commands.wait.follow import Waiting, follow
+from watcher.commands.wait.invalidations import FatalAwsError
 from watcher.commands.wait.listing import ChangedObject, list_changes, merge_changes, parse_keys
 from watcher.commands.wait.progress import Progress, make_progress
 from watcher.commands.wait.since import parse_since
@@ -27,15 +27,11 @@ from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.routing import Router
 
-if TYPE_CHECKING:
-    from mypy_boto3_cloudfront import CloudFrontClient
-
 __all__ = ["EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "parse_keys", "parse_since", "run_wait"]
 
 EXIT_OK = 0
 EXIT_TIMEOUT = 1
 EXIT_USAGE = 2
-SHOWN_PENDING = 20
 
 
 def _count_calls(client: Any, counts: Counter[str]) -> None:
@@ -45,6 +41,14 @@ def _count_calls(client: Any, counts: Counter[str]) -> None:
         counts[str(model.name)] += 1
 
     client.meta.events.register("before-call", count)
+
+
+def _factory(settings: Settings) -> ClientFactory:
+    return ClientFactory(
+        region=settings.aws.region,
+        connect_timeout=settings.aws.connect_timeout_seconds,
+        read_timeout=settings.aws.read_timeout_seconds,
+    )
 
 
 def run_wait(
@@ -68,126 +72,29 @@ def run_wait(
     if unrouted:
         print(f"watcher wait: --keys-from: no configured site serves {unrouted[0][:300]}", file=stderr)
         return EXIT_USAGE
-    factory = clients or ClientFactory(
-        region=settings.aws.region,
-        connect_timeout=settings.aws.connect_timeout_seconds,
-        read_timeout=settings.aws.read_timeout_seconds,
-    )
+    factory = clients or _factory(settings)
     calls: Counter[str] = Counter()
     s3, cloudfront = factory.s3(), factory.cloudfront()
     _count_calls(s3, calls)
     _count_calls(cloudfront, calls)
     started = clock.monotonic()
     try:
-        listed = list_changes(s3, settings.sites, since)
-    except (ClientError, BotoCoreError, OSError) as exc:
+        changes = merge_changes(list_changes(s3, settings.sites, since), keys)
+    except AWS_ERRORS as exc:
         print(f"watcher wait: cannot list the site buckets: {error_code(exc)}: {exc}", file=stderr)
         return EXIT_TIMEOUT
-    changes = merge_changes(listed, keys)
     needed, _ = needed_paths(router, changes)  # listed objects outside include/exclude need nothing
-    distributions = sorted({site.distribution_id for site in settings.sites})
     if not needed:
-        print(f"nothing to wait for: no object of the configured sites changed since {since.isoformat()}")
+        print(f"nothing to wait for: no object of the sites changed since {since.isoformat()}", file=stdout)
         return EXIT_OK
+    waiting = Waiting(needed, len(changes), since, started, timeout, interval)
     shown = progress or make_progress(stderr)
     try:
-        code = _follow(
-            cloudfront,
-            needed=needed,
-            distributions=distributions,
-            since=since,
-            timeout=timeout,
-            interval=interval,
-            clock=clock,
-            progress=shown,
-            out=stdout,
-            started=started,
-            objects=len(changes),
-        )
+        live = follow(cloudfront, waiting, clock=clock, progress=shown, out=stdout)
     except FatalAwsError as exc:
-        shown.close()
         print(f"watcher wait: {exc}", file=stderr)
         return EXIT_TIMEOUT
     finally:
         shown.close()  # also on Ctrl-C: leave the terminal as it was
-    calls_line = ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))
-    print(f"AWS calls: {calls_line}", file=stdout)
-    return code
-
-
-def _follow(
-    cloudfront: CloudFrontClient,
-    *,
-    needed: Sequence[Any],
-    distributions: Sequence[str],
-    since: datetime,
-    timeout: float,
-    interval: float,
-    clock: Clock,
-    progress: Progress,
-    out: TextIO,
-    started: float,
-    objects: int,
-) -> int:
-    waiting_on = sorted({item.distribution_id for item in needed})
-    trackers = {dist: DistributionInvalidations(cloudfront, dist, since) for dist in waiting_on}
-    deadline = started + timeout
-    done: set[str] = set()
-    # Completed is final: a path settled once is never checked again, so a look costs
-    # in proportion to what is still pending, not to the size of the deploy.
-    remaining = list(needed)
-    settled: Counter[str] = Counter()
-    while True:
-        for dist, tracker in trackers.items():
-            if dist not in done:
-                tracker.refresh()
-        state = assess(remaining, {d: t.known for d, t in trackers.items()}, waiting_on)
-        for dist, entry in state.items():
-            entry.total += settled[dist]
-            entry.covered += settled[dist]
-            entry.completed += settled[dist]
-            settled[dist] = entry.completed
-        remaining = [item for entry in state.values() for item in entry.pending]
-        now = clock.monotonic()
-        progress.update(state, now)
-        done = {dist for dist, entry in state.items() if entry.done}
-        if len(done) == len(state):
-            progress.close()
-            print(
-                f"live: {len(needed)} paths of {objects} objects changed since {since.isoformat()} are "
-                f"covered by Completed invalidations on {len(state)} distribution(s) "
-                f"(waited {now - started:.1f} s)",
-                file=out,
-            )
-            return EXIT_OK
-        if now >= deadline:
-            progress.close()
-            _report_timeout(state, trackers, timeout, out)
-            return EXIT_TIMEOUT
-        clock.sleep(max(0.0, min(interval, deadline - now)))
-
-
-def _report_timeout(
-    state: dict[str, DistributionProgress],
-    trackers: dict[str, DistributionInvalidations],
-    timeout: float,
-    out: TextIO,
-) -> None:
-    pending = [item for entry in state.values() for item in entry.pending]
-    print(
-        f"timed out after {timeout:g} s: {len(pending)} path(s) not yet covered by a Completed invalidation",
-        file=out,
-    )
-    print(f"pending (first {min(SHOWN_PENDING, len(pending))} of {len(pending)}):", file=out)
-    for item in pending[:SHOWN_PENDING]:
-        print(
-            f"  {item.distribution_id} {item.path}  (key {item.key}, changed {item.changed_at.isoformat()})",
-            file=out,
-        )
-    running = [(dist, known) for dist, entry in state.items() for known in entry.in_progress]
-    print(f"invalidations in progress: {len(running)}", file=out)
-    for dist, known in running:
-        print(f"  {dist} {known.id} {known.status}, created {known.create_time.isoformat()}", file=out)
-    for dist, tracker in trackers.items():
-        if tracker.last_error:
-            print(f"  {dist}: last ListInvalidations/GetInvalidation error: {tracker.last_error}", file=out)
+    print(f"AWS calls: {', '.join(f'{name} {n}' for name, n in sorted(calls.items()))}", file=stdout)
+    return EXIT_OK if live else EXIT_TIMEOUT

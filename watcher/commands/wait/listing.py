@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from watcher.commands.setup.state import minimal_prefixes
 from watcher.core.config import SiteSettings
+from watcher.core.sites import prefixes_by_bucket
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,13 +31,6 @@ class ChangedObject:
     deleted: bool = False
 
 
-def _site_prefixes(sites: Sequence[SiteSettings]) -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for site in sites:
-        found.setdefault(site.bucket, []).append(site.prefix)
-    return {bucket: minimal_prefixes(prefixes) for bucket, prefixes in found.items()}
-
-
 def _whole_seconds(moment: datetime) -> datetime:
     # S3 keeps LastModified to the second: a write at 10.7 s reads back as 10 s, so a
     # start recorded at 10.5 s must still count it.
@@ -48,7 +41,7 @@ def list_changes(s3: S3Client, sites: Sequence[SiteSettings], since: datetime) -
     """Objects under the site prefixes modified at or after `since`, and newer delete markers."""
     floor = _whole_seconds(since)
     changed: list[ChangedObject] = []
-    for bucket, prefixes in sorted(_site_prefixes(sites).items()):
+    for bucket, prefixes in prefixes_by_bucket(sites).items():
         versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
         for prefix in prefixes:
             objects = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
