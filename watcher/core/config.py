@@ -178,7 +178,7 @@ class InvalidationSettings(_Section):
 class NotifySettings(_Section):
     """`[notify]`: completion events (EventBridge PutEvents) to a bus name or ARN; "" = off."""
 
-    eventbridge_bus: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:/\-]{0,1600}$")] = ""
+    eventbridge_bus: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:/\-]{0,512}$")] = ""
 
 
 class SiteSettings(_Section):
