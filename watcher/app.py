@@ -17,9 +17,8 @@ import structlog
 
 from watcher.aws import ClientFactory
 from watcher.cloudfront.followup import FollowUp
-from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import Invalidator
 from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.cloudfront.side import CloudFrontSide
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
@@ -81,8 +80,7 @@ class Watcher:
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
-        self._heartbeat = self.clock.monotonic()
-        self._started = self.clock.monotonic()
+        self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
         factory = clients or ClientFactory(
             region=settings.aws.region,
@@ -90,8 +88,6 @@ class Watcher:
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
-        inv = settings.invalidation
-        cloudfront = factory.cloudfront()
         # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
         self.cloudfront_health = SourceHealth(
             "cloudfront",
@@ -99,26 +95,35 @@ class Watcher:
             unready_after=settings.http.unready_after_failing_seconds,
             needs_first_success=False,
         )
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
-        self.invalidator = Invalidator(
-            cloudfront,
+        self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
+        side = CloudFrontSide.build(
+            factory.cloudfront(),
+            settings.invalidation,
             clock=self.clock,
             metrics=self.metrics,
             limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
-            in_progress=self.in_progress,
-            max_paths_per_request=inv.max_paths_per_request,
-            max_wildcards_in_progress=inv.max_wildcards_in_progress,
             dry_run=self.mode.dry_run,
             rng=rng,
-            on_call=self._cloudfront_call,
+            on_call=self.cloudfront_health.record,
+            on_completed=self.followup.completed,
         )
-        self.followup = FollowUp(settings, factory, self.metrics, self.clock, self.in_progress)
-        self.completion = self.followup.completion_tracker(cloudfront)
-        self.pipeline = Pipeline(
-            router=Router(settings.sites),
-            batcher=Batcher(
-                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-            ),
+        self.in_progress = side.in_progress
+        self.invalidator = side.invalidator
+        self.completion = side.completion
+        self.pipeline = self._pipeline()
+        sqs_client = self._add_sources(factory)
+        self.observer = self._observer(sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _pipeline(self) -> Pipeline:
+        inv = self.settings.invalidation
+        batcher = Batcher(
+            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+        )
+        self.followup.watch(batcher, self.in_progress)
+        return Pipeline(
+            router=Router(self.settings.sites),
+            batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
@@ -126,9 +131,13 @@ class Watcher:
             completion=self.completion,
             on_flushed=self.followup.flushed,
         )
-        self.followup.watch(self.pipeline)
+
+    def _add_sources(self, factory: ClientFactory) -> SQSClient | None:
+        """The configured sources, in `self.sources`; the SQS client, for the queue depth."""
+        settings = self.settings
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
+        self.poll: PollSource | None = None
         sqs_client = None
         if "sqs" in settings.watcher.sources:
             sqs_client = factory.sqs()
@@ -143,7 +152,6 @@ class Watcher:
                 unready_after=settings.http.unready_after_failing_seconds,
             )
             self.sources.append(self.sqs)
-        self.poll: PollSource | None = None
         if "poll" in settings.watcher.sources:
             self.poll = PollSource(
                 factory.s3(),
@@ -161,25 +169,26 @@ class Watcher:
         self.metrics.start_series(
             distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
         )
-        self.observer = self._observer(sqs_client)
-        self.http: HealthServer | None = None
-        if serve_http:
-            try:
-                self.http = HealthServer(
-                    host=settings.http.host,
-                    port=settings.http.port,
-                    registry=self.metrics.registry,
-                    live=self.live,
-                    unready_reason=self.unready_reason,
-                )
-                self.http.add_route("/status", self.followup.status)
-            except OSError as exc:
-                if not self.mode.once:
-                    raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
-                # A one-shot run is often next to a running daemon on the same port.
-                self._log.warning(
-                    "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
-                )
+        return sqs_client
+
+    def _http_server(self) -> HealthServer | None:
+        listen = self.settings.http
+        try:
+            server = HealthServer(
+                host=listen.host,
+                port=listen.port,
+                registry=self.metrics.registry,
+                live=self.live,
+                unready_reason=self.unready_reason,
+            )
+        except OSError as exc:
+            if not self.mode.once:
+                raise StartupError(f"http.listen {listen.listen}: cannot listen: {exc}") from exc
+            # A one-shot run is often next to a running daemon on the same port.
+            self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
+            return None
+        server.add_route("/status", self.followup.status)
+        return server
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
@@ -205,12 +214,6 @@ class Watcher:
             if reason is not None:
                 return reason
         return None
-
-    def _cloudfront_call(self, error: str | None) -> None:
-        if error is None:
-            self.cloudfront_health.success()
-        else:
-            self.cloudfront_health.failure(error)
 
     # -- loops ----------------------------------------------------------------------
 
@@ -255,9 +258,8 @@ class Watcher:
             source.housekeeping()
         pending = self.pipeline.pending_paths()
         for site in self.settings.sites:
-            self.metrics.pending_paths.labels(distribution=site.distribution_id).set(
-                pending.get(site.distribution_id, 0)
-            )
+            dist = site.distribution_id
+            self.metrics.pending_paths.labels(distribution=dist).set(pending.get(dist, 0))
 
     def _drain(self, receiver: Receiver | None) -> int:
         """Flush everything pending, acknowledge what is covered, release the rest; within the timeout."""

@@ -77,31 +77,28 @@ class ClientFactory:
 
     def cloudfront(self) -> CloudFrontClient:
         """CloudFront without botocore retries: the invalidator owns retrying (same CallerReference)."""
-        client: Any = self._session.client("cloudfront", config=self._config(attempts=1))
-        return client  # type: ignore[no-any-return]
+        return self._client("cloudfront", self._config(attempts=1))  # type: ignore[no-any-return]
 
     def sqs(self) -> SQSClient:
         """SQS for short calls (delete, visibility, attributes): within the call budget."""
-        client: Any = self._session.client("sqs", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("sqs", self._config(attempts=2))  # type: ignore[no-any-return]
 
     def sqs_receiver(self, *, wait_time_seconds: int = 20) -> SQSClient:
         """SQS for the long poll: one attempt, read timeout = wait time + a small margin."""
         config = self._config(attempts=1, read_timeout=wait_time_seconds + RECEIVE_READ_MARGIN_SECONDS)
-        client: Any = self._session.client("sqs", config=config)
-        return client  # type: ignore[no-any-return]
+        return self._client("sqs", config)  # type: ignore[no-any-return]
 
     def s3(self) -> S3Client:
         """S3 for poll mode (listing): within the call budget."""
-        client: Any = self._session.client("s3", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("s3", self._config(attempts=2))  # type: ignore[no-any-return]
 
     def sts(self) -> STSClient:
         """STS, for the account id (`watcher setup`, `watcher iam-policy`)."""
-        client: Any = self._session.client("sts", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("sts", self._config(attempts=2))  # type: ignore[no-any-return]
 
     def events(self) -> EventBridgeClient:
         """EventBridge, for `watcher setup`'s fallback rule and the completion events."""
-        client: Any = self._session.client("events", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("events", self._config(attempts=2))  # type: ignore[no-any-return]
+
+    def _client(self, service: str, config: Config) -> Any:
+        return self._session.client(service, config=config)  # type: ignore[call-overload]

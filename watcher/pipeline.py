@@ -110,10 +110,6 @@ class Pipeline:
         """Distinct pending paths per distribution (not yet handed to a flush)."""
         return self._batcher.pending_paths()
 
-    def pending_since(self) -> dict[str, float]:
-        """When (monotonic) each distribution's oldest pending change arrived (for /status)."""
-        return self._batcher.pending_since()
-
     def pending_changes(self) -> int:
         """Changes waiting for their batch to be due."""
         return len(self._batcher)

@@ -18,7 +18,7 @@ import structlog
 from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import CreatedInvalidation, Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import Backoff, CreatedInvalidation, Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -83,9 +83,7 @@ class Invalidator:
         self._max_paths = max_paths_per_request
         self._max_wildcards = max_wildcards_in_progress
         self._dry_run = dry_run
-        self._rng = rng or random.Random()
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
         self._on_call = on_call or (lambda _error: None)
         self._log = structlog.get_logger("watcher.invalidator")
 
@@ -235,7 +233,7 @@ class Invalidator:
         if not error.retryable:
             request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
             return Sent("failed", reason=f"{code}: {exc}", permanent=True)
-        delay = self._backoff(code, attempt)
+        delay = self._backoff.delay(code, attempt)
         if waited + delay > MAX_RETRY_SECONDS:
             return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
         if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:
@@ -257,10 +255,3 @@ class Invalidator:
             sample=request.paths[:10],
         )
         return Sent("accepted", invalidation_id=invalidation["Id"])
-
-    def _backoff(self, code: str, attempt: int) -> float:
-        # Full jitter (AWS architecture blog). Quota errors wait for invalidations
-        # to complete (P95 ~25 s), so they start higher than throttling.
-        base = self._base_delay * (5 if code == "TooManyInvalidationsInProgress" else 1)
-        ceiling = min(self._max_delay, base * (2**attempt))
-        return max(self._base_delay / 2, self._rng.uniform(0, ceiling))

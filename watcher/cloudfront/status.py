@@ -24,7 +24,7 @@ MAX_IN_FLIGHT_SHOWN = 20
 
 
 class Pending(Protocol):
-    """What is waiting for a flush (the pipeline)."""
+    """What is waiting for a flush (the batcher)."""
 
     def pending_paths(self) -> dict[str, int]: ...
 
@@ -39,10 +39,10 @@ class StatusBoard:
     """Answers /status from the pipeline's state; `flushed` is told of every flush that created."""
 
     def __init__(
-        self, *, distributions: Sequence[str], pending: Pending, in_progress: InProgress, clock: Clock
+        self, *, distributions: Sequence[str], batcher: Pending, in_progress: InProgress, clock: Clock
     ) -> None:
         self._distributions = tuple(dict.fromkeys(distributions))
-        self._pending = pending
+        self._pending = batcher
         self._in_progress = in_progress
         self._clock = clock
         self._last: dict[str, dict[str, Any]] = {}

@@ -231,7 +231,7 @@ def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: 
         return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
     if found is not None:
         return found
-    queue = settings.sqs.queue_url.rstrip("/").rsplit("/", 1)[-1]
+    queue = queue_name(settings.sqs.queue_url)
     print(
         f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
         "pass --dlq-name NAME, or --dlq-name '' for none",

@@ -39,6 +39,13 @@ class SourceHealth:
                 self._failing_since = self._clock.monotonic()
             self._last_error = reason
 
+    def record(self, error: str | None) -> None:
+        """A call's outcome: None when it succeeded, else why it failed."""
+        if error is None:
+            self.success()
+        else:
+            self.failure(error)
+
     def unready_reason(self) -> str | None:
         """None when ready, else a one-line reason."""
         with self._lock:

@@ -9,7 +9,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["finish", "print_invalidations", "wait_for_invalidation"]
+__all__ = ["finish", "print_invalidations", "start_watcher", "wait_for_invalidation"]
+
+
+def start_watcher(sections: dict[str, Any]) -> tuple[Any, threading.Thread]:
+    """The watcher on the demo's settings (quiet console logs, HTTP on a free loopback port), running."""
+    from watcher.app import Watcher  # noqa: PLC0415
+    from watcher.core.config import Settings  # noqa: PLC0415
+
+    quiet = {"log_level": "warning", "log_format": "console"}
+    data = {
+        **sections,
+        "watcher": {**quiet, **sections.get("watcher", {})},
+        "http": {"listen": "127.0.0.1:0"},
+    }
+    watcher = Watcher(Settings.model_validate(data))
+    runner = threading.Thread(target=watcher.run, name="watcher", daemon=True)
+    runner.start()
+    assert watcher.http is not None  # noqa: S101 - constructed with serve_http
+    return watcher, runner
 
 
 def finish(watcher: Any, runner: threading.Thread, *, keep_running: bool) -> None:
