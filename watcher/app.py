@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.cloudfront.side import CloudFrontSide
@@ -32,6 +33,7 @@ from watcher.sources import Source, SourceHealth
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
+from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
 from watcher.sources.sqs import SqsSource
 
 if TYPE_CHECKING:
@@ -96,8 +98,11 @@ class Watcher:
             needs_first_success=False,
         )
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
+        cloudfront = factory.cloudfront()
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
+        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
         side = CloudFrontSide.build(
-            factory.cloudfront(),
+            cloudfront,
             settings.invalidation,
             clock=self.clock,
             metrics=self.metrics,
@@ -106,6 +111,8 @@ class Watcher:
             rng=rng,
             on_call=self.cloudfront_health.record,
             on_completed=self.followup.completed,
+            strategies=cost_strategies(settings, self.indexer),
+            bill=self.bill,
         )
         self.in_progress = side.in_progress
         self.invalidator = side.invalidator
@@ -147,7 +154,7 @@ class Watcher:
                 receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 mode=self.mode,
                 unready_after=settings.http.unready_after_failing_seconds,
             )
@@ -159,10 +166,11 @@ class Watcher:
                 settings.sites,
                 clock=self.clock,
                 metrics=self.metrics,
-                on_change=self.pipeline.submit,
+                on_change=feeding(self.indexer, self.pipeline.submit),
                 stop=self.stop,
                 dry_run=self.mode.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
+                on_listing=None if self.indexer is None else self.indexer.adopt_listing,
             )
             self.sources.append(self.poll)
         self.metrics.track_readiness(self.unready_reason)
@@ -226,6 +234,9 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
+        if self.indexer is not None and self.poll is None:
+            self.indexer.start()  # poll cycles list every site already: they feed the index
+        self.bill.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(

@@ -85,7 +85,13 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--aws", action="store_true", help="also check the queue and distributions exist")
 
     explain = with_config(commands.add_parser("explain", help="show what a change to an object invalidates"))
-    explain.add_argument("objects", nargs="+", metavar="s3://BUCKET/KEY")
+    explain.add_argument("objects", nargs="*", metavar="s3://BUCKET/KEY")
+    explain.add_argument(
+        "--deploy", metavar="FILE", help="s3://BUCKET/KEY lines (- = stdin): each strategy's plan"
+    )
+    cost = with_config(commands.add_parser("cost", help="this month's invalidations, billed paths and cost"))
+    cost.add_argument("--month", metavar="YYYY-MM", help="default: this month (UTC)")
+    cost.add_argument("--price", type=float, default=0.005, metavar="USD", help="a path past the free 1,000")
 
     with_config(
         commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200")
@@ -162,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "setup": _setup,
         "iam-policy": _iam_policy,
+        "cost": _cost,
         "wait": _wait,
     }[args.command]
     try:
@@ -220,14 +227,28 @@ def _check(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from watcher.commands.explain import explain  # noqa: PLC0415
+    from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
 
+    if bool(args.objects) == bool(args.deploy):
+        print("watcher explain: give either s3://BUCKET/KEY arguments or --deploy FILE", file=sys.stderr)
+        return EXIT_USAGE
     settings = _load(args)
     try:
-        print(explain(settings, args.objects))
-    except ValueError as exc:
+        print(explain_deploy(settings, args.deploy) if args.deploy else explain(settings, args.objects))
+    except (ValueError, OSError) as exc:
         print(f"watcher explain: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from watcher.commands.cost import print_cost, usage_error  # noqa: PLC0415
+
+    problem = usage_error(args.month, args.price)
+    if problem:
+        print(f"watcher cost: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    return print_cost(_load(args), month=args.month, price=args.price)
 
 
 def _healthcheck(args: argparse.Namespace) -> int:

@@ -237,8 +237,10 @@ class Notifier:
         try:
             response = self._client.put_events(Entries=[entry])
         except AWS_ERRORS as exc:
-            return error_code(exc)  # counted in aws_errors_total by the clients' error hook
+            return error_code(exc)  # counted by the clients' error hook
         if response.get("FailedEntryCount", 0):
             failed = response.get("Entries", [{}])[0]
-            return str(failed.get("ErrorCode") or "FailedEntry")
+            code = str(failed.get("ErrorCode") or "FailedEntry")[:64]
+            self._metrics.count_aws_error("events", code)  # a refused entry: no failed call for the hook
+            return code
         return None

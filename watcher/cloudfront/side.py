@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import Invalidator
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.core.clock import Clock
 from watcher.core.config import InvalidationSettings
+from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -42,6 +44,8 @@ class CloudFrontSide:
         rng: random.Random | None = None,
         on_call: Callable[[str | None], None] | None = None,
         on_completed: Callable[[str, str], None] | None = None,
+        strategies: Mapping[str, Strategy] | None = None,
+        bill: MonthlyBill | None = None,
     ) -> CloudFrontSide:
         """The parts as `[invalidation]` asks (completion only with `wait_for_completion`)."""
         in_progress = InProgress(client, clock=clock, metrics=metrics)
@@ -56,6 +60,8 @@ class CloudFrontSide:
             dry_run=dry_run,
             rng=rng,
             on_call=on_call,
+            strategies=strategies,
+            bill=bill,
         )
         completion = None
         if settings.wait_for_completion:

@@ -17,6 +17,7 @@ from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
+from watcher.core.strategy import configured_weight
 
 __all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 
@@ -141,6 +142,11 @@ def watcher_policy(
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+    elif configured_weight(settings.invalidation) is not None:
+        # A cost strategy keeps a site index: ListObjectsV2 under the site prefixes, nothing else.
+        listings = [s for s in _poll_statements(settings, account) if s["Action"] == "s3:ListBucket"]
+        for index, statement in enumerate(listings):
+            statements.append({"Sid": f"IndexSiteBuckets{index}", **statement})
     if settings.notify.eventbridge_bus:
         statements.append(
             {

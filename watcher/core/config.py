@@ -164,6 +164,9 @@ class InvalidationSettings(_Section):
     max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
     max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
     wait_for_completion: bool = False
+    strategy: Literal["exact", "balanced", "frugal"] = "exact"
+    collateral_weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    index_refresh_seconds: Annotated[float, Field(ge=60, le=86_400)] = 3600
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:

@@ -144,6 +144,22 @@ class Metrics:
             "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
             "queue",
         )
+        self.billed_paths = counter(
+            "billed_paths",
+            "Invalidation paths CloudFront accepted from us; billed past the free tier (a wildcard is one).",
+            "distribution",
+        )
+        self.collateral_objects = counter(
+            "collateral_objects",
+            "Unchanged objects purged by our wildcards, from the site index (strategies other than exact).",
+            "distribution",
+        )
+        self.month_billed_paths = gauge(
+            "month_billed_paths",
+            "Invalidation paths billed this calendar month (UTC) on the distribution, people's included;"
+            " rebuilt from CloudFront at start.",
+            "distribution",
+        )
         self.notifications = counter(
             "notifications",
             "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
@@ -200,6 +216,9 @@ class Metrics:
             for outcome in ("created", "failed", "dry_run"):
                 self.invalidations.labels(distribution=dist, outcome=outcome)
             self.invalidation_paths.labels(distribution=dist)
+            self.billed_paths.labels(distribution=dist)
+            self.collateral_objects.labels(distribution=dist)
+            self.month_billed_paths.labels(distribution=dist)
             self.pending_paths.labels(distribution=dist)
             self.invalidations_in_progress.labels(distribution=dist)
             self.last_invalidation.labels(distribution=dist)

@@ -83,8 +83,10 @@ class PollSource:
         stop: threading.Event | None = None,
         dry_run: bool = False,
         unready_after: float = 120.0,
+        on_listing: Callable[[str, str, list[str]], None] | None = None,
     ) -> None:
         self._client = client
+        self._on_listing = on_listing
         self._settings = settings
         self._scopes = listing_scopes(sites)
         self._clock = clock
@@ -154,14 +156,23 @@ class PollSource:
 
         listed: list[tuple[Scope, dict[str, Seen]]] = []
         for scope in self._scopes:
+            keys: list[str] = []
+            on_key = keys.append if self._on_listing is not None else None
             try:
                 observed = list_scope(
-                    self._client, scope, self._settings.watch, on_page=count_page, stop=self._stop
+                    self._client,
+                    scope,
+                    self._settings.watch,
+                    on_page=count_page,
+                    stop=self._stop,
+                    on_key=on_key,
                 )
             except AWS_ERRORS as exc:
                 return self._failed(scope, exc, calls)
             if observed is None:
                 return CycleResult("skipped", list_calls=calls, reason="stopping")
+            if self._on_listing is not None:
+                self._on_listing(scope.bucket, scope.prefix, keys)
             listed.append((scope, observed))
         self._failures = 0
         self.health.success()

@@ -18,7 +18,13 @@ from watcher.commands.demo.emulator import (
     embedded_emulator,
     wire_bucket_to_queue,
 )
-from watcher.commands.demo.report import finish, print_invalidations, start_watcher, wait_for_invalidation
+from watcher.commands.demo.report import (
+    finish,
+    print_cost_report,
+    print_invalidations,
+    start_watcher,
+    wait_for_invalidation,
+)
 
 __all__ = ["run_sqs_demo"]
 
@@ -60,6 +66,7 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher)
         ok = _wait_for_live(watcher.settings, since) == 0 and ok
+        print_cost_report(watcher.settings, bucket, list(DEMO_SITE), watcher.metrics.registry)
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
@@ -80,6 +87,8 @@ _EXCERPT = (
     "cloudfront_watcher_events_total",
     "cloudfront_watcher_invalidations_total",
     "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_billed_paths_total",
+    "cloudfront_watcher_month_billed_paths",
     "cloudfront_watcher_invalidations_in_progress",
     "cloudfront_watcher_event_to_invalidation_seconds_count",
     "cloudfront_watcher_event_to_invalidation_seconds_sum",
