@@ -22,10 +22,10 @@ import boto3
 
 from tests.support.cloudfront_proxy import StrictCloudFront
 from watcher.commands.demo.emulator import create_distribution, embedded_emulator, environment
-from watcher.commands.wait import run_wait
 from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_paths
 from watcher.commands.wait.listing import ChangedObject
 from watcher.commands.wait.progress import PlainProgress
+from watcher.commands.wait.run import run_wait
 from watcher.core.config import Settings, SiteSettings
 from watcher.core.routing import Router
 

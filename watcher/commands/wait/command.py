@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watcher.commands.wait import EXIT_USAGE, run_wait
 from watcher.commands.wait.listing import ChangedObject, parse_keys
+from watcher.commands.wait.run import EXIT_USAGE, run_wait
 from watcher.commands.wait.since import parse_since
 from watcher.core.config import ConfigError, Settings, resolve_config_path
 
