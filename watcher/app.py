@@ -1,10 +1,9 @@
 """The one lifecycle owner: wires the parts, runs the loops, drains on stop.
 
-Threads: a receiver (SQS long polls), the poll scheduler, the main loop (flush
-scheduling, handing out acks and visibility extensions, heartbeat), a small
-pool that sends invalidations, the SQS acknowledgement workers, the HTTP
-server. The main loop never calls AWS, so a hung dependency never stalls it.
-Signal handlers only set `stop`.
+Threads: a receiver (SQS long polls), the schedulers, the main loop (flush scheduling,
+handing out acks and visibility extensions, heartbeat), the flush pool, the SQS ack
+workers, the HTTP server. The main loop never calls AWS: a hung dependency never stalls
+it. Signal handlers only set `stop`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import structlog
 from watcher.aws import ClientFactory
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.followup import FollowUp
+from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.cloudfront.side import CloudFrontSide
 from watcher.core.batching import Batcher
@@ -47,9 +47,7 @@ _LIVENESS_SECONDS = 120.0
 _SHUTDOWN_MARGIN = 1.5  # flushes give up this long before the shutdown timeout ...
 _ABORT_GRACE = 0.5  # ... and get this long to notice ...
 _EXIT_MARGIN = 0.3  # ... acknowledgements and releases end this long before it
-# Observation only (metrics): cheap reads, often enough for a dashboard.
-_IN_PROGRESS_REFRESH_SECONDS = 30.0
-_QUEUE_DEPTH_SECONDS = 60.0
+_IN_PROGRESS_REFRESH_SECONDS, _QUEUE_DEPTH_SECONDS = 30.0, 60.0  # observation: cheap reads
 
 
 class StartupError(Exception):
@@ -66,8 +64,6 @@ class Watcher:
         clock: Clock | None = None,
         registry: CollectorRegistry | None = None,
         clients: ClientFactory | None = None,
-        once: bool = False,
-        max_seconds: float = 300.0,
         mode: RunMode | None = None,
         stop: threading.Event | None = None,
         requests_per_second: float = 0.5,
@@ -76,14 +72,15 @@ class Watcher:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        # The run mode, decided here once (or by the CLI) and passed down.
-        self.mode = mode or RunMode(once=once, dry_run=settings.dry_run, max_seconds=max_seconds)
+        # The run mode, decided once (by the CLI, or here from the config) and passed down.
+        self.mode = mode or RunMode(dry_run=settings.dry_run)
         self.clock = clock or SystemClock()
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
         self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
+        self._unready_after = settings.http.unready_after_failing_seconds
         factory = clients or ClientFactory(
             region=settings.aws.region,
             connect_timeout=settings.aws.connect_timeout_seconds,
@@ -92,10 +89,7 @@ class Watcher:
         )
         # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
         self.cloudfront_health = SourceHealth(
-            "cloudfront",
-            clock=self.clock,
-            unready_after=settings.http.unready_after_failing_seconds,
-            needs_first_success=False,
+            "cloudfront", clock=self.clock, unready_after=self._unready_after, needs_first_success=False
         )
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
         cloudfront = factory.cloudfront()
@@ -114,6 +108,7 @@ class Watcher:
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
         )
+        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
         self.in_progress = side.in_progress
         self.invalidator = side.invalidator
         self.completion = side.completion
@@ -156,7 +151,7 @@ class Watcher:
                 metrics=self.metrics,
                 on_change=feeding(self.indexer, self.pipeline.submit),
                 mode=self.mode,
-                unready_after=settings.http.unready_after_failing_seconds,
+                unready_after=self._unready_after,
             )
             self.sources.append(self.sqs)
         if "poll" in settings.watcher.sources:
@@ -169,7 +164,7 @@ class Watcher:
                 on_change=feeding(self.indexer, self.pipeline.submit),
                 stop=self.stop,
                 dry_run=self.mode.dry_run,
-                unready_after=settings.http.unready_after_failing_seconds,
+                unready_after=self._unready_after,
                 on_listing=None if self.indexer is None else self.indexer.adopt_listing,
             )
             self.sources.append(self.poll)
@@ -201,6 +196,7 @@ class Watcher:
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
         observer = Observer(stop=self.stop)
+        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
@@ -223,8 +219,6 @@ class Watcher:
                 return reason
         return None
 
-    # -- loops ----------------------------------------------------------------------
-
     def run(self) -> int:
         """Run until stopped (or, with --once, until the queue is drained). Returns the exit code."""
         if self.http is not None:
@@ -236,7 +230,7 @@ class Watcher:
         self.observer.start()
         if self.indexer is not None and self.poll is None:
             self.indexer.start()  # poll cycles list every site already: they feed the index
-        self.bill.start()
+        self.bill.start(self.stop)
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -306,6 +300,4 @@ class Watcher:
         # --once fails when no receive ever succeeded (a queue that never answered is not "drained").
         never_received = self.sqs is not None and not self.sqs.received_once
         failed = self._poll_failed or (receiver is not None and (receiver.failed or never_received))
-        if self.mode.once and (uncovered or failed):
-            return 1
-        return 0
+        return 1 if self.mode.once and (uncovered or failed) else 0

@@ -20,6 +20,9 @@ DECLARATIVE = {
     "ops/metrics.py:Metrics.__init__",  # one metric definition after another
     "cli.py:_build_parser",  # one subcommand and its options after another
 }
+# Past the limits today, in files another branch rewrites: delete an entry once that
+# branch is merged and the file holds the limit.
+PENDING: set[str] = set()
 
 
 def _modules() -> list[Path]:

@@ -7,16 +7,15 @@ is `*` except what IAM cannot scope.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
+from watcher.commands.iam_account import Account, dead_letter_arn, offline_account, online_account, sqs_arn
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
-from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
+from watcher.core.sites import prefixes_by_bucket
 from watcher.core.strategy import configured_weight
 
 __all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
@@ -34,23 +33,6 @@ CLOUDFRONT_INVALIDATE = [
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """Where the ARNs live."""
-
-    account_id: str
-    region: str
-    partition: str = "aws"
-
-
-def _queue_arn(account: Account, queue_url: str, name: str = "") -> str:
-    address = queue_address(queue_url)
-    region = address.region if address else account.region
-    owner = address.account if address else account.account_id
-    name = name or queue_name(queue_url)
-    return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
 
 
 def _bucket_arns(settings: Settings, partition: str) -> list[str]:
@@ -106,7 +88,7 @@ def watcher_policy(
     """
     statements: list[dict[str, Any]] = []
     if mode in ("sqs", "both"):
-        queue_arn = _queue_arn(account, settings.sqs.queue_url)
+        queue_arn = sqs_arn(account, settings.sqs.queue_url)
         statements.append(
             {"Sid": "ConsumeSiteChangeQueue", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": queue_arn}
         )
@@ -161,7 +143,7 @@ def watcher_policy(
 
 def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") -> dict[str, Any]:
     """What the identity running `watcher setup` needs (GetCallerIdentity needs no permission)."""
-    queue_arn = _queue_arn(account, settings.sqs.queue_url, queue_name)
+    queue_arn = sqs_arn(account, settings.sqs.queue_url, queue_name)
     name = queue_arn.rsplit(":", 1)[1]
     region = queue_arn.split(":")[3]
     rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
@@ -190,62 +172,6 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     }
 
 
-def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
-    """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
-    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
-    from watcher.awserrors import error_code  # noqa: PLC0415
-
-    clients = ClientFactory(region=settings.aws.region)
-    identity = clients.sts().get_caller_identity()
-    sqs = clients.sqs()
-    partition = identity["Arn"].split(":")[1]
-    account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
-    if not settings.sqs.queue_url:
-        return account, "", None
-    try:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId", "RedrivePolicy"]
-        ).get("Attributes", {})
-    except Exception as exc:  # noqa: BLE001 - the policy is still useful; say what was not checked
-        print(
-            f"note: could not read the queue's KMS key and dead-letter queue ({error_code(exc)}); "
-            "add kms:Decrypt if it uses one",
-            file=sys.stderr,
-        )
-        return account, "", None
-    key = attributes.get("KmsMasterKeyId", "")
-    redrive = attributes.get("RedrivePolicy", "")
-    try:
-        dlq = str(json.loads(redrive).get("deadLetterTargetArn", "")) if redrive else ""
-    except (ValueError, AttributeError):
-        dlq = ""
-    # The AWS-managed alias/aws/sqs key already lets SQS users of the account decrypt.
-    return account, "" if key.endswith("alias/aws/sqs") else key, dlq
-
-
-def _offline_account(settings: Settings, account_id: str) -> Account:
-    import boto3  # noqa: PLC0415
-
-    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
-    region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
-    return Account(account_id, region)
-
-
-def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
-    """The DLQ whose depth the watcher samples: the flag, else the RedrivePolicy, else NAME-dlq (noted)."""
-    if dlq_name is not None:
-        return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
-    if found is not None:
-        return found
-    queue = queue_name(settings.sqs.queue_url)
-    print(
-        f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
-        "pass --dlq-name NAME, or --dlq-name '' for none",
-        file=sys.stderr,
-    )
-    return _queue_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)
-
-
 def print_policy(
     settings: Settings,
     *,
@@ -265,14 +191,14 @@ def print_policy(
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
-        account, kms_key, dlq = _offline_account(settings, account_id), "", None
+        account, kms_key, dlq = offline_account(settings, account_id), "", None
         if chosen != "poll" and for_ == "watcher":
             print(
                 "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it", file=sys.stderr
             )
     else:
         try:
-            account, kms_key, dlq = _online_account(settings)
+            account, kms_key, dlq = online_account(settings)
         except Exception as exc:  # noqa: BLE001 - one line, whatever botocore raised
             print(
                 f"watcher iam-policy: cannot get the account id ({exc}); pass --account-id ID",
@@ -287,7 +213,7 @@ def print_policy(
     elif for_ == "wait":
         document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
     else:
-        dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
+        dlq_arn = dead_letter_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
     print(json.dumps(document, indent=2))
     return 0

@@ -1,17 +1,14 @@
-"""One held SQS message, as the acknowledgement workers see it, and the batches they send."""
+"""One held SQS message, and the batch entries of the calls made about held messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
-
-__all__ = ["BATCH", "Held", "chunks"]
+__all__ = ["BATCH", "Held", "chunks", "delete_entries", "refused_entries", "visibility_entries"]
 
 BATCH = 10  # SQS batch APIs take at most 10 entries
-_CEILING_MARGIN = 60.0
-_BACKOFF_BASE = 1.0
-_BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
 
 
 @dataclass(slots=True)
@@ -31,17 +28,30 @@ class Held:
     retry_at: float = 0.0  # after a failed call: not before this (monotonic)
     failures: int = 0
 
-    def seconds_to_ceiling(self, now: float) -> float:
-        """Seconds left before SQS's 12-hour visibility ceiling (from the first receive), less a margin."""
-        return self.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
-
-    def back_off(self, now: float) -> None:
-        """A call about it failed: not again before an exponentially growing delay (lock held)."""
-        self.failures += 1
-        self.retry_at = now + min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (self.failures - 1))
-        self.busy = False
-
 
 def chunks(items: list[Held]) -> list[list[Held]]:
-    """Batches of at most BATCH messages, in order."""
+    """Batches of at most 10."""
     return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def delete_entries(chunk: list[Held]) -> list[Any]:
+    """DeleteMessageBatch entries; the Id is the index in `chunk`."""
+    return [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
+
+
+def visibility_entries(chunk: list[Held], seconds: Callable[[Held], int]) -> list[Any]:
+    """ChangeMessageVisibilityBatch entries; the Id is the index in `chunk`."""
+    return [
+        {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
+        for i, h in enumerate(chunk)
+    ]
+
+
+def refused_entries(chunk: list[Held], response: Any) -> dict[str, str]:
+    """Receipt handle -> error code, for the entries of a batch call that SQS refused."""
+    refused: dict[str, str] = {}
+    for entry in response.get("Failed", []):
+        index = int(entry.get("Id", -1))
+        if 0 <= index < len(chunk):
+            refused[chunk[index].receipt_handle] = str(entry.get("Code", "Failed"))[:64]
+    return refused
