@@ -16,13 +16,11 @@ import structlog
 
 from watcher.aws import ClientFactory
 from watcher.cloudfront.bill import MonthlyBill
-from watcher.cloudfront.invalidator import FlushResult
-from watcher.cloudfront.notify import Notifier, notices_for
+from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.cloudfront.side import CloudFrontSide
-from watcher.cloudfront.status import StatusBoard
-from watcher.core.batching import Batch, Batcher
+from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -119,11 +117,7 @@ class Watcher:
         self.cloudfront_health = SourceHealth(  # ready until CreateInvalidation fails for too long
             "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
         )
-        self.notifier: Notifier | None = None
-        if settings.notify.eventbridge_bus:
-            self.notifier = Notifier(
-                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
-            )
+        self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
         cloudfront = factory.cloudfront()
         self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
         self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
@@ -137,7 +131,7 @@ class Watcher:
             dry_run=self.mode.dry_run,
             rng=rng,
             on_call=self.cloudfront_health.record,
-            on_completed=self.notifier.completed if self.notifier is not None else None,
+            on_completed=self.followup.completed,
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
         )
@@ -147,12 +141,7 @@ class Watcher:
         batcher = Batcher(
             quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
         )
-        self.status_board = StatusBoard(
-            distributions=[site.distribution_id for site in self.settings.sites],
-            batcher=batcher,
-            in_progress=self.in_progress,
-            clock=self.clock,
-        )
+        self.followup.watch(batcher, self.in_progress)
         return Pipeline(
             router=Router(self.settings.sites),
             batcher=batcher,
@@ -161,7 +150,7 @@ class Watcher:
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
-            on_flushed=self._flushed,
+            on_flushed=self.followup.flushed,
         )
 
     def _http_server(self) -> HealthServer | None:
@@ -180,7 +169,7 @@ class Watcher:
             # A one-shot run is often next to a running daemon on the same port.
             self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
             return None
-        server.add_route("/status", self.status_board.route)
+        server.add_route("/status", self.followup.status)
         return server
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
@@ -194,12 +183,6 @@ class Watcher:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
-
-    def _flushed(self, batch: Batch, result: FlushResult) -> None:
-        """After each flush that created invalidations: /status, and Created events (queued only)."""
-        self.status_board.flushed(batch, result)
-        if self.notifier is not None:
-            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 
@@ -226,8 +209,6 @@ class Watcher:
         if self.indexer is not None and self.poll is None:
             self.indexer.start()  # poll cycles list every site already: they feed the index
         self.bill.start(self.stop)
-        if self.notifier is not None:
-            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -284,9 +265,7 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
-        if self.notifier is not None:
-            # Queued events get what is left before the exit margin, at most half a second.
-            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
+        self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

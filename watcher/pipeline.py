@@ -118,7 +118,7 @@ class Pipeline:
 
     def publish_pending(self, distributions: list[str]) -> None:
         """The pending_paths gauge, per distribution (0 for those with nothing pending)."""
-        pending = self._batcher.pending_paths()
+        pending = self.pending_paths()
         for distribution_id in distributions:
             self._metrics.pending_paths.labels(distribution=distribution_id).set(
                 pending.get(distribution_id, 0)
