@@ -16,6 +16,7 @@ from typing import Any
 
 from watcher import __version__
 from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
+from watcher.commands.wait.arguments import WAIT_DESCRIPTION, WAIT_HELP, add_wait_arguments
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
@@ -123,21 +124,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the queue's dead-letter queue (default: its RedrivePolicy's; offline: QUEUE-dlq; '' for none)",
     )
 
-    wait = with_config(
-        commands.add_parser(
-            "wait",
-            help="exit 0 once every change since TIME is invalidated and Completed (for CI)",
-            description="Wait until every object of the configured sites changed at or after TIME is "
-            "covered, on each distribution that serves it, by a Completed invalidation created after "
-            "the change. No contact with the daemon.",
-        )
-    )
-    wait.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 with a zone, or epoch seconds")
-    wait.add_argument(
-        "--keys-from", metavar="FILE|-", help="more changed objects (deletes): s3://BUCKET/KEY lines"
-    )
-    wait.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="default 900")
-    wait.add_argument("--interval", type=float, default=10.0, metavar="SECONDS", help="default 10")
+    add_wait_arguments(with_config(commands.add_parser("wait", help=WAIT_HELP, description=WAIT_DESCRIPTION)))
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -313,26 +300,6 @@ def _iam_policy(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace) -> int:
-    from watcher.commands.wait import parse_keys, parse_since, run_wait  # noqa: PLC0415
+    from watcher.commands.wait.command import wait_command  # noqa: PLC0415
 
-    if not (args.timeout > 0 and args.interval > 0):
-        print("watcher wait: --timeout and --interval must be positive", file=sys.stderr)
-        return EXIT_USAGE
-    try:  # every usage error is one line, before any AWS call
-        since = parse_since(args.since)
-        keys = []
-        if args.keys_from == "-":
-            keys = parse_keys(sys.stdin, since)
-        elif args.keys_from:
-            with Path(args.keys_from).open(encoding="utf-8") as handle:
-                keys = parse_keys(handle, since)
-        # wait reads only [[sites]] and [aws]: a CI config without a queue is enough.
-        settings = _load(args, {"watcher": {"sources": ["poll"]}})
-    except ConfigError as exc:
-        path = resolve_config_path(args.config)
-        print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, OSError) as exc:
-        print(f"watcher wait: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return run_wait(settings, since=since, keys=keys, timeout=args.timeout, interval=args.interval)
+    return wait_command(args, _load)

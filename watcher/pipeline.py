@@ -116,6 +116,14 @@ class Pipeline:
             pending[distribution_id] = pending.get(distribution_id, 0) + count
         return pending
 
+    def publish_pending(self, distributions: list[str]) -> None:
+        """The pending_paths gauge, per distribution (0 for those with nothing pending)."""
+        pending = self.pending_paths()
+        for distribution_id in distributions:
+            self._metrics.pending_paths.labels(distribution=distribution_id).set(
+                pending.get(distribution_id, 0)
+            )
+
     def pending_changes(self) -> int:
         """Changes waiting for their batch to be due."""
         return len(self._batcher)

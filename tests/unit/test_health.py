@@ -9,20 +9,15 @@ from watcher.sources.health import SourceHealth
 def test_a_dependency_called_now_and_then_is_ready_again_once_its_failures_stop() -> None:
     # GIVEN CloudFront's health (ready until failing), with 120 s to unready
     clock = FakeClock()
-    health = SourceHealth(
-        "cloudfront", clock=clock, unready_after=120, needs_first_success=False, forget_after=180
-    )
+    health = SourceHealth("cloudfront", clock=clock, unready_after=120, needs_first_success=False)
     # WHEN CreateInvalidation keeps failing for two minutes
     for _ in range(5):
         health.failure("CreateInvalidation failed: AccessDenied")
         clock.advance(30)
     # THEN it is unready, with the reason
     assert (health.unready_reason() or "").startswith("cloudfront: failing for 150s")
-    # WHEN no call fails any more (no deploy, so no call at all): still unready within the
-    # longest retry backoff, ready after `forget_after`
-    clock.advance(100)
-    assert health.unready_reason() is not None
-    clock.advance(80)
+    # WHEN no call fails any more (no deploy, so no call at all) for as long
+    clock.advance(120)
     # THEN nothing says it still fails: ready
     assert health.unready_reason() is None
 

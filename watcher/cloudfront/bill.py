@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.awserrors import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.routing import SiteLike
 from watcher.ops.metrics import Metrics
@@ -30,6 +29,7 @@ __all__ = ["FREE_PATHS_PER_MONTH", "MonthUsage", "MonthlyBill", "month_of", "mon
 FREE_PATHS_PER_MONTH = 1000
 # ListInvalidations pages of 100: enough for 5,000 invalidations in a month, and bounded.
 _MAX_PAGES = 50
+_MONTH_CHECK_SECONDS = 3600.0
 
 
 def month_of(timestamp: float) -> str:
@@ -87,9 +87,19 @@ class MonthlyBill:
         self._own_paths: dict[str, int] = {}  # our invalidations' path counts, by id
         self._log = structlog.get_logger("watcher.bill")
 
-    def start(self) -> None:
-        """Rebuild the month in the background (a month of invalidations is many calls)."""
-        threading.Thread(target=self.rebuild, name="bill", daemon=True).start()
+    def start(self, stop: threading.Event) -> None:
+        """Rebuild the month in the background (a month of invalidations is many calls), then
+        look hourly for a new month, so the gauge drops to zero even on a quiet first day."""
+        threading.Thread(target=self._run, args=(stop,), name="bill", daemon=True).start()
+
+    def _run(self, stop: threading.Event) -> None:
+        self.rebuild()
+        # Real time, not the injected clock: an hourly look, never a test's timing.
+        while not stop.wait(_MONTH_CHECK_SECONDS):
+            with self._lock:
+                self._roll(month_of(self._clock.time()))
+            for dist in self._distributions:
+                self._publish(dist)
 
     def rebuild(self) -> None:
         """Count this month's invalidations on every distribution (ours and people's)."""
@@ -97,7 +107,7 @@ class MonthlyBill:
         for dist in self._distributions:
             try:
                 listed = month_usage(self._client, dist, month)
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 code = error_code(exc)
                 self._log.warning("cannot rebuild this month's billed paths", distribution=dist, code=code)
                 continue

@@ -31,7 +31,7 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["FlushResult", "Invalidator", "caller_reference"]
 
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Changes held back for want of a free wildcard or file room come back after about

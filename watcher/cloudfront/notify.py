@@ -154,8 +154,10 @@ class Notifier:
             self._metrics.notifications.labels(outcome=outcome)
 
     def start(self) -> None:
-        """Start the worker."""
-        self._thread.start()
+        """Start the worker (the first event does it too)."""
+        with self._lock:
+            if not self._thread.is_alive() and not self._stop.is_set():
+                self._thread.start()
 
     def created(self, notices: Sequence[InvalidationNotice]) -> None:
         """Queue a Created event per notice; never blocks."""
@@ -175,6 +177,8 @@ class Notifier:
         self._offer(COMPLETED, completed_detail(notice, self._clock.time()))
 
     def _offer(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if not self._thread.is_alive():
+            self.start()
         try:
             self._queue.put_nowait((detail_type, detail))
         except queue.Full:

@@ -52,7 +52,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class CreatedInvalidation:
-    """One invalidation CloudFront accepted for a flush (for events and /status)."""
+    """One invalidation CloudFront accepted for a flush (for completion events and /status)."""
 
     invalidation_id: str
     caller_reference: str

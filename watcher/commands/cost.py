@@ -6,10 +6,8 @@ import re
 import sys
 import time
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from watcher.aws import ClientFactory
-from watcher.awserrors import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.bill import FREE_PATHS_PER_MONTH, month_of, month_usage
 from watcher.core.config import Settings
 
@@ -50,7 +48,7 @@ def print_cost(settings: Settings, *, month: str | None, price: float) -> int:
     for dist in distributions:
         try:
             usage = month_usage(client, dist, month)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             print(f"{dist:<20} cannot list invalidations: {error_code(exc)}", file=sys.stderr)
             failed += 1
             continue

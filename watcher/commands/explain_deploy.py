@@ -9,10 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from watcher.aws import ClientFactory
-from watcher.awserrors import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.commands.explain import parse_s3_url
 from watcher.core.config import Settings
 from watcher.core.cover import collateral
@@ -46,7 +44,7 @@ def _indexes(settings: Settings) -> tuple[dict[str, DistributionIndex], list[str
     for site in settings.sites:
         try:
             paths = [index_path(key[len(site.prefix) :]) for key in list_keys(s3, site.bucket, site.prefix)]
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             problems.append(f"s3://{site.bucket}/{site.prefix}: ListObjectsV2 {error_code(exc)}")
             continue
         by_distribution.setdefault(site.distribution_id, []).append(SiteIndex(paths))

@@ -13,11 +13,12 @@ from typing import Any
 
 from watcher.commands.iam_account import Account, dead_letter_arn, offline_account, online_account, sqs_arn
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
+from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket
 from watcher.core.strategy import configured_weight
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "wait_policy", "watcher_policy"]
+__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
@@ -64,48 +65,6 @@ def _event_bus_arn(bus: str, account: Account) -> str:
     if bus.startswith("arn:"):
         return bus
     return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
-
-
-def _listing_statements(settings: Settings, account: Account, actions: list[str]) -> list[dict[str, Any]]:
-    """`actions` (bucket listings) on each site bucket, limited to the site prefixes."""
-    statements = []
-    for bucket, kept in prefixes_by_bucket(settings.sites).items():
-        statement: dict[str, Any] = {
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": f"arn:{account.partition}:s3:::{bucket}",
-        }
-        if "" not in kept:
-            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        statements.append(statement)
-    return statements
-
-
-def wait_policy(settings: Settings, account: Account) -> dict[str, Any]:
-    """`watcher wait`, read-only: list the site prefixes (and delete markers), read invalidations."""
-    statements: list[dict[str, Any]] = [
-        {"Sid": f"ListSiteChanges{index}", **statement}
-        for index, statement in enumerate(
-            _listing_statements(settings, account, ["s3:ListBucket", "s3:ListBucketVersions"])
-        )
-    ]
-    statements.append(
-        {
-            "Sid": "ReadBucketVersioning",
-            "Effect": "Allow",
-            "Action": "s3:GetBucketVersioning",
-            "Resource": _bucket_arns(settings, account.partition),
-        }
-    )
-    statements.append(
-        {
-            "Sid": "ReadSiteInvalidations",
-            "Effect": "Allow",
-            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
-            "Resource": _distribution_arns(settings, account),
-        }
-    )
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
@@ -252,7 +211,7 @@ def print_policy(
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "wait":
-        document = wait_policy(settings, account)
+        document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
     else:
         dlq_arn = dead_letter_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)

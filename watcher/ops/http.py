@@ -153,7 +153,10 @@ class HealthServer:
                 """Probes every few seconds would drown the log."""
 
         self._server = _Server((host, port), Handler, max_connections)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        # A short poll interval: stop() returns within 0.1 s, inside the shutdown timeout.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="http", daemon=True
+        )
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve GET `path` with `route` (before `start`)."""

@@ -13,21 +13,10 @@ class SourceHealth:
     """Tracks the AWS calls of one source for /readyz. Thread-safe."""
 
     def __init__(
-        self,
-        name: str,
-        *,
-        clock: Clock,
-        unready_after: float,
-        needs_first_success: bool = True,
-        forget_after: float | None = None,
+        self, name: str, *, clock: Clock, unready_after: float, needs_first_success: bool = True
     ) -> None:
-        """`needs_first_success=False`: ready until failing too long (a dependency used only now and then).
-
-        `forget_after`: a failure that no call repeats for this long no longer counts (a
-        dependency called only now and then may see no call after its last failure).
-        """
+        """`needs_first_success=False`: ready until failing too long (a dependency used only now and then)."""
         self.name = name
-        self._forget_after = forget_after
         self._needs_first_success = needs_first_success
         self._clock = clock
         self._unready_after = unready_after
@@ -53,6 +42,19 @@ class SourceHealth:
             self._last_failure = now
             self._last_error = reason
 
+    @property
+    def failing(self) -> bool:
+        """The last call failed."""
+        with self._lock:
+            return self._failing_since is not None
+
+    def record(self, error: str | None) -> None:
+        """One call's outcome: None when it succeeded, else why it failed."""
+        if error is None:
+            self.success()
+        else:
+            self.failure(error)
+
     def unready_reason(self) -> str | None:
         """None when ready, else a one-line reason."""
         with self._lock:
@@ -60,9 +62,10 @@ class SourceHealth:
                 detail = f" (last error: {self._last_error})" if self._last_error else ""
                 return f"{self.name}: no successful AWS call yet{detail}"
             now = self._clock.monotonic()
-            forget = self._forget_after
-            if self._failing_since is not None and forget is not None and now - self._last_failure >= forget:
-                self._failing_since = None  # nothing says it still fails
+            if self._failing_since is not None and now - self._last_failure >= self._unready_after:
+                # No call has failed for that long (a dependency called now and then, e.g.
+                # CloudFront between deploys): nothing says it still fails.
+                self._failing_since = None
             if self._failing_since is not None:
                 failing = now - self._failing_since
                 if failing >= self._unready_after:

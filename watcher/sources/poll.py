@@ -59,11 +59,11 @@ class _KeyAck:
 
     def covered(self) -> None:
         """An accepted invalidation covers the change: remember this version."""
-        self.source._settle(self, covered=True)
+        self.source.settle(self, covered=True)
 
     def failed(self, retry_in: float = 0.0) -> None:
         """Not covered: forget it was submitted, so the next cycle submits it again."""
-        self.source._settle(self, covered=False)
+        self.source.settle(self, covered=False)
 
 
 class PollSource:
@@ -246,7 +246,8 @@ class PollSource:
 
     # -- acknowledgements (flush threads) -----------------------------------------------
 
-    def _settle(self, ack: _KeyAck, *, covered: bool) -> None:
+    def settle(self, ack: _KeyAck, *, covered: bool) -> None:
+        """One change found by a cycle is covered (its version commits) or failed (seen again later)."""
         with self._lock:
             latest = self._pending.get((ack.bucket, ack.key)) is ack
             if latest:

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.awserrors import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import Settings
 from watcher.core.model import Change, ChangeKind
@@ -139,7 +138,7 @@ class SiteIndexer:
                     index_path(key[cut:])
                     for key in list_keys(self._client, site.bucket, site.prefix, stop=self._stop)
                 }
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 code = error_code(exc)
                 self._log.warning(
                     "cannot list the site: its plans stay exact until a listing succeeds",

@@ -89,6 +89,8 @@ class HeldMessages:
         """One change of `held` is covered (`failed=False`) or cannot be covered now."""
         with self._lock:
             held.outstanding -= 1
+            if self._held.get(held.receipt_handle) is not held:
+                return  # already forgotten (stale, or released at exit): nothing left to do
             if failed:
                 held.failed = True
                 held.retry_in = max(held.retry_in, retry_in)

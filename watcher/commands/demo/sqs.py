@@ -74,7 +74,7 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
 
 def _wait_for_live(settings: Any, since: datetime) -> int:
     """What a CI job runs after its deploy: `watcher wait --since TIME`."""
-    from watcher.commands.wait import run_wait  # noqa: PLC0415
+    from watcher.commands.wait.run import run_wait  # noqa: PLC0415
 
     print(f"watcher wait --since {since.isoformat()} --interval 1 --timeout 30 ...")
     code = run_wait(settings, since=since, timeout=30, interval=1)
