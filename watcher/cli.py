@@ -7,8 +7,6 @@ import json
 import signal
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -239,21 +237,9 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _healthcheck(args: argparse.Namespace) -> int:
-    settings = _load(args)
-    host = settings.http.host
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - bound to all: ask loopback
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    url = f"http://{host}:{settings.http.port}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            ok = response.status == 200
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    print("healthy" if ok else "unhealthy")
-    return EXIT_OK if ok else EXIT_FAILURE
+    from watcher.commands.healthcheck import healthcheck  # noqa: PLC0415
+
+    return healthcheck(_load(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
