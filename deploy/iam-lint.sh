@@ -35,7 +35,8 @@ import json
 import pathlib
 import sys
 
-from watcher.commands.iam import Account, setup_policy, wait_policy, watcher_policy
+from watcher.commands.iam import Account, setup_policy, watcher_policy
+from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
 
 out = pathlib.Path(sys.argv[1])
@@ -64,7 +65,7 @@ policies = {
     "sqs-notify": watcher_policy(notifying, account, mode="sqs", dlq_arn=dlq),
     "sqs-balanced": watcher_policy(indexing, account, mode="sqs", dlq_arn=dlq),
     "setup": setup_policy(settings, account),
-    "wait": wait_policy(settings, account),
+    "wait": wait_policy(settings, partition=account.partition, account_id=account.account_id),
 }
 for name, policy in policies.items():
     (out / f"{name}.json").write_text(json.dumps(policy, indent=2))
