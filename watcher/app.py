@@ -17,7 +17,7 @@ from watcher.aws import ClientFactory
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import Invalidator
-from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.cloudfront.ratelimit import RateLimiter, burst_for
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
@@ -62,8 +62,8 @@ class Watcher:
         clients: ClientFactory | None = None,
         once: bool = False,
         max_seconds: float = 300.0,
-        requests_per_second: float = 0.5,
-        request_burst: int = 5,
+        requests_per_second: float | None = None,
+        request_burst: int | None = None,
         serve_http: bool = True,
         rng: random.Random | None = None,
     ) -> None:
@@ -83,13 +83,14 @@ class Watcher:
             read_timeout=settings.aws.read_timeout_seconds,
         )
         inv = settings.invalidation
+        rate = requests_per_second or inv.requests_per_second
         cloudfront = factory.cloudfront()
         self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
         self.invalidator = Invalidator(
             cloudfront,
             clock=self.clock,
             metrics=self.metrics,
-            limiter=RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock),
+            limiter=RateLimiter(rate=rate, burst=request_burst or burst_for(rate), clock=self.clock),
             in_progress=self.in_progress,
             max_paths_per_request=inv.max_paths_per_request,
             max_wildcards_in_progress=inv.max_wildcards_in_progress,

@@ -268,6 +268,15 @@ def test_rendered_config_is_what_the_values_say(render: Render, variant: str) ->
     rendered = tomllib.loads(config_toml(render(variant)))
     if variant == "poll":
         expected["poll"]["state_file"] = "/var/lib/cloudfront-watcher/poll-state.json"
+    # The release's CreateInvalidation rate is shared by its pods (one pod in poll or sidecar mode).
+    pods = (
+        1
+        if variant in ("poll", "sidecar")
+        else deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), overlay)["replicaCount"]
+    )
+    expected["invalidation"]["requests_per_second"] = (
+        int(expected["invalidation"]["requests_per_second"] * 10000 / pods) / 10000
+    )
     assert rendered == expected
     assert type(rendered["sqs"]["wait_time_seconds"]) is int
 
@@ -357,3 +366,21 @@ def test_schema_knows_every_setting_of_the_watcher(tmp_path: Path) -> None:
         properties = (node["items"] if section == "sites" else node)["properties"]
         assert set(properties) == keys, section
     assert set(schema["properties"]) == set(resolved)
+
+
+@pytest.mark.parametrize(
+    ("args", "per_pod"),
+    [
+        (["--set", "replicaCount=1"], 0.5),
+        (["--set", "replicaCount=3"], 0.1666),
+        (["--set", "replicaCount=2", "--set", "config.invalidation.requests_per_second=2"], 1),
+        (["--set", "replicaCount=0"], 0.5),
+    ],
+)
+def test_replicas_share_the_accounts_invalidation_rate(
+    render: Render, args: list[str], per_pod: float
+) -> None:
+    # GIVEN the release's CreateInvalidation rate (CloudFront's is per account) and N replicas
+    manifests = render("sqs", *args)
+    # THEN each pod gets its share, rounded down (so that together they stay within it)
+    assert tomllib.loads(config_toml(manifests))["invalidation"]["requests_per_second"] == per_pod

@@ -94,6 +94,8 @@ class FaultProxy:
         self._rate_match: Matcher | None = None
         self._scripts: list[_Script] = []
         self._down = False
+        self._serialized: Matcher | None = None
+        self._one_at_a_time = threading.Lock()
         self._log: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -164,6 +166,17 @@ class FaultProxy:
         """Simulate an outage: while down, every connection is reset, nothing forwarded."""
         with self._lock:
             self._down = down
+
+    def serialize(self, match: Matcher | None) -> None:
+        """Forward matching requests one at a time (None: all in parallel again).
+
+        moto's SQS is not safe for concurrent receives and deletes of one queue (two
+        receives can take the same message; two deletes rebuild the message list from
+        one snapshot, so one deletion is lost and the message comes back): AWS is.
+        Tests with several consumers of one queue put its SQS traffic through here.
+        """
+        with self._lock:
+            self._serialized = match
 
     def clear_faults(self) -> None:
         """No more faults: rate 0, scripts dropped, up."""
@@ -257,7 +270,13 @@ class FaultProxy:
         else:
             if fault == "slow":
                 self._stopping.wait(self.slow_seconds)
-            response = self.dispatch(request)
+            with self._lock:
+                serialized = self._serialized is not None and self._serialized(request)
+            if serialized:
+                with self._one_at_a_time:
+                    response = self.dispatch(request)
+            else:
+                response = self.dispatch(request)
         self._record_status(index, response.status)
         if fault == "lost_response":
             raise _Dropped

@@ -6,7 +6,16 @@ import threading
 
 from watcher.core.clock import Clock
 
-__all__ = ["RateLimiter"]
+__all__ = ["BURST_SECONDS", "RateLimiter", "burst_for"]
+
+# A burst of ten seconds' worth of calls: 5 at CloudFront's 0.5/s; a replica with a
+# share of the rate gets a share of the burst, so N replicas stay within one account's.
+BURST_SECONDS = 10.0
+
+
+def burst_for(rate: float) -> int:
+    """The burst that goes with a sustained `rate` (at least one call)."""
+    return max(1, int(rate * BURST_SECONDS))
 
 
 class RateLimiter:

@@ -141,6 +141,8 @@ class InvalidationSettings(_Section):
     max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
     max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
     wait_for_completion: bool = False
+    # CloudFront's CreateInvalidation rate is per account: N replicas share it (N x this <= 0.5).
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 0.5
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:
