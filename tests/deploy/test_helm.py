@@ -163,8 +163,10 @@ def test_config_checksum_rolls_pods_only_when_the_config_changes(render: Render)
 
     base = checksum()
     assert re.fullmatch(r"[0-9a-f]{64}", base)
-    # WHEN only the replica count changes THEN the pods keep their checksum
-    assert checksum("--set", "replicaCount=5") == base
+    # WHEN only something outside the config changes THEN the pods keep their checksum
+    assert checksum("--set", "revisionHistoryLimit=9") == base
+    # (the replica count is in the config: each pod's share of the CreateInvalidation rate)
+    assert checksum("--set", "replicaCount=5") != base
     # WHEN the watcher config changes THEN the checksum changes, so the pods roll
     assert checksum("--set", "config.invalidation.quiet_period_seconds=9") != base
 
