@@ -85,9 +85,14 @@ class Watcher:
         inv = settings.invalidation
         rate = requests_per_second or inv.requests_per_second
         cloudfront = factory.cloudfront()
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics)
+        # A site with a role_arn (another account) gets its own clients; SQS stays ours.
+        site_clients = factory.for_sites(settings.sites)
+        self.in_progress = InProgress(
+            cloudfront, clock=self.clock, metrics=self.metrics, client_for=site_clients.cloudfront
+        )
         self.invalidator = Invalidator(
             cloudfront,
+            client_for=site_clients.cloudfront,
             clock=self.clock,
             metrics=self.metrics,
             limiter=RateLimiter(rate=rate, burst=request_burst or burst_for(rate), clock=self.clock),
@@ -100,7 +105,11 @@ class Watcher:
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
             self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+                cloudfront,
+                clock=self.clock,
+                metrics=self.metrics,
+                in_progress=self.in_progress,
+                client_for=site_clients.cloudfront,
             )
         self.pipeline = Pipeline(
             router=Router(settings.sites),
@@ -140,6 +149,7 @@ class Watcher:
                 stop=self.stop,
                 dry_run=settings.dry_run,
                 unready_after=settings.http.unready_after_failing_seconds,
+                client_for=site_clients.s3,
             )
             self.sources.append(self.poll)
         self.metrics.start_series(

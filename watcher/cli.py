@@ -85,9 +85,10 @@ def _build_parser() -> argparse.ArgumentParser:
     iam.add_argument(
         "--for",
         dest="for_",
-        choices=["watcher", "setup"],
+        choices=["watcher", "setup", "site-role"],
         default="watcher",
-        help="the watcher's own role (default) or the identity running `watcher setup`",
+        help="the watcher's own role (default), the identity running `watcher setup`, "
+        "or (site-role) the permission and trust policy of each [[sites]] role_arn",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
 

@@ -9,6 +9,7 @@ the invalidation, so this never holds a message or a batch back. It answers
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,8 +59,10 @@ class CompletionTracker:
         first_check: float = FIRST_CHECK_SECONDS,
         max_interval: float = MAX_CHECK_INTERVAL_SECONDS,
         give_up_after: float = GIVE_UP_AFTER_SECONDS,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
+        self._client_for = client_for or (lambda _distribution_id: client)
         self._clock = clock
         self._metrics = metrics
         self._in_progress = in_progress
@@ -104,7 +107,7 @@ class CompletionTracker:
         log = self._log.bind(distribution=followed.distribution_id, invalidation_id=followed.invalidation_id)
         followed.checks += 1
         try:
-            response = self._client.get_invalidation(
+            response = self._client_for(followed.distribution_id).get_invalidation(
                 DistributionId=followed.distribution_id, Id=followed.invalidation_id
             )
         except (ClientError, BotoCoreError, OSError) as exc:

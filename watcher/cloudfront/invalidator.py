@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -93,8 +93,10 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
+        self._client_for = client_for or (lambda _distribution_id: client)
         self._clock = clock
         self._metrics = metrics
         self._limiter = limiter
@@ -246,7 +248,7 @@ class Invalidator:
                 return _Sent("failed", reason="no request slot before the deadline")
             t0 = self._clock.monotonic()
             try:
-                response = self._client.create_invalidation(
+                response = self._client_for(dist).create_invalidation(
                     DistributionId=dist,
                     InvalidationBatch={
                         "Paths": {"Quantity": len(paths), "Items": paths},

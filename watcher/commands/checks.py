@@ -32,10 +32,10 @@ def check_aws(settings: Settings, clients: ClientFactory | None = None) -> list[
         else:
             if attributes.get("FifoQueue") == "true":
                 problems.append("sqs.queue_url: FIFO queues cannot receive S3 notifications")
-    cloudfront = factory.cloudfront()
+    site_clients = factory.for_sites(settings.sites)  # a site's role_arn, where it names one
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
-            cloudfront.get_distribution(Id=distribution_id)
+            site_clients.cloudfront(distribution_id).get_distribution(Id=distribution_id)
         except (ClientError, BotoCoreError) as exc:
             problems.append(f"sites: distribution {distribution_id}: {error_code(exc)}")
     if not problems:

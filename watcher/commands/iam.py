@@ -15,7 +15,14 @@ from typing import Any
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
 from watcher.core.config import Settings
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
+__all__ = [
+    "Account",
+    "kms_key_resource",
+    "print_policy",
+    "setup_policy",
+    "site_role_policies",
+    "watcher_policy",
+]
 
 _AWS_QUEUE_URL = re.compile(
     r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
@@ -96,6 +103,9 @@ def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any
 def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: str = "") -> dict[str, Any]:
     """The watcher's own role: consume the queue, invalidate the distributions, read buckets in poll mode."""
     statements: list[dict[str, Any]] = []
+    # Sites with a role_arn are reached through that role (see site_role_policies), not as us.
+    roles = sorted({site.role_arn for site in settings.sites if site.role_arn})
+    settings = settings.model_copy(update={"sites": tuple(s for s in settings.sites if not s.role_arn)})
     if mode in ("sqs", "both"):
         queue_arn = _queue_arn(account, settings.sqs.queue_url)
         statements.append(
@@ -113,17 +123,22 @@ def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: 
                     "Condition": via | condition,
                 }
             )
-    statements.append(
-        {
-            "Sid": "InvalidateSiteDistributions",
-            "Effect": "Allow",
-            "Action": CLOUDFRONT_INVALIDATE,
-            "Resource": _distribution_arns(settings, account),
-        }
-    )
+    if settings.sites:
+        statements.append(
+            {
+                "Sid": "InvalidateSiteDistributions",
+                "Effect": "Allow",
+                "Action": CLOUDFRONT_INVALIDATE,
+                "Resource": _distribution_arns(settings, account),
+            }
+        )
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+    if roles:
+        statements.append(
+            {"Sid": "AssumeSiteRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles}
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -220,7 +235,56 @@ def print_policy(
         return 2
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
+    elif for_ == "site-role":
+        if not any(site.role_arn for site in settings.sites):
+            print("watcher iam-policy: --for site-role: no [[sites]] entry names a role_arn", file=sys.stderr)
+            return 2
+        document = site_role_policies(settings, account, mode=chosen)
+        print(
+            "note: each role's trust policy names the watcher's account; narrow it to the watcher's role ARN",
+            file=sys.stderr,
+        )
     else:
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key)
     print(json.dumps(document, indent=2))
     return 0
+
+
+# -- a role per site (distributions and buckets in another account) -------------------
+
+
+def site_role_policies(settings: Settings, account: Account, *, mode: str) -> dict[str, Any]:
+    """For each `role_arn` of the sites: the permission policy it needs and the trust policy
+    that lets the watcher (in `account`) assume it, with the site's external id as a condition."""
+    roles: dict[tuple[str, str], list[Any]] = {}
+    for site in settings.sites:
+        if site.role_arn:
+            roles.setdefault((site.role_arn, site.external_id), []).append(site)
+    documents: dict[str, Any] = {}
+    for (role_arn, external_id), sites in sorted(roles.items()):
+        owner = Account(role_arn.split(":")[4], account.region, role_arn.split(":")[1])
+        theirs = settings.model_copy(update={"sites": tuple(sites)})
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "InvalidateSiteDistributions",
+                "Effect": "Allow",
+                # GetDistribution: for `watcher check --aws`.
+                "Action": [*CLOUDFRONT_INVALIDATE, "cloudfront:GetDistribution"],
+                "Resource": _distribution_arns(theirs, owner),
+            }
+        ]
+        if mode in ("poll", "both"):
+            for index, statement in enumerate(_poll_statements(theirs, owner)):
+                statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+        trust: dict[str, Any] = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
+            "Action": "sts:AssumeRole",
+        }
+        if external_id:
+            trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+        documents[role_arn] = {
+            "PermissionPolicy": {"Version": "2012-10-17", "Statement": statements},
+            "TrustPolicy": {"Version": "2012-10-17", "Statement": [trust]},
+        }
+    return documents

@@ -35,6 +35,9 @@ SQS_MAX_VISIBILITY_SECONDS = 43_200
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
 _DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
+# IAM role ARNs of every partition (aws, aws-cn, aws-us-gov, ...), path allowed.
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
 class ConfigError(Exception):
@@ -162,6 +165,30 @@ class SiteSettings(_Section):
     prefix: str = ""
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = ()
+    # Another account's distribution/bucket: assume this role for the site's CloudFront calls
+    # and its S3 listing (SQS stays on the watcher's own identity).
+    role_arn: str = ""
+    external_id: str = ""
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role_arn(cls, value: str) -> str:
+        if value and not _ROLE_ARN_RE.match(value):
+            raise ValueError(f"not an IAM role ARN (like arn:aws:iam::123456789012:role/NAME): {value!r}")
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str) -> str:
+        if value and not _EXTERNAL_ID_RE.match(value):
+            raise ValueError("an external id is 2..1224 characters of letters, digits and +=,.@:/-")
+        return value
+
+    @model_validator(mode="after")
+    def _external_id_needs_a_role(self) -> SiteSettings:
+        if self.external_id and not self.role_arn:
+            raise ValueError("external_id is only used with role_arn")
+        return self
 
     @field_validator("bucket")
     @classmethod
@@ -218,6 +245,15 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
+        roles: dict[str, set[tuple[str, str]]] = {}
+        for site in self.sites:
+            roles.setdefault(site.distribution_id, set()).add((site.role_arn, site.external_id))
+        problems.extend(
+            f"sites: distribution {distribution_id} is given different roles (role_arn/external_id): "
+            "a distribution lives in one account"
+            for distribution_id, given in roles.items()
+            if len(given) > 1
+        )
         if problems:
             raise ValueError("\n".join(problems))
         return self

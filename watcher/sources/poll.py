@@ -84,8 +84,10 @@ class PollSource:
         stop: threading.Event | None = None,
         dry_run: bool = False,
         unready_after: float = 120.0,
+        client_for: Callable[[str], S3Client] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(bucket): the bucket's own client (a site's role), else `client`.
+        self._client_for = client_for or (lambda _bucket: client)
         self._settings = settings
         self._scopes = listing_scopes(sites)
         self._clock = clock
@@ -156,7 +158,11 @@ class PollSource:
         for scope in self._scopes:
             try:
                 observed = list_scope(
-                    self._client, scope, self._settings.watch, on_page=count_page, stop=self._stop
+                    self._client_for(scope.bucket),
+                    scope,
+                    self._settings.watch,
+                    on_page=count_page,
+                    stop=self._stop,
                 )
             except (ClientError, BotoCoreError, OSError) as exc:
                 return self._failed(scope, exc, calls)
