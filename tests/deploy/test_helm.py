@@ -386,3 +386,59 @@ def test_replicas_share_the_accounts_invalidation_rate(
     manifests = render("sqs", *args)
     # THEN each pod gets its share, rounded down (so that together they stay within it)
     assert tomllib.loads(config_toml(manifests))["invalidation"]["requests_per_second"] == per_pod
+
+
+def test_autoscaling_is_off_by_default(render: Render) -> None:
+    manifests = render("sqs")
+    assert "ScaledObject" not in manifests
+    assert "TriggerAuthentication" not in manifests
+    assert manifests["Deployment"]["spec"]["replicas"] == 3
+
+
+def test_keda_scales_the_watcher_on_its_queue_with_pod_identity(render: Render) -> None:
+    # GIVEN autoscaling enabled on an SQS-mode release
+    manifests = render("autoscaling")
+    scaled, auth = manifests["ScaledObject"], manifests["TriggerAuthentication"]
+    # THEN KEDA's ScaledObject targets the watcher's Deployment within min/max replicas
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == manifests["Deployment"]["metadata"]["name"]
+    assert scaled["spec"]["minReplicaCount"] == 1
+    assert scaled["spec"]["maxReplicaCount"] == 5
+    # AND scales on the configured queue's depth, with the region read from its URL
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "aws-sqs-queue"
+    assert trigger["metadata"] == {
+        "queueURL": "https://sqs.eu-west-1.amazonaws.com/123456789012/site-changes",
+        "awsRegion": "eu-west-1",
+        "queueLength": "200",
+        "activationQueueLength": "0",
+    }
+    # AND authenticates with AWS pod identity: the watcher's own role
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    assert auth["spec"]["podIdentity"] == {"provider": "aws", "identityOwner": "workload"}
+    # AND the Deployment leaves the replica count to KEDA; each pod gets 1/maxReplicas of the rate
+    assert "replicas" not in manifests["Deployment"]["spec"]
+    assert tomllib.loads(config_toml(manifests))["invalidation"]["requests_per_second"] == 0.1
+
+
+def test_keda_may_assume_a_role_of_its_own(render: Render) -> None:
+    role = "arn:aws:iam::123456789012:role/keda-reads-queue"
+    manifests = render("autoscaling", "--set", f"autoscaling.roleArn={role}")
+    assert manifests["TriggerAuthentication"]["spec"]["podIdentity"] == {"provider": "aws", "roleArn": role}
+
+
+@pytest.mark.parametrize("major", HELMS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "config.watcher.sources={poll}", "--set", "config.sqs.queue_url="], "poll mode"),
+        (["--set", "autoscaling.minReplicas=6"], "minReplicas"),
+        (["--set", "config.sqs.queue_url=http://localhost:4566/000000000000/q"], "region"),
+    ],
+)
+def test_autoscaling_values_that_cannot_work_fail_clearly(
+    major: str, args: Sequence[str], message: str
+) -> None:
+    result = helm_template(major, *variant_args("autoscaling"), *args)
+    assert result.returncode != 0
+    assert message in result.stderr
