@@ -2,6 +2,19 @@
 
 Endpoints follow the standard chain, so `AWS_ENDPOINT_URL` and the per-service
 `AWS_ENDPOINT_URL_SQS` / `_S3` / `_CLOUDFRONT` reach LocalStack or moto.
+
+Every AWS call has a bounded total time, so a hung endpoint (it accepts the
+connection and never answers) costs a known number of seconds, never a stalled
+thread. The budget of one call, all attempts included, is `CALL_BUDGET_SECONDS`
+(10 s): attempts x (connect timeout + read timeout) <= 10 s, the configured
+`[aws]` timeouts being the per-attempt ceilings:
+
+- SQS housekeeping (delete, visibility) and queue depth, S3 listing, STS, EventBridge:
+  2 attempts x (connect <= 2 s + read <= 3 s);
+- CloudFront: 1 attempt x (connect <= 2 s + read <= 8 s) (the invalidator retries
+  with the same CallerReference);
+- SQS ReceiveMessage, the long poll: 1 attempt x (connect <= 2 s + read =
+  wait time + `RECEIVE_READ_MARGIN_SECONDS`), retried by the receiver with backoff.
 """
 
 from __future__ import annotations
@@ -15,14 +28,9 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+
+from watcher.awserrors import count_errors, error_code, is_transient
+from watcher.core.config import RECEIVE_READ_MARGIN_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -33,57 +41,10 @@ if TYPE_CHECKING:
 
     from watcher.core.config import SiteSettings
 
-__all__ = ["ClientFactory", "SiteClients", "error_code", "is_transient"]
+__all__ = ["CALL_BUDGET_SECONDS", "ClientFactory", "SiteClients", "error_code", "is_transient"]
 
-# Codes that mean "try again later" whatever the service.
-TRANSIENT_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestLimitExceeded",
-        "TooManyInvalidationsInProgress",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "RequestExpired",
-        "PriorRequestNotComplete",
-        "KMS.ThrottlingException",
-    }
-)
-_CONNECTION_ERRORS = (
-    EndpointConnectionError,
-    ConnectionClosedError,
-    ReadTimeoutError,
-    ConnectTimeoutError,
-)
-
-
-def error_code(exc: BaseException) -> str:
-    """A bounded label for an AWS error: the error code, or the exception class name."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code")
-        if code:
-            return str(code)[:64]
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return f"HTTP{status}" if status else "ClientError"
-    return type(exc).__name__[:64]
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: throttling, quotas in progress, 5xx, timeouts, connections."""
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
-    return isinstance(exc, (*_CONNECTION_ERRORS, BotoCoreError, ConnectionError, TimeoutError))
+CALL_BUDGET_SECONDS = 10.0
+_CONNECT_CEILING = 2.0
 
 
 class ClientFactory:
@@ -95,23 +56,31 @@ class ClientFactory:
         region: str = "",
         connect_timeout: float = 5,
         read_timeout: float = 30,
+        on_error: Callable[[str, str], None] | None = None,
         assume_role_seconds: int = 3600,
     ) -> None:
         # botocore reads AWS_DEFAULT_REGION only; the standard chain of the other SDKs
         # (and of ECS/EKS, which inject both) also honours AWS_REGION.
         self._session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+        if on_error is not None:  # `on_error(service, code)` once per failed call of any client made here
+            count_errors(self._session.events, on_error)
+        self._on_error = on_error
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._assume_role_seconds = assume_role_seconds
         self._assumed: dict[tuple[str, str], boto3.session.Session] = {}
         self._assumed_lock = threading.Lock()
 
-    def _config(self, *, max_attempts: int, read_timeout: float | None = None) -> Config:
+    def _config(self, *, attempts: int, read_timeout: float | None = None) -> Config:
+        """Timeouts within the call budget: attempts x (connect + read) <= CALL_BUDGET_SECONDS."""
+        connect = min(self._connect_timeout, _CONNECT_CEILING)
+        if read_timeout is None:
+            read_timeout = min(self._read_timeout, CALL_BUDGET_SECONDS / attempts - connect)
         return Config(
-            connect_timeout=self._connect_timeout,
-            read_timeout=read_timeout if read_timeout is not None else self._read_timeout,
+            connect_timeout=connect,
+            read_timeout=read_timeout,
             # total_max_attempts counts the first try; botocore's max_attempts counts only retries.
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             max_pool_connections=20,
         )
 
@@ -119,24 +88,29 @@ class ClientFactory:
         """CloudFront without botocore retries: the invalidator owns retrying (same CallerReference)."""
         return self.cloudfront_as("")
 
-    def sqs(self, *, wait_time_seconds: int = 20) -> SQSClient:
-        """SQS, with a read timeout longer than the long poll."""
-        config = self._config(max_attempts=3, read_timeout=max(self._read_timeout, wait_time_seconds + 10))
+    def sqs(self) -> SQSClient:
+        """SQS for short calls (delete, visibility, attributes): within the call budget."""
+        client: Any = self._session.client("sqs", config=self._config(attempts=2))
+        return client  # type: ignore[no-any-return]
+
+    def sqs_receiver(self, *, wait_time_seconds: int = 20) -> SQSClient:
+        """SQS for the long poll: one attempt, read timeout = wait time + a small margin."""
+        config = self._config(attempts=1, read_timeout=wait_time_seconds + RECEIVE_READ_MARGIN_SECONDS)
         client: Any = self._session.client("sqs", config=config)
         return client  # type: ignore[no-any-return]
 
     def s3(self) -> S3Client:
-        """S3 for poll mode."""
+        """S3 for poll mode (listing): within the call budget."""
         return self.s3_as("")
 
     def sts(self) -> STSClient:
         """STS, for the account id (`watcher setup`, `watcher iam-policy`)."""
-        client: Any = self._session.client("sts", config=self._config(max_attempts=3))
+        client: Any = self._session.client("sts", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 
     def events(self) -> EventBridgeClient:
         """EventBridge, for `watcher setup`'s fallback rule."""
-        client: Any = self._session.client("events", config=self._config(max_attempts=3))
+        client: Any = self._session.client("events", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 
     # -- a role per site (another account's distribution and bucket) -----------------
@@ -160,17 +134,20 @@ class ClientFactory:
     def cloudfront_as(self, role_arn: str, external_id: str = "") -> CloudFrontClient:
         """`cloudfront()` as `role_arn` (our own identity when empty)."""
         session = self._session_for(role_arn, external_id)
-        client: Any = session.client("cloudfront", config=self._config(max_attempts=1))
+        client: Any = session.client("cloudfront", config=self._config(attempts=1))
         return client  # type: ignore[no-any-return]
 
     def s3_as(self, role_arn: str, external_id: str = "") -> S3Client:
         """`s3()` as `role_arn` (our own identity when empty)."""
         session = self._session_for(role_arn, external_id)
-        client: Any = session.client("s3", config=self._config(max_attempts=3))
+        client: Any = session.client("s3", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 
     def for_sites(self, sites: Sequence[SiteSettings]) -> SiteClients:
-        """The CloudFront client of each distribution and the S3 client of each bucket of `sites`."""
+        """The CloudFront client of each distribution and the S3 client of each bucket of `sites`.
+
+        A site with a role_arn (another account) gets clients as that role; SQS always stays ours.
+        """
         return SiteClients(self, sites)
 
     def _session_for(self, role_arn: str, external_id: str) -> boto3.session.Session:
@@ -182,6 +159,8 @@ class ClientFactory:
                 session = _assumed_role_session(
                     self.sts(), role_arn, external_id, self._session.region_name, self._assume_role_seconds
                 )
+                if self._on_error is not None:  # the role's calls are counted like ours
+                    count_errors(session.events, self._on_error)
                 self._assumed[(role_arn, external_id)] = session
             return session
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -91,6 +92,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "or (site-role) the permission and trust policy of each [[sites]] role_arn",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
+    iam.add_argument(
+        "--dlq-name",
+        metavar="NAME",
+        help="the queue's dead-letter queue (default: its RedrivePolicy's; offline: QUEUE-dlq; '' for none)",
+    )
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -130,26 +136,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Signal handlers first: a SIGTERM during start-up (imports, clients, threads) is not lost.
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # only a flag: the main loop drains
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     from watcher.app import StartupError, Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
+    from watcher.core.mode import RunMode  # noqa: PLC0415
     from watcher.ops.logging import configure_logging  # noqa: PLC0415
 
     overrides: dict[str, dict[str, Any]] = {"watcher": {"dry_run": True}} if args.dry_run else {}
     settings = _load(args, overrides)
     configure_logging(settings.watcher.log_level, settings.watcher.log_format)
+    # The run mode is decided here, once, and passed down.
+    mode = RunMode(once=args.once, dry_run=settings.dry_run, max_seconds=args.max_seconds)
     try:
-        watcher = Watcher(settings, once=args.once, max_seconds=args.max_seconds)
+        watcher = Watcher(settings, mode=mode, stop=stop)
     except StartupError as exc:
         print(f"watcher run: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        watcher.stop.set()  # only a flag: the main loop drains
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     code = watcher.run()
     if args.once and watcher.poll is not None and watcher.poll.took_baseline:
-        # The contract: a --once poll without saved state says that it only took a baseline.
+        # docs/reference.md (Commands): a --once poll without saved state says that it only took a baseline.
         print("poll: no saved state ([poll] state_file): this cycle took a baseline; nothing was invalidated")
     return code
 
@@ -206,12 +218,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from watcher.commands.setup import queue_name_of, run_setup  # noqa: PLC0415
+    from watcher.commands.setup import run_setup  # noqa: PLC0415
+    from watcher.core.sites import queue_name  # noqa: PLC0415
 
     # A queue still to be created has no URL yet: relax the "sqs needs queue_url" rule for setup only.
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)
-    configured = queue_name_of(settings.sqs.queue_url) if settings.sqs.queue_url else ""
+    configured = queue_name(settings.sqs.queue_url) if settings.sqs.queue_url else ""
     if args.queue_name and configured and args.queue_name != configured:
         print(
             f"watcher setup: --queue-name {args.queue_name} but [sqs] queue_url names {configured}",
@@ -232,5 +245,10 @@ def _iam_policy(args: argparse.Namespace) -> int:
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)  # as in setup: a queue still to be created has no URL yet
     return print_policy(
-        settings, mode=args.mode, account_id=args.account_id, for_=args.for_, queue_name=args.queue_name or ""
+        settings,
+        mode=args.mode,
+        account_id=args.account_id,
+        for_=args.for_,
+        queue_name=args.queue_name or "",
+        dlq_name=args.dlq_name,
     )

@@ -1,16 +1,20 @@
 """Changes in, acknowledgements out: routing -> batching -> invalidation -> acks.
 
 The lifecycle owner (app.py) feeds changes with `submit` from the source
-threads and calls `dispatch` from its main loop; flushes run on a small pool,
-one at a time per distribution, so a retrying distribution never holds up the
-others and its batches stay in order.
+threads and calls `dispatch` from its main loop; flushes run on a small pool
+of daemon threads, one at a time per distribution, so a retrying distribution
+never holds up the others and its batches stay in order. At shutdown it calls
+`drain(deadline)`; the pipeline owns its state (the batcher, the flushes in
+flight, the deadline) behind these methods.
 """
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from concurrent.futures import Future
 from dataclasses import replace
+from functools import partial
 
 import structlog
 
@@ -20,6 +24,7 @@ from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock
 from watcher.core.model import Change, FanOutAck
 from watcher.core.routing import Router
+from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
 
 __all__ = ["Pipeline"]
@@ -40,22 +45,24 @@ class Pipeline:
         completion: CompletionTracker | None = None,
         workers: int = 4,
     ) -> None:
-        self.router = router
-        self.batcher = batcher
-        self.invalidator = invalidator
-        self.completion = completion
+        self._router = router
+        self._batcher = batcher
+        self._invalidator = invalidator
+        self._completion = completion
         self._metrics = metrics
         self._clock = clock
         self._stop = stop
         self._abort = threading.Event()
-        self.deadline: float | None = None
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flush")
+        self._lock = threading.Lock()  # guards _deadline, _draining and _in_flight
+        self._deadline: float | None = None
+        self._draining = False
+        self._pool = WorkerPool(workers, "flush")
         self._in_flight: dict[str, Future[None]] = {}
         self._log = structlog.get_logger("watcher.pipeline")
 
     def submit(self, change: Change) -> None:
         """Route one change to every site that serves it and queue its paths."""
-        result = self.router.route(change.bucket, change.key, site_wide=change.site_wide)
+        result = self._router.route(change.bucket, change.key, site_wide=change.site_wide)
         outcome = "ignored" if result.ignored else "accepted"
         self._metrics.events.labels(source=change.source, outcome=outcome).inc()
         if result.ignored:
@@ -73,50 +80,75 @@ class Pipeline:
         if len(result.routes) > 1:
             change = replace(change, ack=FanOutAck(change.ack, len(result.routes)))
         for route in result.routes:
-            self.batcher.add(route.distribution_id, change, route.paths)
+            self._batcher.add(route.distribution_id, change, route.paths)
 
     def dispatch(self, *, force: bool = False) -> None:
-        """Start a flush for every distribution whose batch is due (all of them when forced)."""
-        for distribution_id in self.batcher.due(force=force):
-            running = self._in_flight.get(distribution_id)
-            if running is not None and not running.done():
-                continue  # one flush per distribution at a time, in order
-            batch = self.batcher.take(distribution_id)
-            if batch is not None:
-                self._in_flight[distribution_id] = self._executor.submit(self._flush, batch)
+        """Start a flush for every distribution whose batch is due (all of them when forced or draining)."""
+        with self._lock:
+            force = force or self._draining
+            for distribution_id in self._batcher.due(force=force):
+                running = self._in_flight.get(distribution_id)
+                if running is not None and not running.done():
+                    continue  # one flush per distribution at a time, in order
+                batch = self._batcher.take(distribution_id)
+                if batch is not None:
+                    flush = self._pool.submit(partial(self._flush, batch))
+                    self._in_flight[distribution_id] = flush
+
+    def drain(self, deadline: float) -> None:
+        """Shutdown: flush everything pending now and as it arrives; flushes give up at `deadline`."""
+        with self._lock:
+            self._deadline = deadline
+            self._draining = True
+        self.dispatch()
+
+    def pending_paths(self) -> dict[str, int]:
+        """Distinct pending paths per distribution (not yet handed to a flush)."""
+        return self._batcher.pending_paths()
+
+    def pending_changes(self) -> int:
+        """Changes waiting for their batch to be due."""
+        return len(self._batcher)
 
     @property
     def busy(self) -> bool:
         """Changes are pending or a flush is running."""
-        return len(self.batcher) > 0 or any(not future.done() for future in self._in_flight.values())
+        with self._lock:
+            running = any(not future.done() for future in self._in_flight.values())
+        return running or len(self._batcher) > 0
+
+    def _current_deadline(self) -> float | None:
+        with self._lock:
+            return self._deadline
 
     def _flush(self, batch: Batch) -> None:
         try:
-            result = self.invalidator.flush(batch, abort=self._abort, deadline=self.deadline)
+            result = self._invalidator.flush(batch, abort=self._abort, deadline=self._current_deadline())
         except Exception:  # noqa: BLE001 - a bug must not lose the batch: release it for redelivery
             self._log.exception("flush crashed; releasing its changes", distribution=batch.distribution_id)
             for change in batch.changes:
                 change.ack.failed(0.0)
             return
-        if result.outcome == "dry_run":
-            for change in batch.changes:
-                change.ack.covered()  # the sources acknowledge nothing in dry-run mode
-            return
+        # In dry-run the result says "covered" (as it would be); the sources, told
+        # the run mode, acknowledge nothing to SQS or the poll state.
         for change in result.covered:
             change.ack.covered()
-        if self.completion is not None:
+        if self._completion is not None:
             for invalidation_id in result.invalidation_ids:
-                self.completion.track(result.distribution_id, invalidation_id)
+                self._completion.track(result.distribution_id, invalidation_id)
         retry_in = 0.0 if self._stop.is_set() else result.retry_in  # at shutdown: to another replica now
         for change in result.failed:
             change.ack.failed(retry_in)
 
     def abort(self, grace: float) -> None:
-        """Give up on running flushes (their changes fail), waiting `grace` seconds for each."""
+        """Give up on running flushes (their changes fail), waiting at most `grace` seconds in all."""
         self._abort.set()
-        for future in self._in_flight.values():
+        until = time.monotonic() + grace
+        with self._lock:
+            running = list(self._in_flight.values())
+        for future in running:
             try:
-                future.result(timeout=grace)
+                future.result(timeout=max(0.0, until - time.monotonic()))
             except Exception:  # noqa: BLE001 - a flush that did not finish is released by its source
                 self._log.warning("a flush did not finish before the deadline")
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()

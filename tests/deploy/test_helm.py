@@ -249,15 +249,25 @@ def test_servicemonitor_scrapes_the_service_port(render: Render) -> None:
     assert manifests["ServiceMonitor"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
-def test_alert_rules_use_only_contract_metrics(render: Render) -> None:
+def test_alert_rules_are_the_shipped_rules_file_with_the_release_selector(render: Render) -> None:
+    # GIVEN the one source of the rules
+    source = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yaml").read_text())["groups"][0]["rules"]
+    # WHEN the chart renders its PrometheusRule (ci/servicemonitor-values.yaml sets runbookBaseUrl)
     rules = render("servicemonitor")["PrometheusRule"]["spec"]["groups"][0]["rules"]
-    alerts = {rule["alert"] for rule in rules}
-    assert {"CloudFrontWatcherChangesPending", "CloudFrontWatcherInvalidationsFailing"} <= alerts
-    for rule in rules:
+    # THEN it is that file, with this release's selector and absolute runbook links
+    assert [r["alert"] for r in rules] == [r["alert"] for r in source]
+    selector = 'namespace="sites", service="cfw-cloudfront-watcher"'
+    base = "https://example.org/cloudfront-watcher/observability.md"
+    for rule, original in zip(rules, source, strict=True):
+        assert rule["expr"] == original["expr"].replace('job="cloudfront-watcher"', selector)
+        assert rule["for"] == original["for"]
+        assert rule["labels"] == original["labels"]
+        assert rule["annotations"]["runbook_url"] == original["annotations"]["runbook_url"].replace(
+            "docs/observability.md", base
+        )
+        assert rule["annotations"]["summary"] == original["annotations"]["summary"]
         names = set(re.findall(r"\b(cloudfront_watcher_[a-z_]+|up)\{", rule["expr"]))
         assert names, rule["expr"]
-        assert names <= {*CONTRACT_METRICS, "up"}, rule["expr"]
-        assert 'namespace="sites"' in rule["expr"]
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)

@@ -169,7 +169,9 @@ def test_sigkill_while_a_batch_is_pending_loses_nothing(moto_server: str, tmp_pa
     # THEN after a restart (once the visibility timeout lapses) the change is still invalidated
     result = run_cli(
         ["run", "--config", str(config), "--once", "--max-seconds", "60"],
-        env=watcher_env(moto_server, WATCHER__SQS__WAIT_TIME_SECONDS="15"),
+        env=watcher_env(
+            moto_server, WATCHER__SQS__WAIT_TIME_SECONDS="15", WATCHER__WATCHER__SHUTDOWN_TIMEOUT_SECONDS="20"
+        ),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert {"/docs/index.html", "/docs/"} <= _all_paths(stack.invalidations())

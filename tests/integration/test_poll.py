@@ -16,6 +16,7 @@ from tests.support.fault_proxy import FaultProxy, Request
 from tests.support.poll_site import make_poll_site, poll_settings, run_once
 from tests.support.site import config_toml, run_cli, running_watcher, watcher_env
 from tests.support.waiting import wait_until
+from watcher.awserrors import count_errors
 from watcher.core.model import Change
 from watcher.ops.metrics import Metrics
 from watcher.sources.poll import PollSource
@@ -157,8 +158,10 @@ def test_s3_throttling_skips_cycles_with_backoff_and_counts_them(moto_server: st
         no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"})
         metrics = Metrics(CollectorRegistry())
         settings = poll_settings(site, interval_seconds=60)
+        s3 = boto3.client("s3", endpoint_url=proxy.url, config=no_retries)
+        count_errors(s3.meta.events, metrics.count_aws_error)  # what ClientFactory does for the daemon
         poll = PollSource(
-            boto3.client("s3", endpoint_url=proxy.url, config=no_retries),
+            s3,
             settings.poll,
             settings.sites,
             clock=FakeClock(),

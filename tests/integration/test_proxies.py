@@ -8,6 +8,7 @@ Retries are off (``total_max_attempts: 1``: botocore's ``max_attempts`` counts
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -473,3 +474,32 @@ def test_match_filters_what_a_script_faults(fault_proxy: FaultProxy) -> None:
             sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     assert fault_proxy.count("SendMessage", fault="500") == 2
+
+
+def test_a_hanging_endpoint_accepts_and_never_answers_until_released(moto_server: str) -> None:
+    short = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=1)
+    with FaultProxy(moto_server) as proxy:
+        sqs = _sqs(proxy.url, short)
+        # GIVEN a hanging SQS endpoint
+        proxy.set_hanging(True)
+        # THEN a call times out on reading (the connection was accepted), and nothing reached moto
+        with pytest.raises(ReadTimeoutError):
+            sqs.create_queue(QueueName="never-made")
+        assert proxy.count("CreateQueue", fault="hang") == 1
+        assert "never-made" not in str(_sqs(moto_server).list_queues())
+        # AND once it stops hanging, calls go through again
+        proxy.set_hanging(False)
+        assert sqs.create_queue(QueueName="made")["QueueUrl"].endswith("/made")
+
+
+def test_a_slow_endpoint_answers_after_n_seconds(moto_server: str) -> None:
+    with FaultProxy(moto_server) as proxy:
+        sqs = _sqs(proxy.url)
+        # GIVEN an endpoint answering after 1.5 s
+        proxy.set_slow(1.5)
+        started = time.monotonic()
+        sqs.create_queue(QueueName="slowly-made")
+        # THEN the answer came, late
+        assert time.monotonic() - started >= 1.4
+        proxy.set_slow(None)
+        assert proxy.count("CreateQueue", fault=None) == 0

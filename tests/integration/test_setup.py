@@ -208,5 +208,4 @@ def test_iam_policy_online_names_only_the_configured_arns(tmp_path: Path, watche
         "arn:aws:sqs:us-east-1:123456789012:site-changes",
         "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE",
         "arn:aws:s3:::site",
-        "arn:aws:s3:::site/*",
     }

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 ERROR_FAULT_KINDS = ("503", "500", "throttle")
-FAULT_KINDS = (*ERROR_FAULT_KINDS, "lost_response", "slow", "reset", "down")
+FAULT_KINDS = (*ERROR_FAULT_KINDS, "lost_response", "slow", "hang", "reset", "down")
 
 # SigV4 credential scope: AKID/DATE/REGION/SERVICE/aws4_request
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")

@@ -11,7 +11,12 @@ Fault kinds:
     "lost_response"           forwarded (the request IS applied), then the
                               connection is closed without an answer
     "slow"                    held for ``slow_seconds`` (beyond the client's read
-                              timeout), then forwarded and answered
+                              timeout), then forwarded and answered; ``set_slow(N)``
+                              makes every request slow: an endpoint answering after N s
+    "hang"                    accepted and never answered nor forwarded: held until
+                              ``release_hung()`` (or stop), then closed without an answer
+                              (a brownout, a black-holed VPC endpoint); ``set_hanging(True)``
+                              hangs every request until ``set_hanging(False)``
     "reset"                   connection reset without forwarding
     "down"                    via ``set_down(True)``: every request is reset
 """
@@ -96,6 +101,8 @@ class FaultProxy:
         self._down = False
         self._serialized: Matcher | None = None
         self._one_at_a_time = threading.Lock()
+        self._hanging = False
+        self._release_hung = threading.Event()
         self._log: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -124,6 +131,7 @@ class FaultProxy:
     def stop(self) -> None:
         """Stop listening; requests held by "slow" are released at once."""
         self._stopping.set()
+        self.release_hung()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -178,17 +186,44 @@ class FaultProxy:
         with self._lock:
             self._serialized = match
 
+    def set_hanging(self, hanging: bool) -> None:
+        """A hung endpoint: while on, every request is accepted and never answered.
+
+        Turning it off releases the held requests (closed without an answer).
+        """
+        with self._lock:
+            self._hanging = hanging
+        if not hanging:
+            self.release_hung()
+
+    def release_hung(self) -> None:
+        """Close every request held by "hang" (without an answer)."""
+        with self._lock:
+            released, self._release_hung = self._release_hung, threading.Event()
+        released.set()
+
+    def set_slow(self, seconds: float | None) -> None:
+        """A slow endpoint: every request answered after `seconds` (None: back to normal)."""
+        if seconds is None:
+            self.set_fault_rate(0.0, ())
+            return
+        self.slow_seconds = seconds
+        self.set_fault_rate(1.0, ("slow",))
+
     def clear_faults(self) -> None:
-        """No more faults: rate 0, scripts dropped, up."""
+        """No more faults: rate 0, scripts dropped, up, not hanging (held requests released)."""
         with self._lock:
             self._rate, self._rate_kinds, self._rate_match = 0.0, (), None
             self._scripts.clear()
             self._down = False
+        self.set_hanging(False)
 
     def _choose_fault(self, request: Request) -> str | None:
         with self._lock:
             if self._down:
                 return "down"
+            if self._hanging:
+                return "hang"
             for script in self._scripts:
                 if script.match is None or script.match(request):
                     script.remaining -= 1
@@ -264,6 +299,11 @@ class FaultProxy:
         # Recorded on arrival, so a held ("slow") request is already in the log.
         index = self._record(request, fault)
         if fault in ("reset", "down"):
+            raise _Dropped
+        if fault == "hang":
+            with self._lock:
+                release = self._release_hung
+            release.wait()
             raise _Dropped
         if fault in ("503", "500", "throttle"):
             response = fault_error(fault, request)

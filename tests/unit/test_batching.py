@@ -32,9 +32,8 @@ def test_a_burst_is_due_once_it_has_been_quiet_for_the_quiet_period(
         clock.advance(1)
     # WHEN less than the quiet period has passed since the last one
     clock.advance(3.9)
-    # THEN nothing is due yet, and the deadline is 5 s after the last change
+    # THEN nothing is due yet
     assert batcher.due() == []
-    assert batcher.next_deadline() == pytest.approx(clock.monotonic() + 0.1)
     # WHEN the quiet period passes
     clock.advance(0.1)
     # THEN the distribution is due, and its batch holds every change with its paths, in order
@@ -63,14 +62,18 @@ def test_a_never_ending_trickle_is_flushed_at_the_max_delay(clock: FakeClock, ba
     assert batch.first_seen == first_seen
 
 
-def test_next_deadline_is_the_earlier_of_quiet_period_and_max_delay(clock: FakeClock) -> None:
+def test_a_batch_is_due_at_the_earlier_of_quiet_period_and_max_delay(clock: FakeClock) -> None:
+    # GIVEN a 10 s quiet period, a 12 s max delay, and changes at 0 s and 5 s
     batcher = Batcher(quiet_period=10, max_delay=12, clock=clock)
-    start = clock.monotonic()
     batcher.add("E1", _change("a"), ("/a",))
     clock.advance(5)
     batcher.add("E1", _change("b"), ("/b",))
-    assert batcher.next_deadline() == start + 12  # not start + 15
-    assert Batcher(quiet_period=1, max_delay=2, clock=clock).next_deadline() is None
+    # THEN it is due at 12 s (max delay), not at 15 s (quiet period after the last change)
+    clock.advance(6.9)
+    assert batcher.due() == []
+    clock.advance(0.1)
+    assert batcher.due() == ["E1"]
+    assert Batcher(quiet_period=1, max_delay=2, clock=clock).due() == []
 
 
 def test_distributions_are_batched_independently(clock: FakeClock, batcher: Batcher) -> None:

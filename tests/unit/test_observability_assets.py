@@ -59,13 +59,47 @@ def test_the_dashboard_is_importable_grafana_json() -> None:
     assert all(panel["targets"] and panel["gridPos"]["w"] <= 24 for panel in dashboard["panels"])
 
 
-def test_the_alerts_cover_stale_sites_failures_and_silence() -> None:
-    # GIVEN the alert rules WHEN read THEN the three the docs promise exist, each with a summary
+REQUIRED_ALERTS = {
+    "CloudFrontWatcherDown",
+    "CloudFrontWatcherAbsent",
+    "CloudFrontWatcherNotReady",
+    "CloudFrontWatcherInvalidationsFailing",
+    "CloudFrontWatcherChangesPending",
+    "CloudFrontWatcherDeadLetters",
+    "CloudFrontWatcherAccessDenied",
+    "CloudFrontWatcherThrottled",
+}
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes."""
+    headings = re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_alert_is_complete_and_its_runbook_is_a_section_of_the_docs() -> None:
+    # GIVEN the rules and docs/observability.md
     rules = {rule["alert"]: rule for rule in alert_rules()}
-    for name in (
-        "CloudFrontWatcherStaleSite",
-        "CloudFrontWatcherInvalidationsFailing",
-        "CloudFrontWatcherNotReceiving",
-    ):
-        assert rules[name]["annotations"]["summary"]
-        assert rules[name]["for"]
+    anchors = _anchors((ROOT / "docs/observability.md").read_text())
+    # THEN the alerts an operator needs exist ...
+    assert set(rules) >= REQUIRED_ALERTS, sorted(REQUIRED_ALERTS - set(rules))
+    for name, rule in rules.items():
+        # ... each with a severity, a `for`, a summary, a description and a runbook section
+        assert rule["labels"]["severity"] in ("warning", "critical"), name
+        assert rule["for"], name
+        assert rule["annotations"]["summary"], name
+        assert rule["annotations"]["description"], name
+        doc, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert doc == "docs/observability.md", name
+        assert anchor in anchors, f"{name}: no section #{anchor} in docs/observability.md"
+        assert 'job="cloudfront-watcher"' in rule["expr"], f"{name}: the chart replaces this selector"
+    assert rules["CloudFrontWatcherAccessDenied"]["labels"]["severity"] == "critical"
+
+
+def test_the_chart_renders_the_same_rules_file() -> None:
+    # GIVEN the one source of the rules and the chart's copy (.Files.Get reads inside the chart only)
+    source = ROOT / "deploy/prometheus/alerts.yaml"
+    copy = ROOT / "helm/cloudfront-watcher/files/alerts.yaml"
+    # THEN they are identical: after editing the source, `cp deploy/prometheus/alerts.yaml
+    # helm/cloudfront-watcher/files/alerts.yaml`
+    assert copy.read_bytes() == source.read_bytes(), f"cp {source.relative_to(ROOT)} {copy.relative_to(ROOT)}"

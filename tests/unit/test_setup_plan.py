@@ -20,7 +20,6 @@ from watcher.commands.setup.state import (
     QueueState,
     RuleState,
     Target,
-    minimal_prefixes,
 )
 from watcher.core.config import Settings
 
@@ -74,11 +73,6 @@ def test_first_overlap_needs_events_and_filters_to_meet() -> None:
     same_place = NotificationEntry("lambda", LAMBDA_ARN, ("s3:ObjectCreated:Put",), KeyFilter(suffix=".html"))
     assert first_overlap(ours, [elsewhere]) is None
     assert first_overlap(ours, [elsewhere, same_place]) == (ours[0], same_place)
-
-
-def test_minimal_prefixes_drop_the_covered_ones() -> None:
-    assert minimal_prefixes(["blog/", "", "docs/"]) == ("",)
-    assert minimal_prefixes(["blog/2026/", "blog/", "docs/"]) == ("blog/", "docs/")
 
 
 def _target(**prefixes: tuple[str, ...]) -> Target:
@@ -207,10 +201,41 @@ def test_the_watcher_policy_names_only_configured_resources() -> None:
         "arn:aws:cloudfront::111122223333:distribution/E1",
         "arn:aws:cloudfront::111122223333:distribution/E2",
         "arn:aws:s3:::site",
-        "arn:aws:s3:::site/www/*",
     }
     listing = next(s for s in document["Statement"] if s["Action"] == "s3:ListBucket")
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["www/*"]}}
+
+
+def test_the_dead_letter_queue_depth_is_readable_and_nothing_more() -> None:
+    dlq = "arn:aws:sqs:eu-west-1:111122223333:site-changes-dlq"
+    document = watcher_policy(SETTINGS, ACCOUNT, mode="sqs", dlq_arn=dlq)
+    [statement] = [s for s in document["Statement"] if s["Resource"] == dlq]
+    assert statement["Action"] == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+
+
+def test_iam_policy_offline_assumes_the_setup_dlq_and_honours_aws_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a queue URL that names no region (an emulator), AWS_REGION set, AWS_DEFAULT_REGION not
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[sqs]\nqueue_url = "http://127.0.0.1:4566/111122223333/q"\n'
+        '[[sites]]\nbucket = "b"\ndistribution_id = "E1"\n'
+    )
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    offline = ["iam-policy", "--config", str(config), "--account-id", "111122223333"]
+    # WHEN the watcher's policy is printed offline, then with --dlq-name ''
+    assert main(offline) == 0
+    assumed = capsys.readouterr()
+    assert main([*offline, "--dlq-name", ""]) == 0
+    without = json.loads(capsys.readouterr().out)
+    # THEN the ARNs are in AWS_REGION, the DLQ is assumed to be q-dlq (and it says so) ...
+    assert "arn:aws:sqs:eu-central-1:111122223333:q" in assumed.out
+    assert "arn:aws:sqs:eu-central-1:111122223333:q-dlq" in assumed.out
+    assert "--dlq-name" in assumed.err
+    # ... and --dlq-name '' leaves it out
+    assert "q-dlq" not in json.dumps(without)
 
 
 def test_sqs_mode_has_no_s3_and_no_kms_without_a_customer_key() -> None:

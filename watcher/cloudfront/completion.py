@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.inprogress import InProgress
 from watcher.core.clock import Clock
 from watcher.ops.metrics import Metrics
@@ -61,8 +60,9 @@ class CompletionTracker:
         give_up_after: float = GIVE_UP_AFTER_SECONDS,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
-        self._client_for = client_for or (lambda _distribution_id: client)
+        # client_for(distribution_id): the distribution's own client (a role per site); by default
+        # the one `in_progress` uses.
+        self._client_for = client_for or in_progress.client_for
         self._clock = clock
         self._metrics = metrics
         self._in_progress = in_progress
@@ -110,9 +110,8 @@ class CompletionTracker:
             response = self._client_for(followed.distribution_id).get_invalidation(
                 DistributionId=followed.distribution_id, Id=followed.invalidation_id
             )
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
             if code == "NoSuchInvalidation":
                 log.warning("invalidation vanished; no longer followed")
                 self._forget(followed)

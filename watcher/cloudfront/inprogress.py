@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.planning import is_wildcard
 from watcher.ops.metrics import Metrics
@@ -32,7 +31,6 @@ _ASSUME_RUNNING_SECONDS = 120.0
 @dataclass(slots=True)
 class _Known:
     wildcards: int
-    files: int
     created: float
     completed: bool = False
 
@@ -49,13 +47,16 @@ class InProgress:
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
         # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
-        self._client_for = client_for or (lambda _distribution_id: client)
+        self.client_for: Callable[[str], CloudFrontClient] = client_for or (lambda _distribution_id: client)
         self._clock = clock
         self._metrics = metrics
         self._known: dict[str, dict[str, _Known]] = {}
         # Ids CloudFront listed InProgress at the last refresh (people's too), for the gauge.
         self._listed: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        # One writer of the listing at a time: a refresh (ListInvalidations, then the
+        # cache update) from a flush thread and one from the observer never interleave.
+        self._refresh_lock = threading.Lock()
         self._log = structlog.get_logger("watcher.inprogress")
 
     def record(self, distribution_id: str, invalidation_id: str, paths: list[str], *, created: float) -> None:
@@ -63,7 +64,7 @@ class InProgress:
         wildcards = sum(1 for path in paths if is_wildcard(path))
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
-                wildcards=wildcards, files=len(paths) - wildcards, created=created
+                wildcards=wildcards, created=created
             )
         self._publish(distribution_id)
 
@@ -102,11 +103,14 @@ class InProgress:
 
     def refresh(self, distribution_id: str) -> list[_Known]:
         """Ask CloudFront what is in progress; fall back to our own record on errors."""
+        with self._refresh_lock:
+            return self._refresh(distribution_id)
+
+    def _refresh(self, distribution_id: str) -> list[_Known]:
         try:
             in_progress = self._list_in_progress(distribution_id)
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
             self._log.warning(
                 "ListInvalidations failed; assuming our recent invalidations still run",
                 distribution=distribution_id,
@@ -139,7 +143,7 @@ class InProgress:
         return running
 
     def _list_in_progress(self, distribution_id: str) -> set[str]:
-        response = self._client_for(distribution_id).list_invalidations(
+        response = self.client_for(distribution_id).list_invalidations(
             DistributionId=distribution_id, MaxItems="100"
         )
         items = response.get("InvalidationList", {}).get("Items", [])
@@ -151,18 +155,17 @@ class InProgress:
         if known is not None:
             return known
         try:
-            response = self._client_for(distribution_id).get_invalidation(
+            response = self.client_for(distribution_id).get_invalidation(
                 DistributionId=distribution_id, Id=invalidation_id
             )
-        except (ClientError, BotoCoreError, OSError) as exc:
-            self._metrics.aws_errors.labels(service="cloudfront", code=error_code(exc)).inc()
+        except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
-            return _Known(wildcards=1, files=0, created=self._clock.time())
+            return _Known(wildcards=1, created=self._clock.time())
         paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])
         created_at = response["Invalidation"].get("CreateTime")
         created = created_at.timestamp() if created_at is not None else self._clock.time()
         wildcards = sum(1 for path in paths if is_wildcard(path))
-        known = _Known(wildcards=wildcards, files=len(paths) - wildcards, created=created)
+        known = _Known(wildcards=wildcards, created=created)
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known
         return known

@@ -1,4 +1,4 @@
-"""CreateInvalidation: frozen plans, idempotent CallerReferences, retries, one place to classify errors.
+"""CreateInvalidation: frozen plans, idempotent CallerReferences (request.py), retries with backoff.
 
 A flush freezes its plan and its CallerReference (derived from the identities
 of the batch's changes and the plan's paths), so a retry after a lost
@@ -7,19 +7,18 @@ response, even from a restarted process, returns the same invalidation.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.cloudfront.request import Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -36,7 +35,6 @@ PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Give up on one batch after this long of transient errors: its messages go back
 # to the queue and come again as a new batch (the visibility ceiling is 12 h).
 MAX_RETRY_SECONDS = 3600.0
-_PERMANENT_CODES = frozenset({"NoSuchDistribution", "AccessDenied", "InvalidationBatchAlreadyExists"})
 
 Outcome = Literal["created", "failed", "dry_run"]
 
@@ -56,26 +54,6 @@ class FlushResult:
     retry_in: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    status: Literal["accepted", "invalid", "failed"]
-    invalidation_id: str = ""
-    reason: str = ""
-    permanent: bool = False
-
-
-def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:
-    """Derived from the batch's change identities and the frozen paths: same batch, same reference."""
-    digest = hashlib.sha256()
-    digest.update(distribution_id.encode())
-    for identity in sorted(set(identities)):
-        digest.update(b"\0" + identity.encode())
-    digest.update(b"\1")
-    for path in sorted(paths):
-        digest.update(b"\0" + path.encode())
-    return "cfw-" + digest.hexdigest()[:40]
-
-
 class Invalidator:
     """Turns a batch into the fewest accepted CreateInvalidation calls that cover it."""
 
@@ -93,10 +71,15 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
+        on_call: Callable[[str | None], None] | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
-        self._client_for = client_for or (lambda _distribution_id: client)
+        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness).
+
+        `client_for(distribution_id)`: the distribution's own client (a role per site); by default
+        the one `in_progress` uses.
+        """
+        self._client_for = client_for or in_progress.client_for
         self._clock = clock
         self._metrics = metrics
         self._limiter = limiter
@@ -107,6 +90,7 @@ class Invalidator:
         self._rng = rng or random.Random()
         self._base_delay = base_delay
         self._max_delay = max_delay
+        self._on_call = on_call or (lambda _error: None)
         self._log = structlog.get_logger("watcher.invalidator")
 
     def plan(self, batch: Batch) -> InvalidationPlan:
@@ -140,51 +124,42 @@ class Invalidator:
                 total=len(plan.paths),
             )
             self._metrics.invalidations.labels(distribution=dist, outcome="dry_run").inc()
-            return FlushResult(dist, "dry_run", covered=(), failed=batch.changes)
+            # What a real flush would have covered: the plan covers every change.
+            return FlushResult(dist, "dry_run", covered=batch.changes, failed=())
 
-        accepted: list[str] = []
-        ids: list[str] = []
-        reasons: list[str] = []
-        permanent: list[bool] = []
-        chunks = [
-            list(plan.paths[i : i + CLOUDFRONT_MAX_PATHS])
-            for i in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS)
-        ]
-        for chunk in chunks:
-            self._send_isolating(
-                dist=dist,
-                paths=chunk,
-                identities=identities,
-                abort=abort,
-                deadline=deadline,
-                log=log,
-                accepted=accepted,
-                ids=ids,
-                reasons=reasons,
-                permanent=permanent,
-            )
+        progress = Progress()
+        for start in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS):
+            chunk = list(plan.paths[start : start + CLOUDFRONT_MAX_PATHS])
+            request = Request(dist, chunk, identities, abort, deadline, log)
+            self._send_isolating(request, progress)
+        return self._result(batch, progress, log)
 
-        covering = InvalidationPlan(paths=tuple(sorted(set(accepted))))
+    def _result(
+        self, batch: Batch, progress: Progress, log: structlog.typing.FilteringBoundLogger
+    ) -> FlushResult:
+        """Which changes the accepted paths cover; counted and logged."""
+        dist = batch.distribution_id
+        covering = InvalidationPlan(paths=tuple(sorted(set(progress.accepted))))
         covered: list[Change] = []
         failed: list[Change] = []
         for change, paths in batch.entries:
             (covered if all(covering.covers(p) for p in paths) else failed).append(change)
-        outcome: Outcome = "created" if ids and not failed else "failed"
-        if ids:
+        outcome: Outcome = "created" if progress.ids and not failed else "failed"
+        if progress.ids:
             self._record_success(dist, covered, len(covering.paths))
         if failed:
             self._metrics.invalidations.labels(distribution=dist, outcome="failed").inc()
-            log.error("batch not fully covered", failed_changes=len(failed), reasons=reasons[:5])
-        elif ids:
+            log.error("batch not fully covered", failed_changes=len(failed), reasons=progress.reasons[:5])
+        elif progress.ids:
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
         return FlushResult(
             dist,
             outcome,
             tuple(covered),
             tuple(failed),
-            tuple(ids),
-            reason="; ".join(reasons[:3]),
-            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if any(permanent) else 0.0,
+            tuple(progress.ids),
+            reason="; ".join(progress.reasons[:3]),
+            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else 0.0,
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
@@ -196,102 +171,92 @@ class Invalidator:
                 age = now - change.event_time.timestamp()
                 self._metrics.event_to_invalidation.observe(max(0.0, age))
 
-    def _send_isolating(
-        self,
-        *,
-        dist: str,
-        paths: list[str],
-        identities: list[str],
-        abort: threading.Event,
-        deadline: float | None,
-        log: structlog.typing.FilteringBoundLogger,
-        accepted: list[str],
-        ids: list[str],
-        reasons: list[str],
-        permanent: list[bool],
-    ) -> None:
-        """Send `paths`; on InvalidArgument, bisect to isolate the bad path(s)."""
-        pending = [paths]
+    def _send_isolating(self, request: Request, progress: Progress) -> None:
+        """Send the request's paths; on InvalidArgument, bisect to isolate the bad path(s)."""
+        log = request.log
+        pending = [request.paths]
         while pending:
-            part = pending.pop()
-            ref = caller_reference(dist, identities, part)
-            sent = self._send(dist=dist, paths=part, ref=ref, abort=abort, deadline=deadline, log=log)
+            part = request.part(pending.pop())
+            sent = self._send(part)
             if sent.status == "accepted":
-                accepted.extend(part)
-                ids.append(sent.invalidation_id)
-            elif sent.status == "invalid" and len(part) > 1:
-                middle = len(part) // 2
-                log.warning("InvalidArgument: splitting the request to isolate the bad path", size=len(part))
-                pending.extend([part[middle:], part[:middle]])
+                progress.accepted.extend(part.paths)
+                progress.ids.append(sent.invalidation_id)
+            elif sent.status == "invalid" and len(part.paths) > 1:
+                middle = len(part.paths) // 2
+                log.warning(
+                    "InvalidArgument: splitting the request to isolate the bad path", size=len(part.paths)
+                )
+                pending.extend([part.paths[middle:], part.paths[:middle]])
             else:
                 if sent.status == "invalid":
-                    log.error("CloudFront rejected a path", path=part[0][:300], reason=sent.reason)
-                reasons.append(sent.reason)
-                permanent.append(sent.permanent or sent.status == "invalid")
+                    log.error("CloudFront rejected a path", path=part.paths[0][:300], reason=sent.reason)
+                progress.reasons.append(sent.reason)
+                progress.permanent = progress.permanent or sent.permanent or sent.status == "invalid"
 
-    def _send(
-        self,
-        *,
-        dist: str,
-        paths: list[str],
-        ref: str,
-        abort: threading.Event,
-        deadline: float | None,
-        log: structlog.typing.FilteringBoundLogger,
-    ) -> _Sent:
+    def _send(self, request: Request) -> Sent:
+        """One CreateInvalidation, retried with backoff while the errors are transient."""
         started = self._clock.monotonic()
         attempt = 0
         while True:
-            if abort.is_set():
-                return _Sent("failed", reason="aborted (shutdown deadline)")
-            if not self._limiter.acquire(abort=abort, deadline=deadline):
-                return _Sent("failed", reason="no request slot before the deadline")
+            if request.abort.is_set():
+                return Sent("failed", reason="aborted (shutdown deadline)")
+            if not self._limiter.acquire(abort=request.abort, deadline=request.deadline):
+                return Sent("failed", reason="no request slot before the deadline")
             t0 = self._clock.monotonic()
             try:
-                response = self._client_for(dist).create_invalidation(
-                    DistributionId=dist,
+                response = self._client_for(request.dist).create_invalidation(
+                    DistributionId=request.dist,
                     InvalidationBatch={
-                        "Paths": {"Quantity": len(paths), "Items": paths},
-                        "CallerReference": ref,
+                        "Paths": {"Quantity": len(request.paths), "Items": request.paths},
+                        "CallerReference": request.ref,
                     },
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-                code = error_code(exc)
-                self._metrics.aws_errors.labels(service="cloudfront", code=code).inc()
-                if code == "InvalidArgument":
-                    return _Sent("invalid", reason=f"InvalidArgument: {exc}")
-                if code in _PERMANENT_CODES or not is_transient(exc):
-                    log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
-                    return _Sent("failed", reason=f"{code}: {exc}", permanent=True)
-                delay = self._backoff(code, attempt)
-                waited = self._clock.monotonic() - started
-                if waited + delay > MAX_RETRY_SECONDS:
-                    return _Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
-                if deadline is not None and self._clock.monotonic() + delay > deadline:
-                    return _Sent("failed", reason=f"{code}: no time left before the deadline")
-                self._metrics.retries.labels(reason=code).inc()
-                log.warning(
-                    "retrying CreateInvalidation",
-                    reason=code,
-                    attempt=attempt + 1,
-                    delay=round(delay, 2),
-                )
-                self._clock.sleep(delay, abort)
+                verdict = self._after_error(request, exc, attempt, waited=self._clock.monotonic() - started)
+                if isinstance(verdict, Sent):
+                    return verdict
+                self._clock.sleep(verdict, request.abort)
                 attempt += 1
                 continue
             self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-            invalidation = response["Invalidation"]
-            self._in_progress.record(dist, invalidation["Id"], paths, created=self._clock.time())
-            log.info(
-                "invalidation created",
-                invalidation_id=invalidation["Id"],
-                caller_reference=ref,
-                paths=len(paths),
-                status=invalidation.get("Status"),
-                sample=paths[:10],
-            )
-            return _Sent("accepted", invalidation_id=invalidation["Id"])
+            self._on_call(None)
+            return self._created(request, response["Invalidation"])
+
+    def _after_error(
+        self, request: Request, exc: BaseException, attempt: int, *, waited: float
+    ) -> Sent | float:
+        """The outcome of a failed attempt, or the delay before the next one."""
+        error = classify(exc)
+        code = error.code
+        self._on_call(f"CreateInvalidation failed: {code}")
+        if code == "InvalidArgument":
+            return Sent("invalid", reason=f"InvalidArgument: {exc}")
+        if not error.retryable:
+            request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
+            return Sent("failed", reason=f"{code}: {exc}", permanent=True)
+        delay = self._backoff(code, attempt)
+        if waited + delay > MAX_RETRY_SECONDS:
+            return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
+        if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:
+            return Sent("failed", reason=f"{code}: no time left before the deadline")
+        self._metrics.retries.labels(reason=code).inc()
+        request.log.warning(
+            "retrying CreateInvalidation", reason=code, attempt=attempt + 1, delay=round(delay, 2)
+        )
+        return delay
+
+    def _created(self, request: Request, invalidation: Any) -> Sent:
+        self._in_progress.record(request.dist, invalidation["Id"], request.paths, created=self._clock.time())
+        request.log.info(
+            "invalidation created",
+            invalidation_id=invalidation["Id"],
+            caller_reference=request.ref,
+            paths=len(request.paths),
+            status=invalidation.get("Status"),
+            sample=request.paths[:10],
+        )
+        return Sent("accepted", invalidation_id=invalidation["Id"])
 
     def _backoff(self, code: str, attempt: int) -> float:
         # Full jitter (AWS architecture blog). Quota errors wait for invalidations

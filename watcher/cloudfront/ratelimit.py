@@ -19,9 +19,13 @@ def burst_for(rate: float) -> int:
 
 
 class RateLimiter:
-    """A token bucket: `rate` calls a second sustained, bursts of `burst`. Thread-safe."""
+    """A token bucket: `rate` calls a second sustained, bursts of `burst` (default: `burst_for(rate)`).
 
-    def __init__(self, *, rate: float, burst: int, clock: Clock) -> None:
+    Thread-safe.
+    """
+
+    def __init__(self, *, rate: float, burst: int | None = None, clock: Clock) -> None:
+        burst = burst_for(rate) if burst is None else burst
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self._rate = rate

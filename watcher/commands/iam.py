@@ -7,32 +7,32 @@ is `*` except what IAM cannot scope.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX, minimal_prefixes
+from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
 __all__ = [
     "Account",
     "kms_key_resource",
     "print_policy",
     "setup_policy",
-    "site_role_policies",
     "watcher_policy",
 ]
 
-_AWS_QUEUE_URL = re.compile(
-    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
-)
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 ]
+# The queue-depth sampler finds the dead-letter queue by name and reads its depth.
+SQS_DLQ_DEPTH = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
 CLOUDFRONT_INVALIDATE = [
     "cloudfront:CreateInvalidation",
     "cloudfront:GetInvalidation",
@@ -50,10 +50,10 @@ class Account:
 
 
 def _queue_arn(account: Account, queue_url: str, name: str = "") -> str:
-    match = _AWS_QUEUE_URL.match(queue_url)
-    region = match.group("region") if match else account.region
-    owner = match.group("account") if match else account.account_id
-    name = name or queue_url.rstrip("/").rsplit("/", 1)[-1]
+    address = queue_address(queue_url)
+    region = address.region if address else account.region
+    owner = address.account if address else account.account_id
+    name = name or queue_name(queue_url)
     return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
 
 
@@ -85,23 +85,23 @@ def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
 
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    prefixes: dict[str, list[str]] = {}
-    for site in settings.sites:
-        prefixes.setdefault(site.bucket, []).append(site.prefix)
-    for bucket, found in sorted(prefixes.items()):
-        kept = minimal_prefixes(found)
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
         bucket_arn = f"arn:{account.partition}:s3:::{bucket}"
         listing: dict[str, Any] = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
         if "" not in kept:  # the poller lists only under the site prefixes
             listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        # HeadObject is authorised by s3:GetObject; scoped to the site prefixes.
-        objects = [f"{bucket_arn}/{p}*" for p in kept]
-        statements += [listing, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}]
+        # The poller only lists (ListObjectsV2 carries the ETags): no s3:GetObject.
+        statements.append(listing)
     return statements
 
 
-def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: str = "") -> dict[str, Any]:
-    """The watcher's own role: consume the queue, invalidate the distributions, read buckets in poll mode."""
+def watcher_policy(
+    settings: Settings, account: Account, *, mode: str, kms_key: str = "", dlq_arn: str = ""
+) -> dict[str, Any]:
+    """The watcher's own role: consume the queue, invalidate the distributions, read buckets in poll mode.
+
+    `dlq_arn` is the queue's dead-letter queue, whose depth the watcher samples.
+    """
     statements: list[dict[str, Any]] = []
     # Sites with a role_arn are reached through that role (see site_role_policies), not as us.
     roles = sorted({site.role_arn for site in settings.sites if site.role_arn})
@@ -111,6 +111,15 @@ def watcher_policy(settings: Settings, account: Account, *, mode: str, kms_key: 
         statements.append(
             {"Sid": "ConsumeSiteChangeQueue", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": queue_arn}
         )
+        if dlq_arn:
+            statements.append(
+                {
+                    "Sid": "ReadDeadLetterQueueDepth",
+                    "Effect": "Allow",
+                    "Action": SQS_DLQ_DEPTH,
+                    "Resource": dlq_arn,
+                }
+            )
         if kms_key:
             resource, condition = kms_key_resource(kms_key, account)
             via = {"StringEquals": {"kms:ViaService": f"sqs.{account.region}.amazonaws.com"}}
@@ -148,11 +157,13 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     name = queue_arn.rsplit(":", 1)[1]
     region = queue_arn.split(":")[3]
     rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
-    sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SetQueueAttributes"]
+    sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
     s3_actions = ["s3:GetBucketLocation", "s3:GetBucketNotification", "s3:PutBucketNotification"]
     rule_actions = ["events:DescribeRule", "events:ListTargetsByRule", "events:PutRule", "events:PutTargets"]
     statements = [
-        {"Sid": "SetupQueues", "Action": sqs_actions, "Resource": [queue_arn, queue_arn + DLQ_SUFFIX]},
+        # Setup sets attributes (policy, redrive) on its queue only; the DLQ is created as it stays.
+        {"Sid": "SetupQueue", "Action": [*sqs_actions, "sqs:SetQueueAttributes"], "Resource": queue_arn},
+        {"Sid": "SetupDeadLetterQueue", "Action": sqs_actions, "Resource": queue_arn + DLQ_SUFFIX},
         {
             "Sid": "SetupBucketNotifications",
             "Action": s3_actions,
@@ -171,9 +182,10 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     }
 
 
-def _online_account(settings: Settings) -> tuple[Account, str]:
-    """Account from STS, and the queue's KmsMasterKeyId ("" when none or unreadable)."""
-    from watcher.aws import ClientFactory, error_code  # noqa: PLC0415 - offline use needs no boto3
+def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
+    """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
+    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.awserrors import error_code  # noqa: PLC0415
 
     clients = ClientFactory(region=settings.aws.region)
     identity = clients.sts().get_caller_identity()
@@ -181,31 +193,59 @@ def _online_account(settings: Settings) -> tuple[Account, str]:
     partition = identity["Arn"].split(":")[1]
     account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
     if not settings.sqs.queue_url:
-        return account, ""
+        return account, "", None
     try:
         attributes = sqs.get_queue_attributes(
-            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId"]
-        )
+            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId", "RedrivePolicy"]
+        ).get("Attributes", {})
     except Exception as exc:  # noqa: BLE001 - the policy is still useful; say what was not checked
         print(
-            f"note: could not read the queue's KMS key ({error_code(exc)}); add kms:Decrypt if it uses one",
+            f"note: could not read the queue's KMS key and dead-letter queue ({error_code(exc)}); "
+            "add kms:Decrypt if it uses one",
             file=sys.stderr,
         )
-        return account, ""
-    key = attributes.get("Attributes", {}).get("KmsMasterKeyId", "")
+        return account, "", None
+    key = attributes.get("KmsMasterKeyId", "")
+    redrive = attributes.get("RedrivePolicy", "")
+    try:
+        dlq = str(json.loads(redrive).get("deadLetterTargetArn", "")) if redrive else ""
+    except (ValueError, AttributeError):
+        dlq = ""
     # The AWS-managed alias/aws/sqs key already lets SQS users of the account decrypt.
-    return account, "" if key.endswith("alias/aws/sqs") else key
+    return account, "" if key.endswith("alias/aws/sqs") else key, dlq
 
 
 def _offline_account(settings: Settings, account_id: str) -> Account:
     import boto3  # noqa: PLC0415
 
-    region = settings.aws.region or boto3.session.Session().region_name or ""
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
+    region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
     return Account(account_id, region)
 
 
+def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
+    """The DLQ whose depth the watcher samples: the flag, else the RedrivePolicy, else NAME-dlq (noted)."""
+    if dlq_name is not None:
+        return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
+    if found is not None:
+        return found
+    queue = settings.sqs.queue_url.rstrip("/").rsplit("/", 1)[-1]
+    print(
+        f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
+        "pass --dlq-name NAME, or --dlq-name '' for none",
+        file=sys.stderr,
+    )
+    return _queue_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)
+
+
 def print_policy(
-    settings: Settings, *, mode: str | None, account_id: str | None, for_: str, queue_name: str = ""
+    settings: Settings,
+    *,
+    mode: str | None,
+    account_id: str | None,
+    for_: str,
+    queue_name: str = "",
+    dlq_name: str | None = None,
 ) -> int:
     """Print the policy JSON; 0, or 2 with one line when it cannot be built from the config."""
     if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
@@ -216,14 +256,14 @@ def print_policy(
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
-        account, kms_key = _offline_account(settings, account_id), ""
+        account, kms_key, dlq = _offline_account(settings, account_id), "", None
         if chosen != "poll" and for_ == "watcher":
             print(
                 "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it", file=sys.stderr
             )
     else:
         try:
-            account, kms_key = _online_account(settings)
+            account, kms_key, dlq = _online_account(settings)
         except Exception as exc:  # noqa: BLE001 - one line, whatever botocore raised
             print(
                 f"watcher iam-policy: cannot get the account id ({exc}); pass --account-id ID",
@@ -236,6 +276,8 @@ def print_policy(
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "site-role":
+        from watcher.commands.iam_roles import site_role_policies  # noqa: PLC0415 - it builds on this module
+
         if not any(site.role_arn for site in settings.sites):
             print("watcher iam-policy: --for site-role: no [[sites]] entry names a role_arn", file=sys.stderr)
             return 2
@@ -245,46 +287,7 @@ def print_policy(
             file=sys.stderr,
         )
     else:
-        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key)
+        dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
+        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
     print(json.dumps(document, indent=2))
     return 0
-
-
-# -- a role per site (distributions and buckets in another account) -------------------
-
-
-def site_role_policies(settings: Settings, account: Account, *, mode: str) -> dict[str, Any]:
-    """For each `role_arn` of the sites: the permission policy it needs and the trust policy
-    that lets the watcher (in `account`) assume it, with the site's external id as a condition."""
-    roles: dict[tuple[str, str], list[Any]] = {}
-    for site in settings.sites:
-        if site.role_arn:
-            roles.setdefault((site.role_arn, site.external_id), []).append(site)
-    documents: dict[str, Any] = {}
-    for (role_arn, external_id), sites in sorted(roles.items()):
-        owner = Account(role_arn.split(":")[4], account.region, role_arn.split(":")[1])
-        theirs = settings.model_copy(update={"sites": tuple(sites)})
-        statements: list[dict[str, Any]] = [
-            {
-                "Sid": "InvalidateSiteDistributions",
-                "Effect": "Allow",
-                # GetDistribution: for `watcher check --aws`.
-                "Action": [*CLOUDFRONT_INVALIDATE, "cloudfront:GetDistribution"],
-                "Resource": _distribution_arns(theirs, owner),
-            }
-        ]
-        if mode in ("poll", "both"):
-            for index, statement in enumerate(_poll_statements(theirs, owner)):
-                statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
-        trust: dict[str, Any] = {
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
-            "Action": "sts:AssumeRole",
-        }
-        if external_id:
-            trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-        documents[role_arn] = {
-            "PermissionPolicy": {"Version": "2012-10-17", "Statement": statements},
-            "TrustPolicy": {"Version": "2012-10-17", "Statement": [trust]},
-        }
-    return documents

@@ -104,15 +104,6 @@ class Batcher:
             first_seen=pending.first_seen,
         )
 
-    def next_deadline(self) -> float | None:
-        """The monotonic time at which the next batch becomes due, if any."""
-        with self._lock:
-            deadlines = [
-                min(pending.last_seen + self._quiet, pending.first_seen + self._max_delay)
-                for pending in self._pending.values()
-            ]
-        return min(deadlines, default=None)
-
     def pending_paths(self) -> dict[str, int]:
         """Distinct pending paths per distribution (for the pending_paths gauge)."""
         with self._lock:

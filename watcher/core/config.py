@@ -7,15 +7,27 @@ typo that is silently ignored is a deploy that is silently not invalidated.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
+from watcher.core.globs import check_globs
+from watcher.core.roles import role_conflicts, site_role_problem
+from watcher.core.sites import is_fifo
 
 __all__ = [
     "ENV_PREFIX",
@@ -30,14 +42,17 @@ __all__ = [
     "resolve_config_path",
 ]
 
-ENV_PREFIX = "WATCHER__"
 SQS_MAX_VISIBILITY_SECONDS = 43_200
+# A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
+RECEIVE_READ_MARGIN_SECONDS = 3.0
+# What the drain needs beyond the last long poll: its read margin, then the exit itself.
+_DRAIN_BEYOND_RECEIVE_SECONDS = RECEIVE_READ_MARGIN_SECONDS + 2.0
+_NOT_FOUND = "config file not found (and the environment does not set every required key)"
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
-_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$")
-_DISTRIBUTION_RE = re.compile(r"^[A-Z0-9]{1,128}$")
-# IAM role ARNs of every partition (aws, aws-cn, aws-us-gov, ...), path allowed.
-_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_AWS_NAMES = {
+    "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
+    "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
+}
 
 
 class ConfigError(Exception):
@@ -121,7 +136,7 @@ class SqsSettings(_Section):
             raise ValueError(
                 f"must be a queue URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (got {value!r})"
             )
-        if value.endswith(".fifo"):
+        if is_fifo(value):
             raise ValueError("FIFO queues cannot receive S3 event notifications; use a standard queue")
         return value
 
@@ -134,6 +149,11 @@ class PollSettings(_Section):
     state_file: str = ""
     on_change: Literal["object", "site"] = "object"
     invalidate_on_start: bool = False
+
+    @field_validator("watch")
+    @classmethod
+    def _watch_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _readable_globs(value)
 
 
 class InvalidationSettings(_Section):
@@ -170,38 +190,18 @@ class SiteSettings(_Section):
     role_arn: str = ""
     external_id: str = ""
 
-    @field_validator("role_arn")
-    @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if value and not _ROLE_ARN_RE.match(value):
-            raise ValueError(f"not an IAM role ARN (like arn:aws:iam::123456789012:role/NAME): {value!r}")
-        return value
-
-    @field_validator("external_id")
-    @classmethod
-    def _external_id(cls, value: str) -> str:
-        if value and not _EXTERNAL_ID_RE.match(value):
-            raise ValueError("an external id is 2..1224 characters of letters, digits and +=,.@:/-")
-        return value
-
     @model_validator(mode="after")
-    def _external_id_needs_a_role(self) -> SiteSettings:
-        if self.external_id and not self.role_arn:
-            raise ValueError("external_id is only used with role_arn")
+    def _site_role(self) -> SiteSettings:
+        if problem := site_role_problem(self.role_arn, self.external_id):
+            raise ValueError(problem)
         return self
 
-    @field_validator("bucket")
+    @field_validator("bucket", "distribution_id")
     @classmethod
-    def _bucket_name(cls, value: str) -> str:
-        if not _BUCKET_RE.match(value):
-            raise ValueError(f"not a valid S3 bucket name: {value!r}")
-        return value
-
-    @field_validator("distribution_id")
-    @classmethod
-    def _distribution_id(cls, value: str) -> str:
-        if not _DISTRIBUTION_RE.match(value):
-            raise ValueError(f"not a CloudFront distribution id (like E2EXAMPLE): {value!r}")
+    def _aws_name(cls, value: str, info: ValidationInfo) -> str:
+        pattern, what = _AWS_NAMES[str(info.field_name)]
+        if not pattern.match(value):
+            raise ValueError(f"not {what}: {value!r}")
         return value
 
     @field_validator("prefix")
@@ -216,15 +216,20 @@ class SiteSettings(_Section):
     @field_validator("include", "exclude")
     @classmethod
     def _globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for glob in value:
-            if not glob or glob.startswith("/"):
-                raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
-        return value
+        return _readable_globs(value)
 
     @property
     def name(self) -> str:
         """A short label for logs: bucket/prefix -> distribution."""
         return f"s3://{self.bucket}/{self.prefix} -> {self.distribution_id}"
+
+
+def _readable_globs(globs: tuple[str, ...]) -> tuple[str, ...]:
+    for glob in globs:
+        if not glob or glob.startswith("/"):
+            raise ValueError(f"globs are relative to the prefix, non-empty (got {glob!r})")
+    check_globs(globs)  # GlobError is a ValueError: one line naming the glob
+    return globs
 
 
 class Settings(_Section):
@@ -245,15 +250,16 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
-        roles: dict[str, set[tuple[str, str]]] = {}
-        for site in self.sites:
-            roles.setdefault(site.distribution_id, set()).add((site.role_arn, site.external_id))
-        problems.extend(
-            f"sites: distribution {distribution_id} is given different roles (role_arn/external_id): "
-            "a distribution lives in one account"
-            for distribution_id, given in roles.items()
-            if len(given) > 1
-        )
+        problems.extend(role_conflicts(self.sites))
+        least = self.sqs.wait_time_seconds + _DRAIN_BEYOND_RECEIVE_SECONDS
+        if "sqs" in self.watcher.sources and self.watcher.shutdown_timeout_seconds < least:
+            # Otherwise the drain could end while a long poll is open: what it
+            # receives then stays invisible for the visibility timeout.
+            problems.append(
+                f"watcher.shutdown_timeout_seconds: must be at least sqs.wait_time_seconds + "
+                f"{_DRAIN_BEYOND_RECEIVE_SECONDS:g} ({least:g}), so that the drain outlasts "
+                f"the last long poll (got {self.watcher.shutdown_timeout_seconds:g})"
+            )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -268,12 +274,6 @@ class Settings(_Section):
         return self.model_dump(mode="json")
 
 
-def resolve_config_path(flag: str | None, environ: Mapping[str, str] | None = None) -> Path:
-    """`--config`, else `WATCHER_CONFIG`, else `./config.toml`."""
-    env = os.environ if environ is None else environ
-    return Path(flag or env.get("WATCHER_CONFIG") or "config.toml")
-
-
 def load_settings(
     path: Path,
     *,
@@ -285,7 +285,6 @@ def load_settings(
     Raises ConfigError with one line per problem.
     """
     env = os.environ if environ is None else environ
-    problems: list[str] = []
     data: dict[str, Any] = {}
     missing_file = False
     try:
@@ -293,12 +292,13 @@ def load_settings(
             data = tomllib.load(handle)
     except FileNotFoundError:
         missing_file = True
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
+    problems = _sections_are_tables(data)
+    if problems:
+        raise ConfigError(problems)
 
-    problems.extend(_apply_environment(data, env))
-    for section, values in (overrides or {}).items():
-        data.setdefault(section, {}).update(values)
+    problems = lay_over(data, Settings, env, overrides or {})
     if problems:
         raise ConfigError(problems)
     try:
@@ -306,50 +306,19 @@ def load_settings(
     except ValidationError as exc:
         lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
         if missing_file:
-            lines.insert(
-                0,
-                f"{path}: config file not found (and the environment does not set every required key)",
-            )
+            lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc
 
 
-def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> list[str]:
+def _sections_are_tables(data: dict[str, Any]) -> list[str]:
+    """`watcher = 1` is not a section: say so before anything merges into it."""
     problems = []
-    sections = dict(Settings.model_fields)
-    for name in sorted(env):
-        if not name.startswith(ENV_PREFIX):
-            continue
-        value = env[name]
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        if parts == ["sites"]:
-            try:
-                data["sites"] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{name}: must be a JSON array of site tables ({exc.msg})")
-            continue
-        section_field = sections.get(parts[0]) if len(parts) == 2 else None
-        section_model = section_field.annotation if section_field else None
-        if not (isinstance(section_model, type) and issubclass(section_model, _Section)):
-            problems.append(
-                f"{name}: unknown setting (expected WATCHER__SECTION__KEY, e.g. WATCHER__SQS__QUEUE_URL)"
-            )
-            continue
-        key = parts[1]
-        key_field = section_model.model_fields.get(key)
-        if key_field is None:
-            problems.append(f"{name}: unknown setting: [{parts[0]}] has no key {key!r}")
-            continue
-        section = data.setdefault(parts[0], {})
-        if not isinstance(section, dict):
-            problems.append(f"{name}: [{parts[0]}] in the file is not a table")
-            continue
-        if get_origin(key_field.annotation) is tuple:
-            try:
-                section[key] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(f'{name}: must be a JSON array, e.g. ["a", "b"] ({exc.msg})')
-            continue
-        section[key] = value
+    for name, value in data.items():
+        if name == "sites":
+            if not isinstance(value, list):
+                problems.append("sites: must be an array of tables ([[sites]])")
+        elif not isinstance(value, dict) and name in Settings.model_fields:
+            problems.append(f"{name}: must be a table ([{name}]), got {type(value).__name__} {value!r}")
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Pure: no AWS, no I/O. CloudFront matches invalidation paths against the encoded
 request URI, so a path encoded differently from how clients request it misses;
-hence the exact encoding rules below (CONTRACT "What a change invalidates").
+hence the exact encoding rules below (docs/reference.md, "What a change invalidates").
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
+
+from watcher.core.sites import prefix_free
 
 __all__ = [
     "MAX_PATH_LENGTH",
@@ -48,7 +50,7 @@ def _cut_to_wildcard(encoded: str) -> str:
 
 def encode_path(path: str) -> tuple[str, ...]:
     """A raw, decoded URL path ("/" + key relative to the site prefix, any unicode) -> the
-    CloudFront path(s) to invalidate, encoded per the contract.
+    CloudFront path(s) to invalidate, encoded per docs/reference.md ("What a change invalidates").
 
     Two variants (plain and encoded) when the path holds `+` or `~`, which clients may
     request either way; a `*` or an over-long path becomes a wildcard covering the key.
@@ -98,15 +100,6 @@ def is_wildcard(path: str) -> bool:
     return path.endswith("*")
 
 
-def _prefix_free(prefixes: Iterable[str]) -> list[str]:
-    """Sorted prefixes without those that start with another one (already covered)."""
-    kept: list[str] = []
-    for prefix in sorted(set(prefixes)):
-        if not kept or not prefix.startswith(kept[-1]):
-            kept.append(prefix)
-    return kept
-
-
 def _under(prefixes: Sequence[str], path: str) -> bool:
     """Whether `path` starts with one of the sorted, prefix-free `prefixes`."""
     # In a prefix-free sorted list, only the greatest prefix <= path can be its prefix.
@@ -124,7 +117,7 @@ class InvalidationPlan:
     def __post_init__(self) -> None:
         paths = tuple(sorted(set(self.paths)))
         object.__setattr__(self, "paths", paths)
-        prefixes = _prefix_free(path[:-1] for path in paths if is_wildcard(path))
+        prefixes = prefix_free(path[:-1] for path in paths if is_wildcard(path))
         object.__setattr__(self, "_wildcard_prefixes", tuple(prefixes))
 
     @property
@@ -249,7 +242,7 @@ def plan_invalidation(paths: Iterable[str], *, max_paths: int, wildcard_budget: 
     unique = set(paths)
     for path in sorted(p for p in unique if len(p) > MAX_PATH_LENGTH or not _VALID.fullmatch(p)):
         raise ValueError(f"invalid CloudFront path {path[:200]!r}: {validate_path(path)}")
-    prefixes = _prefix_free(path[:-1] for path in unique if path.endswith("*"))
+    prefixes = prefix_free(path[:-1] for path in unique if path.endswith("*"))
     kept_prefixes = set(prefixes)
     kept = [
         path

@@ -6,16 +6,16 @@ is what the daemon sends.
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from watcher.core.globs import compile_globs
 from watcher.core.model import Route
 from watcher.core.planning import encode_path
+from watcher.core.sites import sites_by_bucket
 
-__all__ = ["SITE_WILDCARD", "Router", "RoutingResult", "SiteLike", "compile_glob", "url_paths"]
+__all__ = ["SITE_WILDCARD", "Router", "RoutingResult", "SiteLike", "url_paths"]
 
 INDEX_DOCUMENT = "index.html"
 # A site's URL space is "/" + key-without-prefix, so its whole site is "/*" whatever the prefix.
@@ -52,34 +52,6 @@ class RoutingResult:
         return not self.routes
 
 
-@functools.lru_cache(maxsize=1024)
-def compile_glob(glob: str) -> re.Pattern[str]:
-    """`*` matches within one segment, `**` any number of segments (zero included)."""
-    out = []
-    index = 0
-    while index < len(glob):
-        if glob.startswith("**/", index):
-            out.append("(?:[^/]*/)*")  # zero or more whole segments
-            index += 3
-        elif glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif glob[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif glob[index] == "?":
-            out.append("[^/]")
-            index += 1
-        else:
-            out.append(re.escape(glob[index]))
-            index += 1
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _matches_any(globs: Iterable[str], relative: str) -> bool:
-    return any(compile_glob(glob).fullmatch(relative) for glob in globs)
-
-
 def url_paths(relative_key: str) -> tuple[str, ...]:
     """The URL paths (not yet encoded) a key relative to its site root serves."""
     paths = ["/" + relative_key]
@@ -101,9 +73,11 @@ class Router:
 
     def __init__(self, sites: Sequence[SiteLike]) -> None:
         self._sites = tuple(sites)
-        self._by_bucket: dict[str, list[SiteLike]] = {}
-        for site in self._sites:
-            self._by_bucket.setdefault(site.bucket, []).append(site)
+        # Globs compiled once per site: one pattern for its include list, one for its exclude list.
+        self._by_bucket = {
+            bucket: [(site, compile_globs(site.include), compile_globs(site.exclude)) for site in sites]
+            for bucket, sites in sites_by_bucket(self._sites).items()
+        }
 
     def route(self, bucket: str, key: str, *, site_wide: bool = False) -> RoutingResult:
         """The sites and encoded CloudFront paths for one object, or the reasons it is ignored.
@@ -116,15 +90,15 @@ class Router:
             return RoutingResult(routes=(), reasons=(f"no site watches bucket {bucket!r}",))
         routes: list[Route] = []
         reasons: list[str] = []
-        for site in candidates:
+        for site, include, exclude in candidates:
             if not key.startswith(site.prefix):
                 reasons.append(f"{site.name}: key is outside prefix {site.prefix!r}")
                 continue
             relative = key[len(site.prefix) :]
-            if not _matches_any(site.include, relative):
+            if not include.fullmatch(relative):
                 reasons.append(f"{site.name}: not matched by include {list(site.include)}")
                 continue
-            if _matches_any(site.exclude, relative):
+            if exclude.fullmatch(relative):
                 reasons.append(f"{site.name}: matched by exclude {list(site.exclude)}")
                 continue
             paths = (SITE_WILDCARD,) if site_wide else _encoded_paths(relative)

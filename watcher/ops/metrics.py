@@ -6,11 +6,21 @@ never keys or paths.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
-from watcher import __version__
+from watcher.ops.build import build_labels
 
 __all__ = ["Metrics"]
 
@@ -42,12 +52,33 @@ _EXPECTED_RETRY_REASONS = ("Throttling", "TooManyInvalidationsInProgress")
 _SOURCE_SERVICES = {"poll": "s3"}
 
 
+class _WithoutCreated(Collector):
+    """Our metrics without the `_created` series: per-registry, where disable_created_metrics() is global."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """Each family of the source, minus its `*_created` samples."""
+        for family in self._source.collect():
+            family.samples = [s for s in family.samples if not s.name.endswith("_created")]
+            yield family
+
+
 class Metrics:
-    """The watcher's metrics; tests build one on their own CollectorRegistry."""
+    """The watcher's metrics; tests build one on their own CollectorRegistry.
+
+    The registry also gets the process (RSS, CPU, fds), platform (python_info) and GC
+    collectors; the watcher's own series are served without `_created` clutter.
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        r = self.registry
+        r = CollectorRegistry()  # ours, served through _WithoutCreated
+        self.registry.register(_WithoutCreated(r))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.events = Counter(
             f"{_NS}_events",
             "S3 event records seen, by source and outcome (accepted, ignored, rejected).",
@@ -56,7 +87,7 @@ class Metrics:
         )
         self.sqs_messages = Counter(
             f"{_NS}_sqs_messages",
-            "SQS messages by outcome (received, deleted, released, kept, redelivered).",
+            "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
             ["outcome"],
             registry=r,
         )
@@ -143,8 +174,22 @@ class Metrics:
             ["queue"],
             registry=r,
         )
-        self.build_info = Gauge(f"{_NS}_build_info", "Build information.", ["version"], registry=r)
-        self.build_info.labels(version=__version__).set(1)
+        self.ready = Gauge(
+            f"{_NS}_ready",
+            "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet).",
+            registry=r,
+        )
+        labels = build_labels()
+        self.build_info = Gauge(f"{_NS}_build_info", "Build information.", list(labels), registry=r)
+        self.build_info.labels(**labels).set(1)
+
+    def track_readiness(self, unready_reason: Callable[[], str | None]) -> None:
+        """`ready` follows `unready_reason()` at each scrape."""
+        self.ready.set_function(lambda: 0.0 if unready_reason() is not None else 1.0)
+
+    def count_aws_error(self, service: str, code: str) -> None:
+        """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""
+        self.aws_errors.labels(service=service, code=code).inc()
 
     def start_series(self, *, distributions: Iterable[str], sources: Iterable[str]) -> None:
         """Create the label children the daemon will use, at 0, before the first event.

@@ -1,72 +1,71 @@
-"""One background thread for the AWS reads that only feed metrics and logs.
+"""The AWS reads that only feed metrics and logs, on APScheduler (as poll cycles are).
 
 GetInvalidation, ListInvalidations and GetQueueAttributes can each take
 seconds during an AWS incident; run here, they never delay a flush, an
 acknowledgement or the heartbeat that /healthz reports.
+
+The reads run one at a time in the scheduler's own daemon thread (APScheduler's
+direct executor), as a hand-made loop would: a read hung in an outage never
+holds up the process exit after a drain, and missed runs are coalesced into one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
-
-from watcher.core.clock import Clock
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 __all__ = ["Observer"]
 
-_TICK = 0.25
-
-
-@dataclass(slots=True)
-class _Task:
-    name: str
-    every: float
-    action: Callable[[], None]
-    next_at: float = 0.0
-
 
 class Observer:
-    """Runs periodic tasks in one daemon thread until `stop` is set; a failing task is logged, never fatal."""
+    """Runs periodic tasks until `stop` is set or `join` is called; a failing task is logged, never fatal."""
 
-    def __init__(self, *, clock: Clock, stop: threading.Event) -> None:
-        self._clock = clock
+    def __init__(self, *, stop: threading.Event) -> None:
         self._stop = stop
-        self._tasks: list[_Task] = []
-        self._thread: threading.Thread | None = None
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            daemon=True,
+            executors={"default": DebugExecutor()},
+            # A slow read is never overlapped by its next run; runs missed meanwhile become one, late.
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
         self._log = structlog.get_logger("watcher.observer")
 
     def every(self, seconds: float, action: Callable[[], None], name: str) -> None:
         """Run `action` every `seconds` (first run at start)."""
-        self._tasks.append(_Task(name, seconds, action))
-
-    def run_due(self) -> None:
-        """Run every task that is due now (the thread's body; tests call it directly)."""
-        for task in self._tasks:
-            now = self._clock.monotonic()
-            if now < task.next_at:
-                continue
-            task.next_at = now + task.every
-            try:
-                task.action()
-            except Exception:  # noqa: BLE001 - observation must never take the daemon down
-                self._log.exception("background task failed", task=task.name)
+        self._scheduler.add_job(
+            self._guarded,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            args=(action, name),
+            id=name,
+            name=name,
+            next_run_time=datetime.now(UTC),
+        )
 
     def start(self) -> None:
-        """Start the thread (no-op without tasks)."""
-        if not self._tasks:
-            return
-        self._thread = threading.Thread(target=self._loop, name="observer", daemon=True)
-        self._thread.start()
+        """Start the scheduler's thread (no-op without tasks)."""
+        if self._scheduler.get_jobs():
+            self._scheduler.start()
 
     def join(self, timeout: float) -> None:
-        """Wait for the thread after `stop` was set."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Stop scheduling, waiting at most `timeout` for a read in progress."""
+        if not self._scheduler.running:
+            return
+        # shutdown() joins the scheduler's thread, which may be inside a slow read: bound the wait.
+        closer = threading.Thread(target=self._scheduler.shutdown, kwargs={"wait": False}, daemon=True)
+        closer.start()
+        closer.join(timeout)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_due()
-            self._clock.sleep(_TICK, self._stop)
+    def _guarded(self, action: Callable[[], None], name: str) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - observation must never take the daemon down
+            self._log.exception("background task failed", task=name)

@@ -14,10 +14,13 @@ class Source(Protocol):
 
     name: str
     health: SourceHealth
-    uncovered: int
+
+    @property
+    def uncovered(self) -> int:
+        """Changes (or messages) that could not be covered (for --once's exit code)."""
 
     def housekeeping(self) -> None:
-        """Main-thread work: acknowledge settled changes, keep held ones alive."""
+        """Main-thread work: hand out acknowledgements and keep-alives; never blocks on AWS."""
 
-    def release_all(self) -> None:
-        """At exit: acknowledge what is covered, give everything else back."""
+    def release_all(self, deadline: float) -> None:
+        """At exit: acknowledge what is covered, give everything else back, by `deadline` (monotonic)."""

@@ -12,8 +12,12 @@ __all__ = ["SourceHealth"]
 class SourceHealth:
     """Tracks the AWS calls of one source for /readyz. Thread-safe."""
 
-    def __init__(self, name: str, *, clock: Clock, unready_after: float) -> None:
+    def __init__(
+        self, name: str, *, clock: Clock, unready_after: float, needs_first_success: bool = True
+    ) -> None:
+        """`needs_first_success=False`: ready until failing too long (a dependency used only now and then)."""
         self.name = name
+        self._needs_first_success = needs_first_success
         self._clock = clock
         self._unready_after = unready_after
         self._succeeded = False
@@ -38,7 +42,7 @@ class SourceHealth:
     def unready_reason(self) -> str | None:
         """None when ready, else a one-line reason."""
         with self._lock:
-            if not self._succeeded:
+            if not self._succeeded and self._needs_first_success:
                 detail = f" (last error: {self._last_error})" if self._last_error else ""
                 return f"{self.name}: no successful AWS call yet{detail}"
             if self._failing_since is not None:

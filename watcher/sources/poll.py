@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS
 from watcher.core.clock import Clock
 from watcher.core.config import PollSettings, SiteSettings
 from watcher.core.model import Change, ChangeKind
@@ -121,9 +120,10 @@ class PollSource:
         self._scheduler = start_schedule(self._scheduled_cycle, self._settings.interval_seconds)
 
     def shutdown(self) -> None:
-        """No more cycles; waits for a running one, which stops at its next page."""
+        """No more cycles. A running one is not waited for (S3 may hang): it stops at its next page,
+        and what it found but did not get covered is seen again by the next run."""
         if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
+            self._scheduler.shutdown(wait=False)
 
     def _scheduled_cycle(self) -> None:
         try:
@@ -164,7 +164,7 @@ class PollSource:
                     on_page=count_page,
                     stop=self._stop,
                 )
-            except (ClientError, BotoCoreError, OSError) as exc:
+            except AWS_ERRORS as exc:
                 return self._failed(scope, exc, calls)
             if observed is None:
                 return CycleResult("skipped", list_calls=calls, reason="stopping")
@@ -216,8 +216,6 @@ class PollSource:
         return submitted
 
     def _failed(self, scope: Scope, exc: BaseException, calls: int) -> CycleResult:
-        code = error_code(exc)
-        self._metrics.aws_errors.labels(service="s3", code=code).inc()
         self._failures += 1
         self._skip = backoff_cycles(self._failures, self._settings.interval_seconds)
         reason, transient = describe_list_error(scope, exc)
@@ -263,8 +261,11 @@ class PollSource:
         except OSError as exc:
             self._log.error("cannot write the poll state file", path=str(self._state.path), error=str(exc))
 
-    def release_all(self) -> None:
-        """At exit: stop cycling, save what is committed; what is not is seen again next run."""
+    def release_all(self, deadline: float = 0.0) -> None:
+        """At exit: stop cycling, save what is committed; what is not is seen again next run.
+
+        Nothing here waits on AWS, so `deadline` needs no checking.
+        """
         self.shutdown()
         with self._lock:
             self.uncovered += len(self._pending)

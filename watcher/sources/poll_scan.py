@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from watcher.aws import error_code, is_transient
-from watcher.core.routing import SiteLike, compile_glob
+from watcher.awserrors import classify
+from watcher.core.globs import compile_globs
+from watcher.core.routing import SiteLike
+from watcher.core.sites import prefix_free, sites_by_bucket
 from watcher.sources.poll_state import Seen
 
 if TYPE_CHECKING:
@@ -42,26 +44,20 @@ class Scope:
 
     def watches(self, key: str, watch: Sequence[str]) -> bool:
         """Whether some site's `[poll] watch` globs take the key (relative to that site's prefix)."""
+        pattern = compile_globs(tuple(watch))
         return any(
-            key.startswith(prefix) and any(compile_glob(glob).fullmatch(key[len(prefix) :]) for glob in watch)
+            key.startswith(prefix) and pattern.fullmatch(key[len(prefix) :]) is not None
             for prefix in self.site_prefixes
         )
 
 
 def listing_scopes(sites: Sequence[SiteLike]) -> tuple[Scope, ...]:
     """The fewest listings that see every site: nested prefixes of a bucket merge into the shortest."""
-    by_bucket: dict[str, set[str]] = {}
-    for site in sites:
-        by_bucket.setdefault(site.bucket, set()).add(site.prefix)
     scopes = []
-    for bucket, prefixes in sorted(by_bucket.items()):
-        roots: list[str] = []
-        for prefix in sorted(prefixes):  # sorted: a prefix comes before everything it starts
-            if not any(prefix.startswith(root) for root in roots):
-                roots.append(prefix)
-        for root in roots:
-            members = tuple(p for p in sorted(prefixes) if p.startswith(root))
-            scopes.append(Scope(bucket, root, members))
+    for bucket, grouped in sorted(sites_by_bucket(sites).items()):
+        prefixes = sorted({site.prefix for site in grouped})
+        for root in prefix_free(prefixes):
+            scopes.append(Scope(bucket, root, tuple(p for p in prefixes if p.startswith(root))))
     return tuple(scopes)
 
 
@@ -105,9 +101,10 @@ def _iso(value: datetime | None) -> str:
 
 def describe_list_error(scope: Scope, exc: BaseException) -> tuple[str, bool]:
     """One line for the log and /readyz, and whether the error is worth retrying soon."""
-    code = error_code(exc)
+    error = classify(exc)
+    code = error.code
     where = f"s3://{scope.bucket}/{scope.prefix}: ListObjectsV2 {code}"
-    if is_transient(exc):
+    if error.retryable:
         return where, True
     if code == "NoSuchBucket":
         return f"{where} (the bucket does not exist: check [[sites]] bucket)", False

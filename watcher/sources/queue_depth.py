@@ -10,9 +10,8 @@ import json
 from typing import TYPE_CHECKING
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -61,9 +60,8 @@ class QueueDepth:
                 self._metrics.queue_messages.labels(queue="dlq").set(
                     int(dlq["Attributes"].get("ApproximateNumberOfMessages", "0"))
                 )
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
-            self._metrics.aws_errors.labels(service="sqs", code=code).inc()
             if code != self._last_problem:  # once per kind of problem, not once a minute
                 self._log.warning("queue depth unavailable", code=code, error=str(exc)[:300])
             self._last_problem = code

@@ -6,8 +6,9 @@ import threading
 
 import structlog
 
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import classify
 from watcher.core.clock import Clock
+from watcher.core.mode import RunMode
 from watcher.sources.sqs import SqsSource
 
 __all__ = ["Receiver"]
@@ -30,16 +31,16 @@ class Receiver(threading.Thread):
         *,
         stop: threading.Event,
         clock: Clock,
-        once: bool = False,
-        max_seconds: float = 300.0,
+        mode: RunMode | None = None,
     ) -> None:
         super().__init__(name="receiver", daemon=True)
         # Not `_stop`: threading.Thread has a private method of that name.
         self._source = source
         self._stopping = stop
         self._clock = clock
-        self._once = once
-        self._max_seconds = max_seconds
+        mode = mode or RunMode()
+        self._once = mode.once
+        self._max_seconds = mode.max_seconds
         self.done = threading.Event()
         self.failed = False
         self._log = structlog.get_logger("watcher.sqs")
@@ -63,12 +64,13 @@ class Receiver(threading.Thread):
             try:
                 received = self._source.receive()
             except Exception as exc:  # noqa: BLE001 - counted and logged by the source; keep receiving
-                if self._once and not is_transient(exc):
-                    self._log.error("receive failed permanently", code=error_code(exc), error=str(exc)[:300])
+                error = classify(exc)
+                if self._once and not error.retryable:
+                    self._log.error("receive failed permanently", code=error.code, error=str(exc)[:300])
                     self.failed = True
                     return
                 failures += 1
-                self._log.warning("retrying receive", reason=error_code(exc), attempt=failures, delay=backoff)
+                self._log.warning("retrying receive", reason=error.code, attempt=failures, delay=backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue

@@ -14,12 +14,7 @@ from watcher.commands.setup.discover import SetupClients, SetupError, observe, r
 from watcher.commands.setup.plan import SetupPlan, plan_setup
 from watcher.core.config import Settings
 
-__all__ = ["SetupError", "queue_name_of", "run_setup"]
-
-
-def queue_name_of(queue_url: str) -> str:
-    """The queue name: the last segment of its URL."""
-    return queue_url.rstrip("/").rsplit("/", 1)[-1]
+__all__ = ["SetupError", "run_setup"]
 
 
 def _print_plan(plan: SetupPlan, out: TextIO) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from watcher.aws import ClientFactory
+from watcher.awserrors import AWS_ERRORS
 from watcher.commands.setup.discover import describe_error
 from watcher.commands.setup.plan import Action
 
@@ -51,7 +50,7 @@ def apply_actions(clients: ClientFactory, actions: list[Action], log: Any = prin
     for action in actions:
         try:
             _apply(clients, action)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             return [describe_error(exc, f"{_IAM_ACTION[action.kind]} ({action.summary})")]
         except RuntimeError as exc:
             return [f"{_IAM_ACTION[action.kind]} ({action.summary}): {exc}"]

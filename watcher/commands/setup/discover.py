@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from watcher.aws import ClientFactory, error_code
+from watcher.aws import ClientFactory
+from watcher.awserrors import AWS_ERRORS, classify, error_code
 from watcher.commands.setup.state import (
     BucketState,
     Observed,
     QueueState,
     RuleState,
     Target,
-    minimal_prefixes,
 )
 from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket, queue_address
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,14 +25,17 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sts import STSClient
 
-__all__ = ["SetupClients", "SetupError", "describe_error", "observe", "resolve_target"]
+__all__ = [
+    "SetupClients",
+    "SetupError",
+    "describe_error",
+    "distribution_problems",
+    "observe",
+    "resolve_target",
+]
 
-_AWS_QUEUE_URL = re.compile(
-    r"^https://sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<account>\d{12})/"
-)
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"})
 _NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
-_AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 class SetupError(Exception):
@@ -80,13 +81,14 @@ class SetupClients(ClientFactory):
 
 def describe_error(exc: BaseException, what: str) -> str:
     """One line: AccessDenied says which policy to attach; anything else its code and message."""
-    code = error_code(exc)
+    error = classify(exc)
+    code = error.code
     if code in _DENIED:
         return (
             f"AccessDenied on {what}: attach the policy printed by `watcher iam-policy --for setup` "
             "to the identity running setup"
         )
-    message = exc.response.get("Error", {}).get("Message", "") if isinstance(exc, ClientError) else str(exc)
+    message = error.message
     return f"{what}: {code}" + (f" ({message})" if message and message != code else "")
 
 
@@ -94,32 +96,29 @@ def resolve_target(settings: Settings, queue_name: str, clients: ClientFactory) 
     """The account, region and names setup works on; SetupError when they cannot be known."""
     try:
         identity = clients.sts().get_caller_identity()
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise SetupError([describe_error(exc, "sts:GetCallerIdentity (are AWS credentials set?)")]) from exc
     account = identity["Account"]
     partition = identity["Arn"].split(":")[1] if identity.get("Arn", "").startswith("arn:") else "aws"
     region = clients.sqs().meta.region_name or settings.aws.region
     problems = []
-    match = _AWS_QUEUE_URL.match(settings.sqs.queue_url)
-    if match and match.group("region") != region:
+    address = queue_address(settings.sqs.queue_url)
+    if address and address.region != region:
         problems.append(
-            f"sqs.queue_url is in {match.group('region')} but the AWS region is {region}: "
+            f"sqs.queue_url is in {address.region} but the AWS region is {region}: "
             "set [aws] region or AWS_REGION to the queue's region"
         )
-    if match and match.group("account") != account:
+    if address and address.account != account:
         problems.append(
-            f"sqs.queue_url is in account {match.group('account')} but the credentials are for {account}"
+            f"sqs.queue_url is in account {address.account} but the credentials are for {account}"
         )
     if problems:
         raise SetupError(problems)
-    by_bucket: dict[str, list[str]] = {}
-    for site in settings.sites:
-        by_bucket.setdefault(site.bucket, []).append(site.prefix)
     return Target(
         account=account,
         region=region,
         queue_name=queue_name,
-        bucket_prefixes={bucket: minimal_prefixes(prefixes) for bucket, prefixes in by_bucket.items()},
+        bucket_prefixes=prefixes_by_bucket(settings.sites),
         visibility_timeout_seconds=settings.sqs.visibility_timeout_seconds,
         partition=partition,
     )
@@ -129,7 +128,7 @@ def _queue(sqs: SQSClient, name: str, problems: list[str]) -> QueueState:
     try:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) in _NO_QUEUE:
             return QueueState(exists=False)
         problems.append(describe_error(exc, f"sqs:GetQueueAttributes of queue {name}"))
@@ -141,7 +140,7 @@ def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketSta
     s3 = clients.s3()
     try:
         location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) == "NoSuchBucket":
             problems.append(f"bucket {name} does not exist: check sites[].bucket")
         else:
@@ -150,7 +149,7 @@ def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketSta
     region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location)
     try:
         notification: dict[str, Any] = dict(s3.get_bucket_notification_configuration(Bucket=name))
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         problems.append(describe_error(exc, f"s3:GetBucketNotification of bucket {name}"))
         return BucketState(name, region, None)
     notification.pop("ResponseMetadata", None)
@@ -162,7 +161,7 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
     try:
         rule = events.describe_rule(Name=target.rule_name)
         targets = events.list_targets_by_rule(Rule=target.rule_name).get("Targets", [])
-    except _AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         if error_code(exc) != "ResourceNotFoundException":
             problems.append(describe_error(exc, f"events:DescribeRule of {target.rule_name}"))
         return RuleState(exists=False)
@@ -170,18 +169,21 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
     return RuleState(True, rule.get("EventPattern", ""), rule.get("State", ""), arns)
 
 
-def _distributions(clients: ClientFactory, settings: Settings, problems: list[str]) -> None:
-    cloudfront = clients.cloudfront()
+def distribution_problems(clients: ClientFactory, settings: Settings) -> list[str]:
+    """One line for each configured distribution that GetDistribution cannot read."""
+    problems: list[str] = []
+    site_clients = clients.for_sites(settings.sites)  # a site's role_arn, where it names one
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
-            cloudfront.get_distribution(Id=distribution_id)
-        except _AWS_ERRORS as exc:
+            site_clients.cloudfront(distribution_id).get_distribution(Id=distribution_id)
+        except AWS_ERRORS as exc:
             if error_code(exc) == "NoSuchDistribution":
                 problems.append(
                     f"distribution {distribution_id} does not exist in account: check sites[].distribution_id"
                 )
             else:
                 problems.append(describe_error(exc, f"cloudfront:GetDistribution of {distribution_id}"))
+    return problems
 
 
 def observe(settings: Settings, target: Target, clients: ClientFactory) -> Observed:
@@ -192,5 +194,5 @@ def observe(settings: Settings, target: Target, clients: ClientFactory) -> Obser
     dlq = _queue(sqs, target.dlq_name, problems)
     buckets = tuple(_bucket(clients, name, problems) for name in target.buckets)
     rule = _rule(clients, target, problems)
-    _distributions(clients, settings, problems)
+    problems += distribution_problems(clients, settings)
     return Observed(queue=queue, dlq=dlq, buckets=buckets, rule=rule, problems=tuple(problems))

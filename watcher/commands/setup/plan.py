@@ -17,6 +17,7 @@ from watcher.commands.setup.queue_policy import (
     s3_statement,
 )
 from watcher.commands.setup.state import Observed, QueueState, Target
+from watcher.core.sites import is_fifo
 
 __all__ = ["WATCHED_EVENTS", "Action", "SetupPlan", "event_pattern", "plan_setup"]
 
@@ -88,7 +89,7 @@ def _check_queue(plan: SetupPlan, target: Target, queue: QueueState) -> None:
         return
     plan.facts.append(f"queue {target.queue_name}: exists ({queue.url})")
     attributes = queue.attributes
-    if attributes.get("FifoQueue") == "true":
+    if is_fifo(attributes=attributes):
         plan.problems.append(f"queue {target.queue_name} is FIFO: S3 notifications need a standard queue")
     key = attributes.get("KmsMasterKeyId", "")
     if key == AWS_MANAGED_SQS_KEY or key.endswith(":" + AWS_MANAGED_SQS_KEY):

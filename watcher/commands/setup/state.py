@@ -6,19 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BucketState", "Observed", "QueueState", "RuleState", "Target", "minimal_prefixes"]
+__all__ = ["BucketState", "Observed", "QueueState", "RuleState", "Target"]
 
 DLQ_SUFFIX = "-dlq"
 RULE_PREFIX = "cloudfront-watcher-"
-
-
-def minimal_prefixes(prefixes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Drop every prefix another one already covers ("" covers all): no two of ours overlap."""
-    kept: list[str] = []
-    for prefix in sorted(set(prefixes), key=lambda p: (len(p), p)):
-        if not any(prefix.startswith(shorter) for shorter in kept):
-            kept.append(prefix)
-    return tuple(sorted(kept))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,247 @@
+"""The printed IAM policies, proven by the calls the real commands make (pytest -m iam).
+
+Each test runs `watcher ...` as a subprocess against moto through a recording
+proxy, with botocore's client-side monitoring reporting every API call to a UDP
+listener. THEN, per mode: both witnesses saw the same operations, every call is
+allowed by the policy `watcher iam-policy` prints for that mode (action,
+resource ARN, s3:prefix), and every grant of that policy was used by some call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.iam.conftest import RECORDED
+from tests.support.iam_calls import Call, CsmListener, RecordingProxy, judge
+from tests.support.site import (
+    WATCHER_BIN,
+    aws_clients,
+    config_toml,
+    make_stack,
+    run_cli,
+    settings_for,
+    watcher_env,
+)
+from tests.support.waiting import wait_until
+from watcher.commands.demo.emulator import create_distribution
+
+pytestmark = pytest.mark.iam
+
+
+@dataclass
+class Witnesses:
+    """The recording proxy (resources) and the CSM listener (every call) of one test."""
+
+    proxy: RecordingProxy
+    csm: CsmListener
+
+    def env(self, client_id: str, **extra: str) -> dict[str, str]:
+        """A watcher subprocess environment: AWS through the proxy, CSM to the listener."""
+        return watcher_env(self.proxy.url, **self.csm.env(client_id), **extra)
+
+
+@pytest.fixture
+def witnesses(moto_server: str) -> Iterator[Witnesses]:
+    """GIVEN moto behind a recording proxy and a CSM listener."""
+    with RecordingProxy(moto_server) as proxy, CsmListener() as csm:
+        yield Witnesses(proxy, csm)
+
+
+def _policy(config: Path, endpoint: str, *args: str) -> dict[str, Any]:
+    """What `watcher iam-policy` prints, online (account from STS, DLQ from the RedrivePolicy)."""
+    ran = run_cli(["iam-policy", "--config", str(config), *args], env=watcher_env(endpoint))
+    assert ran.returncode == 0, ran.stderr
+    policy: dict[str, Any] = json.loads(ran.stdout)
+    return policy
+
+
+def _assert_proven(mode: str, policy: Mapping[str, Any], calls: list[Call], w: Witnesses) -> None:
+    # Both witnesses saw the same operations: nothing bypassed the proxy.
+    with contextlib.suppress(AssertionError):  # datagrams may trail; the assertion below names any gap
+        wait_until(lambda: {api for _s, api in w.csm.api_calls(mode)} >= w.proxy.operations(), 5)
+    csm_ops = {api for _service, api in w.csm.api_calls(mode)}
+    assert csm_ops == w.proxy.operations(), (csm_ops, w.proxy.operations())
+    verdict = judge(policy, calls)
+    denied = sorted({(c.action, c.resource, c.context) for c in verdict.denied})
+    assert not denied, f"{mode}: calls the policy denies: {denied}\npolicy: {json.dumps(policy, indent=1)}"
+    assert not verdict.unused, f"{mode}: grants no call used: {sorted(verdict.unused, key=str)}"
+    _report(mode, policy, calls, len(w.csm.api_calls(mode)))
+
+
+def _report(mode: str, policy: Mapping[str, Any], calls: list[Call], csm_count: int) -> None:
+    used: dict[str, int] = {}
+    for call in calls:
+        used[f"{call.action} {call.resource}"] = used.get(f"{call.action} {call.resource}", 0) + 1
+    RECORDED[mode] = {
+        "csm_api_calls": csm_count,
+        "authorised_requests": len(calls),
+        "by_grant": used,
+        "policy": policy,
+    }
+
+
+def _daemon(config: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen([WATCHER_BIN, "run", "--config", str(config)], env=dict(env), stderr=sink)
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(60) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_sqs_mode_with_a_dead_letter_queue_and_completion(
+    moto_server: str, witnesses: Witnesses, tmp_path: Path
+) -> None:
+    # GIVEN a bucket wired to a queue whose RedrivePolicy names a DLQ, and wait_for_completion
+    stack = make_stack(moto_server)
+    dlq_url = stack.sqs.create_queue(QueueName="site-changes-dlq")["QueueUrl"]
+    dlq_arn = stack.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": dlq_arn["QueueArn"], "maxReceiveCount": "3"}
+    stack.sqs.set_queue_attributes(
+        QueueUrl=stack.queue_url, Attributes={"RedrivePolicy": json.dumps(redrive)}
+    )
+    config = tmp_path / "config.toml"
+    # ... a quiet period longer than a third of the visibility timeout (the batch's visibility is extended)
+    settings = settings_for(
+        stack,
+        sqs={"visibility_timeout_seconds": 10},
+        invalidation={"wait_for_completion": True, "quiet_period_seconds": 7, "max_delay_seconds": 15},
+    )
+    config.write_text(config_toml(settings))
+    policy = _policy(config, moto_server)
+    # ... and CloudFront refuses the first CreateInvalidation (retried)
+    witnesses.proxy.inject("503", 1, match=lambda r: r.action == "CreateInvalidation")
+
+    # WHEN the daemon runs through a deploy, then stops
+    log = tmp_path / "watcher.log"
+    process = _daemon(config, witnesses.env("sqs"), log)
+    try:
+        stack.deploy({"index.html": "v2", "app.js": "v2"})
+        wait_until(lambda: "invalidation completed" in log.read_text(), 60, what="a completed invalidation")
+        wait_until(lambda: stack.queue_depth() == 0, 30, what="an empty queue")
+    finally:
+        _stop(process, log)
+
+    # THEN every call is allowed, every grant used
+    calls = witnesses.proxy.calls()
+    assert any(c.resource.endswith(":site-changes-dlq") for c in calls), "the DLQ depth was not read"
+    _assert_proven("sqs", policy, calls, witnesses)
+
+
+def test_poll_mode_lists_only_under_the_site_prefix(
+    moto_server: str, witnesses: Witnesses, tmp_path: Path
+) -> None:
+    # GIVEN a site under www/ of a bucket with other content, polled every second
+    s3, _sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="poll-site")
+    s3.put_object(Bucket="poll-site", Key="www/index.html", Body=b"v1")
+    s3.put_object(Bucket="poll-site", Key="private/index.html", Body=b"secret")
+    distribution = create_distribution(cloudfront, "poll-site")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[watcher]",
+                'sources = ["poll"]',
+                'log_level = "debug"',
+                "shutdown_timeout_seconds = 10",
+                "[http]",
+                'listen = "127.0.0.1:0"',
+                "[poll]",
+                "interval_seconds = 1",
+                f'state_file = "{tmp_path / "poll-state.json"}"',
+                "[invalidation]",
+                "quiet_period_seconds = 0.5",
+                "max_delay_seconds = 5",
+                "wait_for_completion = true",
+                "[[sites]]",
+                'bucket = "poll-site"',
+                'prefix = "www/"',
+                f'distribution_id = "{distribution}"',
+            ]
+        )
+        + "\n"
+    )
+    policy = _policy(config, moto_server)
+
+    # WHEN the daemon takes its baseline, a page changes, and it stops
+    log = tmp_path / "watcher.log"
+    process = _daemon(config, witnesses.env("poll"), log)
+    try:
+        wait_until(lambda: '"outcome": "ok"' in log.read_text(), 30, what="a cycle after the baseline")
+        s3.put_object(Bucket="poll-site", Key="www/index.html", Body=b"v2")
+        wait_until(lambda: "invalidation completed" in log.read_text(), 60, what="a completed invalidation")
+    finally:
+        _stop(process, log)
+
+    # THEN every call is allowed (listing under www/ only), every grant used
+    calls = witnesses.proxy.calls()
+    assert {dict(c.context).get("s3:prefix") for c in calls if c.action == "s3:ListBucket"} == {"www/"}
+    _assert_proven("poll", policy, calls, witnesses)
+
+
+def _setup_config(path: Path, sites: list[tuple[str, str]], queue_url: str = "") -> None:
+    lines = ["[watcher]", 'sources = ["sqs"]', "[sqs]", f'queue_url = "{queue_url}"']
+    for bucket, distribution in sites:
+        lines += ["[[sites]]", f'bucket = "{bucket}"', f'distribution_id = "{distribution}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_setup_apply_under_the_setup_policy_and_check_aws_too(
+    moto_server: str, witnesses: Witnesses, tmp_path: Path
+) -> None:
+    # GIVEN two buckets with their distributions; the second one's created events feed another queue
+    s3, sqs, cloudfront = aws_clients(moto_server)
+    sites = []
+    for bucket in ("site", "blog"):
+        s3.create_bucket(Bucket=bucket)
+        sites.append((bucket, create_distribution(cloudfront, bucket)))
+    other_url = sqs.create_queue(QueueName="search-indexer")["QueueUrl"]
+    other = sqs.get_queue_attributes(QueueUrl=other_url, AttributeNames=["QueueArn"])["Attributes"]
+    taken: Any = {"Id": "indexer", "QueueArn": other["QueueArn"], "Events": ["s3:ObjectCreated:Put"]}
+    s3.put_bucket_notification_configuration(
+        Bucket="blog", NotificationConfiguration={"QueueConfigurations": [taken]}
+    )
+    config = tmp_path / "config.toml"
+    _setup_config(config, sites)
+    policy = _policy(config, moto_server, "--for", "setup", "--queue-name", "site-changes")
+    setup = ["setup", "--config", str(config), "--queue-name", "site-changes", "--apply"]
+
+    # WHEN setup --apply wires the first site (creating the queue and its DLQ), then both
+    # (an existing queue gets a new policy and an EventBridge rule), then both again (no change)
+    _setup_config(config, sites[:1])
+    first = run_cli(setup, env=witnesses.env("setup"))
+    _setup_config(config, sites)
+    runs = [first, run_cli(setup, env=witnesses.env("setup")), run_cli(setup, env=witnesses.env("setup"))]
+    assert [r.returncode for r in runs] == [0, 0, 0], [r.stderr for r in runs]
+    assert "through EventBridge" in runs[1].stdout, runs[1].stdout
+
+    # THEN every call is allowed, every grant used
+    _assert_proven("setup", policy, witnesses.proxy.calls(), witnesses)
+
+    # WHEN `check --aws` runs on the resulting config (an operator's pre-flight check)
+    witnesses.proxy.reset()
+    queue_url = sqs.get_queue_url(QueueName="site-changes")["QueueUrl"]
+    _setup_config(config, sites, queue_url)
+    checked = run_cli(["check", "--aws", "--config", str(config)], env=witnesses.env("check"))
+    assert checked.returncode == 0, checked.stderr
+    # THEN the setup identity's policy allows all of it (the watcher's role lacks GetDistribution)
+    verdict = judge(policy, witnesses.proxy.calls())
+    assert not verdict.denied, verdict.denied
+    _report(
+        "check --aws (setup policy)", policy, witnesses.proxy.calls(), len(witnesses.csm.api_calls("check"))
+    )

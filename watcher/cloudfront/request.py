@@ -1,0 +1,71 @@
+"""One CreateInvalidation request of a flush: its idempotent CallerReference, how it ended, what a flush got.
+
+The reference is derived from the identities of the batch's changes and the
+request's paths, so a retry after a lost response, even from a restarted
+process, returns the same invalidation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import structlog
+
+__all__ = ["Progress", "Request", "Sent", "caller_reference"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """How one request ended."""
+
+    status: Literal["accepted", "invalid", "failed"]
+    invalidation_id: str = ""
+    reason: str = ""
+    permanent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One CreateInvalidation to make: its paths and reference, and how long it may try."""
+
+    dist: str
+    paths: list[str]
+    identities: list[str]
+    abort: threading.Event
+    deadline: float | None
+    log: structlog.typing.FilteringBoundLogger
+
+    @property
+    def ref(self) -> str:
+        """The CallerReference: same changes and paths, same reference."""
+        return caller_reference(self.dist, self.identities, self.paths)
+
+    def part(self, paths: list[str]) -> Request:
+        """The same request for some of its paths (isolating a bad one)."""
+        return Request(self.dist, paths, self.identities, self.abort, self.deadline, self.log)
+
+
+@dataclass(slots=True)
+class Progress:
+    """What the requests of one flush achieved so far."""
+
+    accepted: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    permanent: bool = False
+
+
+def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:
+    """Derived from the batch's change identities and the frozen paths: same batch, same reference."""
+    digest = hashlib.sha256()
+    digest.update(distribution_id.encode())
+    for identity in sorted(set(identities)):
+        digest.update(b"\0" + identity.encode())
+    digest.update(b"\1")
+    for path in sorted(paths):
+        digest.update(b"\0" + path.encode())
+    return "cfw-" + digest.hexdigest()[:40]

@@ -1,0 +1,52 @@
+"""`watcher iam-policy --for site-role`: what each `[[sites]] role_arn` (another account) needs.
+
+The watcher assumes the role for the site's CloudFront calls and, in poll mode, its
+S3 listing: the role needs those permissions in its own account, and a trust policy
+that lets the watcher's account assume it (with the site's external id, if any).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, _poll_statements
+from watcher.core.config import Settings, SiteSettings
+
+__all__ = ["site_role_policies"]
+
+
+def site_role_policies(settings: Settings, account: Account, *, mode: str) -> dict[str, Any]:
+    """For each `role_arn` of the sites: the permission policy it needs and the trust policy
+    that lets the watcher (in `account`) assume it, with the site's external id as a condition."""
+    roles: dict[tuple[str, str], list[SiteSettings]] = {}
+    for site in settings.sites:
+        if site.role_arn:
+            roles.setdefault((site.role_arn, site.external_id), []).append(site)
+    documents: dict[str, Any] = {}
+    for (role_arn, external_id), sites in sorted(roles.items()):
+        owner = Account(role_arn.split(":")[4], account.region, role_arn.split(":")[1])
+        theirs = settings.model_copy(update={"sites": tuple(sites)})
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "InvalidateSiteDistributions",
+                "Effect": "Allow",
+                # GetDistribution: for `watcher check --aws`.
+                "Action": [*CLOUDFRONT_INVALIDATE, "cloudfront:GetDistribution"],
+                "Resource": _distribution_arns(theirs, owner),
+            }
+        ]
+        if mode in ("poll", "both"):
+            for index, statement in enumerate(_poll_statements(theirs, owner)):
+                statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+        trust: dict[str, Any] = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
+            "Action": "sts:AssumeRole",
+        }
+        if external_id:
+            trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+        documents[role_arn] = {
+            "PermissionPolicy": {"Version": "2012-10-17", "Statement": statements},
+            "TrustPolicy": {"Version": "2012-10-17", "Statement": [trust]},
+        }
+    return documents

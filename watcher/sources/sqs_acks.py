@@ -1,0 +1,319 @@
+"""The SQS messages this replica holds: settled under one lock, deleted and extended on workers.
+
+The main loop calls `housekeeping()`, which only decides: under the lock it
+picks the covered messages to delete, the failed ones to release and the ones
+whose visibility runs out soon, marks them busy and hands chunks of 10 to the
+workers. The AWS calls run there (deletes on a pool of their own, so several
+can be in flight; visibility changes on another), each bounded by the client's
+call budget. A message whose call failed backs off on its own schedule; a
+receipt handle SQS calls invalid (another replica received the message, or its
+visibility lapsed) is forgotten and counted: the message comes back, and is
+covered again, a harmless duplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.core.clock import Clock
+from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
+from watcher.core.workers import WorkerPool
+from watcher.ops.metrics import Metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+__all__ = ["Held", "HeldMessages"]
+
+_BATCH = 10  # SQS batch APIs take at most 10 entries
+_CEILING_MARGIN = 60.0
+_BACKOFF_BASE = 1.0
+_BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
+# Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
+_STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
+
+
+@dataclass(slots=True)
+class Held:
+    """One received message. Every field is read and written under `HeldMessages`'s lock."""
+
+    message_id: str
+    receipt_handle: str
+    first_received: float
+    visible_until: float
+    outstanding: int
+    poison: bool
+    failed: bool = False
+    retry_in: float = 0.0
+    settled: bool = False
+    busy: bool = False  # a call about it is in flight
+    retry_at: float = 0.0  # after a failed call: not before this (monotonic)
+    failures: int = 0
+
+
+class HeldMessages:
+    """Held messages and their acknowledgements; see the module docstring. Thread-safe."""
+
+    def __init__(
+        self,
+        client: SQSClient,
+        settings: SqsSettings,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        dry_run: bool = False,
+        delete_workers: int = 4,
+        visibility_workers: int = 2,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._clock = clock
+        self._metrics = metrics
+        self._dry_run = dry_run
+        self._lock = threading.Lock()
+        self._held: dict[str, Held] = {}
+        self._deletes = WorkerPool(delete_workers, "sqs-delete")
+        self._visibility = WorkerPool(visibility_workers, "sqs-visibility")
+        self.uncovered = 0  # messages with a change that failed (for --once's exit code)
+        self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
+
+    # -- counts (any thread) -----------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    @property
+    def unsettled(self) -> int:
+        """Messages with changes not yet covered (what the hold limit counts)."""
+        with self._lock:
+            return sum(1 for h in self._held.values() if not h.settled)
+
+    # -- receiving and settling (any thread) ---------------------------------------------
+
+    def add(self, held: Held) -> None:
+        """A message was received; with no change to cover, it is settled at once."""
+        with self._lock:
+            self._held[held.receipt_handle] = held
+            if held.outstanding <= 0:
+                self._settle_locked(held)
+
+    def settle(self, held: Held, *, failed: bool, retry_in: float = 0.0) -> None:
+        """One change of `held` is covered (`failed=False`) or cannot be covered now."""
+        with self._lock:
+            held.outstanding -= 1
+            if failed:
+                held.failed = True
+                held.retry_in = max(held.retry_in, retry_in)
+            if held.outstanding <= 0 and not held.settled:
+                self._settle_locked(held)
+
+    def _settle_locked(self, held: Held) -> None:
+        held.settled = True
+        if held.failed:
+            self.uncovered += 1
+        elif held.poison and not self._dry_run and self._settings.on_poison == "keep":
+            # Left to the queue's redrive policy: it reappears after the visibility
+            # timeout, and maxReceiveCount sends it to the DLQ.
+            self._held.pop(held.receipt_handle, None)
+            self._metrics.sqs_messages.labels(outcome="kept").inc()
+
+    # -- housekeeping (main thread: decides, never calls AWS) -------------------------
+
+    def housekeeping(self) -> None:
+        """Hand out deletes, releases and visibility extensions that are due."""
+        deletes, releases, extends = self._due(self._clock.monotonic())
+        for chunk in _chunks(deletes):
+            self._deletes.submit(partial(self._delete, chunk, final=False))
+        for chunk in _chunks(releases):
+            self._visibility.submit(partial(self._release, chunk, visibility=None))
+        for chunk in _chunks(extends):
+            self._visibility.submit(partial(self._extend, chunk))
+        self._metrics.held_messages.set(len(self))
+
+    def _due(self, now: float) -> tuple[list[Held], list[Held], list[Held]]:
+        timeout = self._settings.visibility_timeout_seconds
+        deletes: list[Held] = []
+        releases: list[Held] = []
+        extends: list[Held] = []
+        lapsed: list[str] = []
+        with self._lock:
+            for held in self._held.values():
+                if held.busy or held.retry_at > now:
+                    continue
+                if held.settled and self._dry_run and not held.failed:
+                    # Dry run: nothing is acknowledged and a settled message is no longer
+                    # kept alive; it returns to the queue when its visibility runs out.
+                    if held.visible_until <= now:
+                        lapsed.append(held.receipt_handle)
+                    continue
+                if held.settled:
+                    (releases if held.failed else deletes).append(held)
+                elif held.visible_until - now < max(timeout / 3, 5.0) and self._ceiling(held, now) > 1:
+                    extends.append(held)
+                else:
+                    continue
+                held.busy = True
+            for receipt_handle in lapsed:
+                del self._held[receipt_handle]
+        return deletes, releases, extends
+
+    def _ceiling(self, held: Held, now: float) -> float:
+        # Never past SQS's 12-hour ceiling counted from the first receive.
+        return held.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
+
+    # -- the calls (workers) -----------------------------------------------------------
+
+    def _delete(self, chunk: list[Held], *, final: bool) -> None:
+        entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
+        try:
+            response = self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
+        except AWS_ERRORS as exc:
+            code = self._call_failed(exc, "delete")
+            self._log.warning("delete failed; will retry", code=code, messages=len(chunk))
+            self._back_off(chunk, forget=final)
+            return
+        failed = self._failed_entries(chunk, response)
+        deleted = [h for h in chunk if h.receipt_handle not in failed]
+        self._forget(deleted)
+        if deleted:
+            self._metrics.sqs_messages.labels(outcome="deleted").inc(len(deleted))
+            self._log.info(
+                "messages deleted", count=len(deleted), message_ids=[h.message_id for h in deleted]
+            )
+        self._after_entry_failures(failed, final=final, what="delete")
+
+    def _extend(self, chunk: list[Held]) -> None:
+        now = self._clock.monotonic()
+        timeout = self._settings.visibility_timeout_seconds
+        seconds = {h.receipt_handle: int(min(timeout, self._ceiling(h, now))) for h in chunk}
+        try:
+            response = self._change_visibility(chunk, lambda h: seconds[h.receipt_handle])
+        except AWS_ERRORS as exc:
+            code = self._call_failed(exc, "extend")
+            self._log.warning("visibility extension failed; will retry", code=code, messages=len(chunk))
+            self._back_off(chunk, forget=False)
+            return
+        failed = self._failed_entries(chunk, response)
+        with self._lock:
+            for held in chunk:
+                if held.receipt_handle not in failed:
+                    held.visible_until = now + seconds[held.receipt_handle]
+                    held.busy, held.failures, held.retry_at = False, 0, 0.0
+        self._after_entry_failures(failed, final=False, what="extend")
+
+    def _release(self, chunk: list[Held], *, visibility: int | None) -> None:
+        # A failed release is not fatal: the message becomes visible when its timeout lapses.
+        try:
+            self._change_visibility(chunk, lambda h: int(h.retry_in) if visibility is None else visibility)
+        except AWS_ERRORS as exc:
+            self._call_failed(exc, "release")
+        self._forget(chunk)
+        self._metrics.sqs_messages.labels(outcome="released").inc(len(chunk))
+        self._log.info("messages released for redelivery", count=len(chunk))
+
+    def _change_visibility(self, chunk: list[Held], seconds: Callable[[Held], int]) -> Any:
+        entries: list[Any] = [
+            {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
+            for i, h in enumerate(chunk)
+        ]
+        return self._client.change_message_visibility_batch(
+            QueueUrl=self._settings.queue_url, Entries=entries
+        )
+
+    def _call_failed(self, exc: BaseException, what: str) -> str:
+        code = error_code(exc)  # counted by the clients' error hook
+        self._metrics.retries.labels(reason=f"sqs_{what}_{code}"[:64]).inc()
+        return code
+
+    def _failed_entries(self, chunk: list[Held], response: Any) -> dict[str, str]:
+        """Receipt handle -> error code, for the entries SQS refused."""
+        failed: dict[str, str] = {}
+        for entry in response.get("Failed", []):
+            code = str(entry.get("Code", "Failed"))[:64]
+            self._metrics.count_aws_error("sqs", code)  # a refused entry: no failed call for the hook
+            index = int(entry.get("Id", -1))
+            if 0 <= index < len(chunk):
+                failed[chunk[index].receipt_handle] = code
+        return failed
+
+    def _after_entry_failures(self, failed: dict[str, str], *, final: bool, what: str) -> None:
+        if not failed:
+            return
+        with self._lock:
+            entries = [self._held[r] for r in failed if r in self._held]
+        stale = [h for h in entries if failed[h.receipt_handle] in _STALE_CODES]
+        if stale:
+            # Another replica received it, or its visibility lapsed: it comes back and
+            # is covered again (a harmless duplicate). Retrying would never succeed.
+            self._forget(stale)
+            self._metrics.sqs_messages.labels(outcome="stale").inc(len(stale))
+            self._log.warning(f"{what}: receipt handles no longer valid; forgotten", count=len(stale))
+        self._back_off([h for h in entries if h not in stale], forget=final)
+
+    def _back_off(self, chunk: Iterable[Held], *, forget: bool) -> None:
+        if forget:
+            self._forget(list(chunk))
+            return
+        now = self._clock.monotonic()
+        with self._lock:
+            for held in chunk:
+                held.failures += 1
+                held.retry_at = now + min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (held.failures - 1))
+                held.busy = False
+
+    def _forget(self, chunk: list[Held]) -> None:
+        with self._lock:
+            for held in chunk:
+                self._held.pop(held.receipt_handle, None)
+
+    # -- exit ------------------------------------------------------------------------------
+
+    def release_all(self, deadline: float) -> None:
+        """At exit: delete what is covered, release the rest (visibility 0), until `deadline`.
+
+        One attempt each, all chunks in flight at once; what is not done by the
+        deadline (SQS hanging) comes back when its visibility lapses.
+        """
+        # Real time: the workers, not an injected clock, make progress here.
+        until = time.monotonic() + max(0.0, deadline - self._clock.monotonic())
+        while time.monotonic() < until:
+            deletes, releases = self._final_due()
+            for chunk in _chunks(deletes):
+                self._deletes.submit(partial(self._delete, chunk, final=True))
+            for chunk in _chunks(releases):
+                self._visibility.submit(partial(self._release, chunk, visibility=0))
+            if not len(self):
+                break
+            time.sleep(0.02)
+        self._deletes.shutdown()
+        self._visibility.shutdown()
+        self._metrics.held_messages.set(len(self))
+
+    def _final_due(self) -> tuple[list[Held], list[Held]]:
+        deletes: list[Held] = []
+        releases: list[Held] = []
+        with self._lock:
+            for held in self._held.values():
+                if held.busy:
+                    continue
+                held.busy = True
+                if held.settled and not held.failed and not self._dry_run:
+                    deletes.append(held)
+                else:
+                    if not held.settled:
+                        self.uncovered += 1
+                    releases.append(held)
+        return deletes, releases
+
+
+def _chunks(items: list[Held]) -> list[list[Held]]:
+    return [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]
