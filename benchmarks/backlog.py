@@ -249,7 +249,16 @@ def replace_section(text: str, section: str) -> str:
     if start < 0:
         return text.rstrip("\n") + "\n\n" + section
     end = text.find("\n## ", start + len(SECTION))
-    return text[:start] + section + ("" if end < 0 else text[end + 1 :])
+    return text[:start] + section.rstrip("\n") + "\n" + ("" if end < 0 else "\n" + text[end + 1 :])
+
+
+def carry_section(old: str, new: str) -> str:
+    """`new` (the main run's results.md) with the backlog section of `old` kept, if it had one."""
+    start = old.find(SECTION)
+    if start < 0:
+        return new
+    end = old.find("\n## ", start + len(SECTION))
+    return replace_section(new, old[start:] if end < 0 else old[start : end + 1])
 
 
 def main(argv: list[str] | None = None) -> int:
