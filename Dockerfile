@@ -13,18 +13,25 @@ FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-RUN python3 -m venv /opt/venv
+# Two venvs: /opt/build holds the pinned pip and build backend (requirements/build.txt);
+# /opt/venv is what ships, and leaves this stage without pip or setuptools.
+COPY requirements/build.txt requirements/runtime.txt ./requirements/
+RUN python3 -m venv /opt/build \
+    && /opt/build/bin/python -m pip install --no-cache-dir --require-hashes -r requirements/build.txt \
+    && python3 -m venv --without-pip /opt/venv
 
-# Dependencies first, in their own layer: rebuilt only when the lock changes,
-# not on every source edit. Runtime dependencies only (no dev/demo extras).
-COPY pyproject.toml constraints.txt ./
-RUN python3 -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print('\n'.join(deps))" > requirements.txt \
-    && /opt/venv/bin/pip install --no-cache-dir -c constraints.txt -r requirements.txt
+# Dependencies first, in their own layer: rebuilt only when the lock changes, not on
+# every source edit. Runtime dependencies only (no dev/demo extras), every file by hash.
+RUN /opt/build/bin/python -m pip --python /opt/venv/bin/python install --no-cache-dir \
+        --require-hashes --no-deps -r requirements/runtime.txt
 
-# Then the package itself.
-COPY README.md ./
+# Then the package itself, built by the pinned backend (no build isolation: nothing
+# unpinned is fetched).
+COPY pyproject.toml README.md ./
 COPY watcher/ ./watcher/
-RUN /opt/venv/bin/pip install --no-cache-dir -c constraints.txt . \
+RUN /opt/build/bin/python -m pip wheel --no-cache-dir --no-deps --no-build-isolation -w /tmp/dist . \
+    && /opt/build/bin/python -m pip --python /opt/venv/bin/python install --no-cache-dir --no-deps \
+        /tmp/dist/*.whl \
     && /opt/venv/bin/watcher --help > /dev/null
 
 

@@ -201,6 +201,20 @@ in_image "$ctr" -- python3 -c 'import pathlib; assert not pathlib.Path("/etc/pip
 if in_image "$ctr" -- python3 -c 'import moto' > /dev/null 2>&1; then
     die "moto (a dev/demo extra) is installed in the runtime image"
 fi
+# The runtime layer is the venv alone: no installer, no build backend (python3 on PATH is
+# the venv's; the base image's own Python is not part of that layer).
+for tool in pip setuptools wheel; do
+    if in_image "$ctr" -- python3 -c "import $tool" > /dev/null 2>&1; then
+        die "$tool is importable in the runtime venv"
+    fi
+done
+leftovers="$(in_image "$ctr" -- python3 -c 'import pathlib, sys; print(" ".join(sorted(
+    p.name for p in pathlib.Path(sys.prefix).glob("**/*") if p.name.split("-")[0].split(".")[0] in
+    ("pip", "pip3", "setuptools", "_distutils_hack", "distutils-precedence"))))')"
+[ -z "$leftovers" ] || die "pip or setuptools files in the runtime venv: $leftovers"
+[ "$(in_image "$ctr" -- python3 -c 'import sys; print(sys.prefix)')" = /opt/venv ] \
+    || die "python3 on PATH is not the runtime venv's"
+log "runtime venv: no pip, setuptools or wheel"
 version="$(in_image "$ctr" -- watcher --version)" || die "watcher --version failed"
 log "watcher --version: $version"
 in_image -v "$root/config.toml:/config.toml:ro" "$ctr" -- watcher check --config /config.toml \

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from watcher import __version__
+from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
@@ -30,12 +31,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _prog() -> str:
+    """`watcher`, or `cloudfront-watcher` when run by that name (the same program)."""
+    invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "cloudfront-watcher" if invoked == "cloudfront-watcher" else "watcher"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="watcher", description="Keeps CloudFront distributions fresh when S3 origins change."
+        prog=_prog(),
+        description="Keeps CloudFront distributions fresh when S3 origins change "
+        "(also installed as `cloudfront-watcher`).",
+        epilog=epilog("", reads_config=True) + "\n\n`watcher SUBCOMMAND --help` explains each subcommand.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cloudfront-watcher {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Accepted before the subcommand too: `watcher --config X check` = `watcher check --config X`.
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file, also accepted after the subcommand (default: $WATCHER_CONFIG, else ./config.toml)",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="SUBCOMMAND"
+    )
 
     def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sub.add_argument(
@@ -101,6 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
     demo.add_argument("--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C")
+    explain_subcommands(commands)
     return parser
 
 

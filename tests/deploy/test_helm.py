@@ -452,3 +452,111 @@ def test_autoscaling_values_that_cannot_work_fail_clearly(
     result = helm_template(major, *variant_args("autoscaling"), *args)
     assert result.returncode != 0
     assert message in result.stderr
+# -- conventions of widely used charts: image registry, existing config, NetworkPolicy -------------
+
+
+def test_image_registry_and_the_global_registry_prefix_the_repository(render: Render) -> None:
+    def image(*extra: str) -> str:
+        value: str = watcher_container(render("sqs", *extra))["image"]
+        return value
+
+    assert image() == "cloudfront-watcher:0.1.0"
+    assert image("--set", "image.registry=registry.example.com/") == (
+        "registry.example.com/cloudfront-watcher:0.1.0"
+    )
+    # global.imageRegistry (a mirror for every chart of a platform) wins over image.registry
+    assert image(
+        "--set", "image.registry=registry.example.com", "--set", "global.imageRegistry=mirror.local"
+    ) == ("mirror.local/cloudfront-watcher:0.1.0")
+    digest = watcher_container(render("existingsecret"))["image"]
+    assert digest.startswith("mirror.example.com/cache/cloudfront-watcher@sha256:")
+
+
+@pytest.mark.parametrize(
+    ("variant", "volume"),
+    [
+        ("existingsecret", {"secret": {"secretName": "site-watcher-config"}}),
+        ("existingconfigmap", {"configMap": {"name": "site-watcher-config"}}),
+    ],
+)
+def test_an_existing_configmap_or_secret_replaces_the_rendered_config(
+    render: Render, variant: str, volume: dict[str, Any]
+) -> None:
+    # GIVEN a variant whose config comes from an object outside the chart (no config values at all)
+    manifests = render(variant)
+    # THEN the chart renders no ConfigMap and mounts that object's config.toml
+    assert "ConfigMap" not in manifests
+    (config,) = (v for v in pod_spec(manifests)["volumes"] if v["name"] == "config")
+    (kind,) = set(config) - {"name"}
+    assert kind in volume
+    assert volume[kind].items() <= config[kind].items()
+    assert config[kind]["items"] == [{"key": "config.toml", "path": "config.toml"}]
+    annotations = manifests["Deployment"]["spec"]["template"]["metadata"].get("annotations") or {}
+    assert "checksum/config" not in annotations
+    assert watcher_container(manifests)["args"] == ["run", "--config", "/etc/cloudfront-watcher/config.toml"]
+
+
+@pytest.mark.parametrize("major", HELMS)
+def test_existing_configmap_and_secret_together_are_refused(major: str) -> None:
+    result = helm_template(major, *variant_args("existingsecret"), "--set", "existingConfigMap=other")
+    assert result.returncode != 0
+    assert "existingConfigMap and existingSecret both set" in result.stderr
+
+
+def test_network_policy_allows_dns_https_and_scrapes_only(render: Render) -> None:
+    # GIVEN the default values THEN no NetworkPolicy
+    assert "NetworkPolicy" not in render("sqs")
+    # GIVEN it enabled with its defaults
+    policy = render("sqs", "--set", "networkPolicy.enabled=true")["NetworkPolicy"]["spec"]
+    deployment = render("sqs")["Deployment"]
+    assert policy["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    # THEN ingress only to the metrics port, egress only to DNS (UDP and TCP) and HTTPS
+    (ingress,) = policy["ingress"]
+    assert ingress["ports"] == [{"port": "http-metrics", "protocol": "TCP"}]
+    assert "from" not in ingress
+    ports = [(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]]
+    assert ports == [(53, "UDP"), (53, "TCP"), (443, "TCP")]
+    assert all("to" not in rule for rule in policy["egress"])
+
+
+def test_network_policy_peers_and_extra_egress(render: Render) -> None:
+    policy = render("existingsecret")["NetworkPolicy"]["spec"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    dns = policy["egress"][0]
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    extra = render("existingconfigmap")["NetworkPolicy"]["spec"]["egress"]
+    assert extra[-1] == {
+        "to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+        "ports": [{"port": 4566, "protocol": "TCP"}],
+    }
+
+
+def test_servicemonitor_job_label_scheme_and_tls(render: Render) -> None:
+    # GIVEN the defaults (servicemonitor variant) THEN plain HTTP, no TLS settings, no job label
+    plain = render("servicemonitor")["ServiceMonitor"]["spec"]
+    assert plain["endpoints"][0]["scheme"] == "http"
+    assert "tlsConfig" not in plain["endpoints"][0]
+    assert "jobLabel" not in plain
+    # GIVEN them set THEN they reach the ServiceMonitor
+    monitor = render("existingconfigmap")["ServiceMonitor"]["spec"]
+    assert monitor["jobLabel"] == "app.kubernetes.io/name"
+    (endpoint,) = monitor["endpoints"]
+    assert endpoint["scheme"] == "https"
+    assert endpoint["tlsConfig"] == {"serverName": "site-watcher.sites.svc", "insecureSkipVerify": False}
+
+
+def test_prometheus_rule_namespace(render: Render) -> None:
+    assert render("servicemonitor")["PrometheusRule"]["metadata"]["namespace"] == "sites"
+    assert render("existingconfigmap")["PrometheusRule"]["metadata"]["namespace"] == "monitoring"
+
+
+def test_chart_metadata_names_home_sources_and_maintainers() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["home"].startswith("https://")
+    assert chart["sources"]
+    assert all(source.startswith("https://") for source in chart["sources"])
+    assert all(maintainer["name"] for maintainer in chart["maintainers"])

@@ -73,7 +73,7 @@ def test_watcher_reaches_localstack_for_s3_sqs_and_moto_for_cloudfront() -> None
 
 
 def test_moto_image_is_the_locked_moto_release() -> None:
-    locked = re.search(r"^moto==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
+    locked = re.search(r"^moto==(\S+) ", (ROOT / "requirements" / "dev.txt").read_text(), re.MULTILINE)
     assert locked is not None
     assert compose()["services"]["moto"]["image"].endswith(f":${{MOTO_VERSION:-{locked.group(1)}}}")
 

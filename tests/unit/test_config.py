@@ -120,7 +120,51 @@ def test_watcher_check_names_a_typod_key_and_exits_2(tmp_path: Path) -> None:
     ],
 )
 def test_unknown_sections_and_site_keys_are_errors(tmp_path: Path, extra: str, line: str) -> None:
+    assert any(problem.startswith(line) for problem in _problems(_write(tmp_path, MINIMAL + extra)))
+
+
+@pytest.mark.parametrize(
+    ("extra", "line"),
+    [
+        (
+            "\n[[sites]]\nbucket = 'b'\ndistribution_id = 'E1'\nprefx = 'a/'\n",
+            "sites[1].prefx: unknown key; did you mean `sites[1].prefix`?",
+        ),
+        (
+            "\n[invalidaton]\nquiet_period_seconds = 3\n",
+            "invalidaton: unknown key; did you mean `invalidation`?",
+        ),
+        (
+            "\n[poll]\nintervall_seconds = 3\n",
+            "poll.intervall_seconds: unknown key; did you mean `poll.interval_seconds`?",
+        ),
+        ("\n[poll]\ncolour = 3\n", "poll.colour: unknown key"),
+    ],
+)
+def test_an_unknown_key_names_the_closest_valid_key(tmp_path: Path, extra: str, line: str) -> None:
     assert line in _problems(_write(tmp_path, MINIMAL + extra))
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        ('[watcher]\nsources = "sqs"', 'watcher.sources: must be a list (got a string: "sqs")'),
+        (
+            "[invalidation]\nmax_paths_per_request = 2.5",
+            "invalidation.max_paths_per_request: must be an integer (no fraction) (got a float: 2.5)",
+        ),
+        ("[poll]\ninterval_seconds = [60]", "poll.interval_seconds: must be a number (got a list)"),
+        ("[poll]\nstate_file = 3", "poll.state_file: must be a string (got an integer: 3)"),
+        ("[poll]\ninvalidate_on_start = 3", "poll.invalidate_on_start: must be a boolean (true or false)"),
+        ("[poll]\nwatch = [1]", "poll.watch[0]: must be a string (got an integer: 1)"),
+        ("http = 3", "http: must be a table (got an integer: 3)"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_named_by_its_toml_type(tmp_path: Path, section: str, line: str) -> None:
+    text = f"{section}\n{MINIMAL}" if not section.startswith("[") else f"{MINIMAL}\n{section}\n"
+    problems = _problems(_write(tmp_path, text))
+    assert any(problem.startswith(line) for problem in problems), problems
+    assert not any("a valid" in problem or "tuple" in problem for problem in problems), problems
 
 
 # -- environment -------------------------------------------------------------------------------------

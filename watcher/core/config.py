@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from watcher.core.config_messages import describe_error, sections_not_tables
 from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
 from watcher.core.globs import check_globs
 from watcher.core.roles import role_conflicts, site_role_problem
@@ -294,43 +295,13 @@ def load_settings(
         missing_file = True
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
-    problems = _sections_are_tables(data)
-    if problems:
-        raise ConfigError(problems)
-
-    problems = lay_over(data, Settings, env, overrides or {})
+    problems = sections_not_tables(data, Settings) or lay_over(data, Settings, env, overrides or {})
     if problems:
         raise ConfigError(problems)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [line for error in exc.errors() for line in _describe(error).splitlines()]
+        lines = [line for error in exc.errors() for line in describe_error(error, Settings).splitlines()]
         if missing_file:
             lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc
-
-
-def _sections_are_tables(data: dict[str, Any]) -> list[str]:
-    """`watcher = 1` is not a section: say so before anything merges into it."""
-    problems = []
-    for name, value in data.items():
-        if name == "sites":
-            if not isinstance(value, list):
-                problems.append("sites: must be an array of tables ([[sites]])")
-        elif not isinstance(value, dict) and name in Settings.model_fields:
-            problems.append(f"{name}: must be a table ([{name}]), got {type(value).__name__} {value!r}")
-    return problems
-
-
-def _describe(error: Any) -> str:
-    location = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in error["loc"]).replace(
-        ".[", "["
-    )
-    message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
-    return f"{location}: {message}" if location else message

@@ -45,12 +45,35 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* registry/repository:tag or @digest; global.imageRegistry wins over image.registry. */}}
 {{- define "cloudfront-watcher.image" -}}
 {{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- $registry := "" }}
+{{- with .Values.global }}{{ $registry = .imageRegistry | default "" }}{{ end }}
+{{- $registry = $registry | default .Values.image.registry | trimSuffix "/" }}
+{{- $repository := .Values.image.repository }}
+{{- if $registry }}{{ $repository = printf "%s/%s" $registry $repository }}{{ end }}
 {{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- printf "%s:%s" $repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's config volume: an existing ConfigMap or Secret, else the one this chart renders. */}}
+{{- define "cloudfront-watcher.configVolume" -}}
+{{- if .Values.existingSecret -}}
+secret:
+  secretName: {{ .Values.existingSecret }}
+  items:
+    - key: config.toml
+      path: config.toml
+{{- else -}}
+configMap:
+  name: {{ .Values.existingConfigMap | default (include "cloudfront-watcher.fullname" .) }}
+  items:
+    - key: config.toml
+      path: config.toml
 {{- end }}
 {{- end }}
 
@@ -169,7 +192,10 @@ when autoscaling, else replicaCount.
 {{/* Fail at install time, with one clear line, where the watcher would exit 2 at start. */}}
 {{- define "cloudfront-watcher.validate" -}}
 {{- $env := splitList " " (include "cloudfront-watcher.envNames" .) }}
-{{- $envFrom := gt (len .Values.extraEnvFrom) 0 }}
+{{- $envFrom := or (gt (len .Values.extraEnvFrom) 0) .Values.existingConfigMap .Values.existingSecret }}
+{{- if and .Values.existingConfigMap .Values.existingSecret }}
+{{- fail "existingConfigMap and existingSecret both set: the config comes from one of them" }}
+{{- end }}
 {{- if and (has "sqs" .Values.config.watcher.sources) (not .Values.config.sqs.queue_url) (not (has "WATCHER__SQS__QUEUE_URL" $env)) (not $envFrom) }}
 {{- fail "config.sqs.queue_url is required with the \"sqs\" source (or set WATCHER__SQS__QUEUE_URL through extraEnv)" }}
 {{- end }}
