@@ -452,6 +452,8 @@ def test_autoscaling_values_that_cannot_work_fail_clearly(
     result = helm_template(major, *variant_args("autoscaling"), *args)
     assert result.returncode != 0
     assert message in result.stderr
+
+
 # -- conventions of widely used charts: image registry, existing config, NetworkPolicy -------------
 
 

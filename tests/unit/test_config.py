@@ -368,10 +368,10 @@ ROLE = "arn:aws:iam::222222222222:role/site-invalidator"
 @pytest.mark.parametrize(
     ("site", "problem"),
     [
-        ('role_arn = "arn:aws:iam::2222:role/x"', "sites[0]: role_arn: not an IAM role ARN"),
-        ('role_arn = "arn:aws:iam::222222222222:user/x"', "sites[0]: role_arn: not an IAM role ARN"),
+        ('role_arn = "arn:aws:iam::2222:role/x"', "sites[0].role_arn: not an IAM role ARN"),
+        ('role_arn = "arn:aws:iam::222222222222:user/x"', "sites[0].role_arn: not an IAM role ARN"),
         ('external_id = "agency-42"', "sites[0]: external_id is only used with role_arn"),
-        (f'role_arn = "{ROLE}"\nexternal_id = "a b"', "sites[0]: external_id: 2..1224 characters"),
+        (f'role_arn = "{ROLE}"\nexternal_id = "a b"', "sites[0].external_id: 2..1224 characters"),
     ],
 )
 def test_a_bad_site_role_is_one_clear_line(tmp_path: Path, site: str, problem: str) -> None:

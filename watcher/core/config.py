@@ -27,7 +27,7 @@ from pydantic import (
 from watcher.core.config_messages import describe_error, sections_not_tables
 from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
 from watcher.core.globs import check_globs
-from watcher.core.roles import role_conflicts, site_role_problem
+from watcher.core.roles import ExternalId, RoleArn, role_problems
 from watcher.core.sites import is_fifo
 
 __all__ = [
@@ -165,8 +165,7 @@ class InvalidationSettings(_Section):
     max_paths_per_request: Annotated[int, Field(ge=1, le=3000)] = 100
     max_wildcards_in_progress: Annotated[int, Field(ge=0, le=15)] = 13
     wait_for_completion: bool = False
-    # CloudFront's CreateInvalidation rate is per account: N replicas share it (N x this <= 0.5).
-    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 0.5
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 0.5  # per process: replicas share 0.5
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:
@@ -186,16 +185,8 @@ class SiteSettings(_Section):
     prefix: str = ""
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = ()
-    # Another account's distribution/bucket: assume this role for the site's CloudFront calls
-    # and its S3 listing (SQS stays on the watcher's own identity).
-    role_arn: str = ""
-    external_id: str = ""
-
-    @model_validator(mode="after")
-    def _site_role(self) -> SiteSettings:
-        if problem := site_role_problem(self.role_arn, self.external_id):
-            raise ValueError(problem)
-        return self
+    role_arn: RoleArn = ""  # another account's distribution/bucket: see watcher.core.roles
+    external_id: ExternalId = ""
 
     @field_validator("bucket", "distribution_id")
     @classmethod
@@ -251,7 +242,7 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
-        problems.extend(role_conflicts(self.sites))
+        problems.extend(role_problems(self.sites))
         least = self.sqs.wait_time_seconds + _DRAIN_BEYOND_RECEIVE_SECONDS
         if "sqs" in self.watcher.sources and self.watcher.shutdown_timeout_seconds < least:
             # Otherwise the drain could end while a long poll is open: what it
