@@ -18,9 +18,11 @@ import structlog
 from watcher.aws import ClientFactory
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.invalidator import FlushResult, Invalidator
+from watcher.cloudfront.notify import Notifier, notices_for
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.core.batching import Batcher
+from watcher.cloudfront.status import StatusBoard
+from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -114,21 +116,38 @@ class Watcher:
             rng=rng,
             on_call=self._cloudfront_call,
         )
+        self.notifier: Notifier | None = None
+        if settings.notify.eventbridge_bus:
+            self.notifier = Notifier(
+                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
+            )
         self.completion: CompletionTracker | None = None
         if inv.wait_for_completion:
             self.completion = CompletionTracker(
-                cloudfront, clock=self.clock, metrics=self.metrics, in_progress=self.in_progress
+                cloudfront,
+                clock=self.clock,
+                metrics=self.metrics,
+                in_progress=self.in_progress,
+                on_completed=self.notifier.completed if self.notifier is not None else None,
             )
+        batcher = Batcher(
+            quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
+        )
+        self.status_board = StatusBoard(
+            distributions=[site.distribution_id for site in settings.sites],
+            batcher=batcher,
+            in_progress=self.in_progress,
+            clock=self.clock,
+        )
         self.pipeline = Pipeline(
             router=Router(settings.sites),
-            batcher=Batcher(
-                quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
-            ),
+            batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
+            on_flushed=self._flushed,
         )
         self.sources: list[Source] = []
         self.sqs: SqsSource | None = None
@@ -176,6 +195,7 @@ class Watcher:
                     live=self.live,
                     unready_reason=self.unready_reason,
                 )
+                self.http.add_route("/status", self.status_board.route)
             except OSError as exc:
                 if not self.mode.once:
                     raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
@@ -194,6 +214,12 @@ class Watcher:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
+
+    def _flushed(self, batch: Batch, result: FlushResult) -> None:
+        """After each flush that created invalidations: /status, and Created events (queued only)."""
+        self.status_board.flushed(batch, result)
+        if self.notifier is not None:
+            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 
@@ -226,6 +252,8 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
+        if self.notifier is not None:
+            self.notifier.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -288,6 +316,9 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
+        if self.notifier is not None:
+            # Queued events get what is left before the exit margin, at most half a second.
+            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)

@@ -109,7 +109,7 @@ class ClientFactory:
         return client  # type: ignore[no-any-return]
 
     def events(self) -> EventBridgeClient:
-        """EventBridge, for `watcher setup`'s fallback rule."""
+        """EventBridge, for `watcher setup`'s fallback rule and the completion events."""
         client: Any = self._session.client("events", config=self._config(attempts=2))
         return client  # type: ignore[no-any-return]
 

@@ -105,9 +105,10 @@ def _build_parser() -> argparse.ArgumentParser:
     iam.add_argument(
         "--for",
         dest="for_",
-        choices=["watcher", "setup", "site-role"],
+        choices=["watcher", "setup", "wait", "site-role"],
         default="watcher",
         help="the watcher's own role (default), the identity running `watcher setup`, "
+        "the CI job running `watcher wait` (read-only), "
         "or (site-role) the permission and trust policy of each [[sites]] role_arn",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
@@ -116,6 +117,22 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the queue's dead-letter queue (default: its RedrivePolicy's; offline: QUEUE-dlq; '' for none)",
     )
+
+    wait = with_config(
+        commands.add_parser(
+            "wait",
+            help="exit 0 once every change since TIME is invalidated and Completed (for CI)",
+            description="Wait until every object of the configured sites changed at or after TIME is "
+            "covered, on each distribution that serves it, by a Completed invalidation created after "
+            "the change. No contact with the daemon.",
+        )
+    )
+    wait.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 with a zone, or epoch seconds")
+    wait.add_argument(
+        "--keys-from", metavar="FILE|-", help="more changed objects (deletes): s3://BUCKET/KEY lines"
+    )
+    wait.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="default 900")
+    wait.add_argument("--interval", type=float, default=10.0, metavar="SECONDS", help="default 10")
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -146,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "setup": _setup,
         "iam-policy": _iam_policy,
+        "wait": _wait,
     }[args.command]
     try:
         return handler(args)
@@ -272,3 +290,29 @@ def _iam_policy(args: argparse.Namespace) -> int:
         queue_name=args.queue_name or "",
         dlq_name=args.dlq_name,
     )
+
+
+def _wait(args: argparse.Namespace) -> int:
+    from watcher.commands.wait import parse_keys, parse_since, run_wait  # noqa: PLC0415
+
+    if not (args.timeout > 0 and args.interval > 0):
+        print("watcher wait: --timeout and --interval must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    try:  # every usage error is one line, before any AWS call
+        since = parse_since(args.since)
+        keys = []
+        if args.keys_from == "-":
+            keys = parse_keys(sys.stdin, since)
+        elif args.keys_from:
+            with Path(args.keys_from).open(encoding="utf-8") as handle:
+                keys = parse_keys(handle, since)
+        # wait reads only [[sites]] and [aws]: a CI config without a queue is enough.
+        settings = _load(args, {"watcher": {"sources": ["poll"]}})
+    except ConfigError as exc:
+        path = resolve_config_path(args.config)
+        print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, OSError) as exc:
+        print(f"watcher wait: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_wait(settings, since=since, keys=keys, timeout=args.timeout, interval=args.interval)

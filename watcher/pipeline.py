@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from functools import partial
@@ -19,7 +20,7 @@ from functools import partial
 import structlog
 
 from watcher.cloudfront.completion import CompletionTracker
-from watcher.cloudfront.invalidator import Invalidator
+from watcher.cloudfront.invalidator import FlushResult, Invalidator
 from watcher.core.batching import Batch, Batcher
 from watcher.core.clock import Clock
 from watcher.core.model import Change, FanOutAck
@@ -44,12 +45,15 @@ class Pipeline:
         stop: threading.Event,
         completion: CompletionTracker | None = None,
         workers: int = 4,
+        on_flushed: Callable[[Batch, FlushResult], None] | None = None,
     ) -> None:
         self._router = router
         self._batcher = batcher
         self._invalidator = invalidator
         self._completion = completion
         self._metrics = metrics
+        # Observers of each flush (events, /status), told after the acks; they must not block.
+        self._on_flushed = on_flushed
         self._clock = clock
         self._stop = stop
         self._abort = threading.Event()
@@ -139,6 +143,11 @@ class Pipeline:
         retry_in = 0.0 if self._stop.is_set() else result.retry_in  # at shutdown: to another replica now
         for change in result.failed:
             change.ack.failed(retry_in)
+        if self._on_flushed is not None and result.created:
+            try:
+                self._on_flushed(batch, result)
+            except Exception:  # noqa: BLE001 - an observer's bug must not touch the acks, already done
+                self._log.exception("flush observer failed", distribution=batch.distribution_id)
 
     def abort(self, grace: float) -> None:
         """Give up on running flushes (their changes fail), waiting at most `grace` seconds in all."""

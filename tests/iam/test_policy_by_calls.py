@@ -13,11 +13,13 @@ import contextlib
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.iam.conftest import RECORDED
@@ -106,7 +108,7 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
 def test_sqs_mode_with_a_dead_letter_queue_and_completion(
     moto_server: str, witnesses: Witnesses, tmp_path: Path
 ) -> None:
-    # GIVEN a bucket wired to a queue whose RedrivePolicy names a DLQ, and wait_for_completion
+    # GIVEN a bucket wired to a queue whose RedrivePolicy names a DLQ, wait_for_completion
     stack = make_stack(moto_server)
     dlq_url = stack.sqs.create_queue(QueueName="site-changes-dlq")["QueueUrl"]
     dlq_arn = stack.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
@@ -116,10 +118,14 @@ def test_sqs_mode_with_a_dead_letter_queue_and_completion(
     )
     config = tmp_path / "config.toml"
     # ... a quiet period longer than a third of the visibility timeout (the batch's visibility is extended)
+    # ... and completion events to an EventBridge bus
+    aws_events = boto3.client("events", endpoint_url=moto_server, region_name="us-east-1")
+    aws_events.create_event_bus(Name="deploys")
     settings = settings_for(
         stack,
         sqs={"visibility_timeout_seconds": 10},
         invalidation={"wait_for_completion": True, "quiet_period_seconds": 7, "max_delay_seconds": 15},
+        notify={"eventbridge_bus": "deploys"},
     )
     config.write_text(config_toml(settings))
     policy = _policy(config, moto_server)
@@ -133,6 +139,7 @@ def test_sqs_mode_with_a_dead_letter_queue_and_completion(
         stack.deploy({"index.html": "v2", "app.js": "v2"})
         wait_until(lambda: "invalidation completed" in log.read_text(), 60, what="a completed invalidation")
         wait_until(lambda: stack.queue_depth() == 0, 30, what="an empty queue")
+        wait_until(lambda: log.read_text().count("event published") == 2, 30, what="two events published")
     finally:
         _stop(process, log)
 
@@ -245,3 +252,38 @@ def test_setup_apply_under_the_setup_policy_and_check_aws_too(
     _report(
         "check --aws (setup policy)", policy, witnesses.proxy.calls(), len(witnesses.csm.api_calls("check"))
     )
+
+
+def test_wait_reads_only_what_its_read_only_policy_grants(
+    moto_server: str, witnesses: Witnesses, tmp_path: Path
+) -> None:
+    # GIVEN a versioned bucket whose www/ prefix is a site, a deploy with a delete, and its invalidation
+    s3, _sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="wait-site")
+    s3.put_bucket_versioning(Bucket="wait-site", VersioningConfiguration={"Status": "Enabled"})
+    distribution = create_distribution(cloudfront, "wait-site")
+    since = str(int(time.time()) - 1)
+    s3.put_object(Bucket="wait-site", Key="www/index.html", Body=b"v2")
+    s3.put_object(Bucket="wait-site", Key="www/old.html", Body=b"old")
+    s3.delete_object(Bucket="wait-site", Key="www/old.html")
+    cloudfront.create_invalidation(
+        DistributionId=distribution,
+        InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "deploy-1"},
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[watcher]\nsources = ["poll"]\n[[sites]]\nbucket = "wait-site"\nprefix = "www/"\n'
+        f'distribution_id = "{distribution}"\n'
+    )
+    policy = _policy(config, moto_server, "--for", "wait")
+    # WHEN a CI job waits for the deploy
+    ran = run_cli(
+        ["wait", "--config", str(config), "--since", since, "--interval", "1", "--timeout", "30"],
+        env=witnesses.env("wait"),
+    )
+    # THEN it succeeded, listing under www/ only, and every call is allowed, every grant used
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    calls = witnesses.proxy.calls()
+    listings = {c.action: dict(c.context).get("s3:prefix") for c in calls if c.action.startswith("s3:List")}
+    assert listings == {"s3:ListBucket": "www/", "s3:ListBucketVersions": "www/"}
+    _assert_proven("wait", policy, calls, witnesses)

@@ -55,6 +55,8 @@ _S3_ACTIONS = {
     "HeadObject": "GetObject",
     "GetObject": "GetObject",
     "HeadBucket": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "GetBucketVersioning": "GetBucketVersioning",
     "GetBucketLocation": "GetBucketLocation",
     "GetBucketNotificationConfiguration": "GetBucketNotification",
     "PutBucketNotificationConfiguration": "PutBucketNotification",
@@ -226,9 +228,13 @@ def aws_call(request: Request, status: int = 200) -> Call | None:
         if action == "GetObject":
             return Call(api, "s3:GetObject", f"arn:aws:s3:::{bucket}/{unquote(key)}", status=status)
         context: tuple[tuple[str, str], ...] = ()
-        if action == "ListBucket":
+        if action in ("ListBucket", "ListBucketVersions"):
             context = (("s3:prefix", parse_qs(request.query).get("prefix", [""])[0]),)
         return Call(api, f"s3:{action}", f"arn:aws:s3:::{bucket}", context, status=status)
+    if service == "events" and api == "PutEvents":
+        bus = str(_json_body(request)["Entries"][0].get("EventBusName") or "default")
+        resource = bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"
+        return Call(api, "events:PutEvents", resource, status=status)
     if service == "events":
         body = _json_body(request)
         name = body.get("Name") or body.get("Rule")

@@ -24,6 +24,7 @@ PENDING = {
     "app.py:Watcher.__init__",
     "sources/sqs.py",
     "sources/sqs_acks.py",  # 319 lines after the merge of layers and brownout: brownout trims it
+    "core/config.py",  # grows with the v3 settings while branches land; split once they have
 }
 
 

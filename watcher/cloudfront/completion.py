@@ -58,6 +58,7 @@ class CompletionTracker:
         first_check: float = FIRST_CHECK_SECONDS,
         max_interval: float = MAX_CHECK_INTERVAL_SECONDS,
         give_up_after: float = GIVE_UP_AFTER_SECONDS,
+        on_completed: Callable[[str, str], None] | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
         # client_for(distribution_id): the distribution's own client (a role per site); by default
@@ -69,6 +70,8 @@ class CompletionTracker:
         self._first_check = first_check
         self._max_interval = max_interval
         self._give_up_after = give_up_after
+        # Told (distribution id, invalidation id) once CloudFront says Completed; must not block.
+        self._on_completed = on_completed
         self._followed: dict[str, _Followed] = {}
         self._lock = threading.Lock()
         self._log = structlog.get_logger("watcher.completion")
@@ -128,6 +131,8 @@ class CompletionTracker:
         self._in_progress.mark_completed(followed.distribution_id, followed.invalidation_id)
         self._forget(followed)
         log.info("invalidation completed", seconds=round(seconds, 2), checks=followed.checks)
+        if self._on_completed is not None:
+            self._on_completed(followed.distribution_id, followed.invalidation_id)
 
     def _reschedule(self, followed: _Followed, log: structlog.typing.FilteringBoundLogger) -> None:
         now = self._clock.monotonic()

@@ -96,6 +96,15 @@ class InProgress:
             count = len(self._running_ids(distribution_id))
         self._metrics.invalidations_in_progress.labels(distribution=distribution_id).set(count)
 
+    def in_flight(self, distribution_id: str) -> list[tuple[str, float | None]]:
+        """Invalidations believed in progress: (id, creation unix time when known), newest first."""
+        with self._lock:
+            ours = self._known.get(distribution_id, {})
+            running = [
+                (i, ours[i].created if i in ours else None) for i in self._running_ids(distribution_id)
+            ]
+        return sorted(running, key=lambda item: (item[1] or 0.0, item[0]), reverse=True)
+
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
         running = self.refresh(distribution_id)

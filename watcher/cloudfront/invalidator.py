@@ -18,7 +18,7 @@ import structlog
 from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import CreatedInvalidation, Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -28,7 +28,7 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
 
 CLOUDFRONT_MAX_PATHS = 3000
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
@@ -52,6 +52,7 @@ class FlushResult:
     # When the failed changes should come back: soon after a deadline or an outage,
     # later after a permanent refusal (so the redrive policy counts at a sane pace).
     retry_in: float = 0.0
+    created: tuple[CreatedInvalidation, ...] = ()
 
 
 class Invalidator:
@@ -160,6 +161,7 @@ class Invalidator:
             tuple(progress.ids),
             reason="; ".join(progress.reasons[:3]),
             retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else 0.0,
+            created=tuple(progress.created),
         )
 
     def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
@@ -181,6 +183,9 @@ class Invalidator:
             if sent.status == "accepted":
                 progress.accepted.extend(part.paths)
                 progress.ids.append(sent.invalidation_id)
+                progress.created.append(
+                    CreatedInvalidation(sent.invalidation_id, part.ref, tuple(part.paths))
+                )
             elif sent.status == "invalid" and len(part.paths) > 1:
                 middle = len(part.paths) // 2
                 log.warning(

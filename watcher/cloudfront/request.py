@@ -15,7 +15,7 @@ from typing import Literal
 
 import structlog
 
-__all__ = ["Progress", "Request", "Sent", "caller_reference"]
+__all__ = ["CreatedInvalidation", "Progress", "Request", "Sent", "caller_reference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,15 @@ class Request:
         return Request(self.dist, paths, self.identities, self.abort, self.deadline, self.log)
 
 
+@dataclass(frozen=True, slots=True)
+class CreatedInvalidation:
+    """One invalidation CloudFront accepted for a flush (for events and /status)."""
+
+    invalidation_id: str
+    caller_reference: str
+    paths: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Progress:
     """What the requests of one flush achieved so far."""
@@ -57,6 +66,7 @@ class Progress:
     ids: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     permanent: bool = False
+    created: list[CreatedInvalidation] = field(default_factory=list)
 
 
 def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:

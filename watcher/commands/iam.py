@@ -17,13 +17,7 @@ from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
-__all__ = [
-    "Account",
-    "kms_key_resource",
-    "print_policy",
-    "setup_policy",
-    "watcher_policy",
-]
+__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "wait_policy", "watcher_policy"]
 
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
@@ -83,6 +77,54 @@ def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
     return prefix + f"key/{key}", {}
 
 
+def _event_bus_arn(bus: str, account: Account) -> str:
+    if bus.startswith("arn:"):
+        return bus
+    return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
+
+
+def _listing_statements(settings: Settings, account: Account, actions: list[str]) -> list[dict[str, Any]]:
+    """`actions` (bucket listings) on each site bucket, limited to the site prefixes."""
+    statements = []
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": f"arn:{account.partition}:s3:::{bucket}",
+        }
+        if "" not in kept:
+            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
+        statements.append(statement)
+    return statements
+
+
+def wait_policy(settings: Settings, account: Account) -> dict[str, Any]:
+    """`watcher wait`, read-only: list the site prefixes (and delete markers), read invalidations."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": f"ListSiteChanges{index}", **statement}
+        for index, statement in enumerate(
+            _listing_statements(settings, account, ["s3:ListBucket", "s3:ListBucketVersions"])
+        )
+    ]
+    statements.append(
+        {
+            "Sid": "ReadBucketVersioning",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketVersioning",
+            "Resource": _bucket_arns(settings, account.partition),
+        }
+    )
+    statements.append(
+        {
+            "Sid": "ReadSiteInvalidations",
+            "Effect": "Allow",
+            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
+            "Resource": _distribution_arns(settings, account),
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for bucket, kept in prefixes_by_bucket(settings.sites).items():
@@ -103,9 +145,9 @@ def watcher_policy(
     `dlq_arn` is the queue's dead-letter queue, whose depth the watcher samples.
     """
     statements: list[dict[str, Any]] = []
-    # Sites with a role_arn are reached through that role (see site_role_policies), not as us.
-    roles = sorted({site.role_arn for site in settings.sites if site.role_arn})
-    settings = settings.model_copy(update={"sites": tuple(s for s in settings.sites if not s.role_arn)})
+    from watcher.commands.iam_roles import assume_site_roles  # noqa: PLC0415 - it builds on this module
+
+    settings, assume = assume_site_roles(settings)  # sites with a role_arn are reached through it
     if mode in ("sqs", "both"):
         queue_arn = _queue_arn(account, settings.sqs.queue_url)
         statements.append(
@@ -144,9 +186,15 @@ def watcher_policy(
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
-    if roles:
+    statements += assume
+    if settings.notify.eventbridge_bus:
         statements.append(
-            {"Sid": "AssumeSiteRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles}
+            {
+                "Sid": "PublishCompletionEvents",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": _event_bus_arn(settings.notify.eventbridge_bus, account),
+            }
         )
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -252,7 +300,8 @@ def print_policy(
         print(f"watcher iam-policy: --account-id must be 12 digits (got {account_id!r})", file=sys.stderr)
         return 2
     chosen = mode or ("both" if len(settings.watcher.sources) == 2 else settings.watcher.sources[0])
-    if (chosen != "poll" or for_ == "setup") and not (settings.sqs.queue_url or queue_name):
+    needs_queue = for_ == "setup" or (for_ == "watcher" and chosen != "poll")
+    if needs_queue and not (settings.sqs.queue_url or queue_name):
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
@@ -273,21 +322,19 @@ def print_policy(
     if not account.region:
         print("watcher iam-policy: no AWS region: set [aws] region or AWS_REGION", file=sys.stderr)
         return 2
+    document: dict[str, Any] | None
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
+    elif for_ == "wait":
+        document = wait_policy(settings, account)
     elif for_ == "site-role":
-        from watcher.commands.iam_roles import site_role_policies  # noqa: PLC0415 - it builds on this module
+        from watcher.commands.iam_roles import site_role_document  # noqa: PLC0415 - it builds on this module
 
-        if not any(site.role_arn for site in settings.sites):
-            print("watcher iam-policy: --for site-role: no [[sites]] entry names a role_arn", file=sys.stderr)
-            return 2
-        document = site_role_policies(settings, account, mode=chosen)
-        print(
-            "note: each role's trust policy names the watcher's account; narrow it to the watcher's role ARN",
-            file=sys.stderr,
-        )
+        document = site_role_document(settings, account, mode=chosen)
     else:
         dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
         document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
+    if document is None:
+        return 2
     print(json.dumps(document, indent=2))
     return 0

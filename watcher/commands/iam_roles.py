@@ -7,12 +7,35 @@ that lets the watcher's account assume it (with the site's external id, if any).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, _poll_statements
 from watcher.core.config import Settings, SiteSettings
 
-__all__ = ["site_role_policies"]
+__all__ = ["assume_site_roles", "site_role_document", "site_role_policies"]
+
+
+def assume_site_roles(settings: Settings) -> tuple[Settings, list[dict[str, Any]]]:
+    """The watcher's side: the settings without the sites it reaches through a role (not its
+    to invalidate or list), and the statement that lets it assume those roles (if any)."""
+    roles = sorted({site.role_arn for site in settings.sites if site.role_arn})
+    own = settings.model_copy(update={"sites": tuple(s for s in settings.sites if not s.role_arn)})
+    if not roles:
+        return own, []
+    return own, [{"Sid": "AssumeSiteRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles}]
+
+
+def site_role_document(settings: Settings, account: Account, *, mode: str) -> dict[str, Any] | None:
+    """`--for site-role`'s document (notes on stderr); None, said on stderr, when no site has a role."""
+    if not any(site.role_arn for site in settings.sites):
+        print("watcher iam-policy: --for site-role: no [[sites]] entry names a role_arn", file=sys.stderr)
+        return None
+    print(
+        "note: each role's trust policy names the watcher's account; narrow it to the watcher's role ARN",
+        file=sys.stderr,
+    )
+    return site_role_policies(settings, account, mode=mode)
 
 
 def site_role_policies(settings: Settings, account: Account, *, mode: str) -> dict[str, Any]:

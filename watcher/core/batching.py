@@ -109,6 +109,11 @@ class Batcher:
         with self._lock:
             return {key: len(pending.paths) for key, pending in self._pending.items()}
 
+    def pending_since(self) -> dict[str, float]:
+        """When (monotonic) each distribution's oldest pending change arrived (for /status)."""
+        with self._lock:
+            return {key: pending.first_seen for key, pending in self._pending.items()}
+
     def __len__(self) -> int:
         with self._lock:
             return sum(len(pending.entries) for pending in self._pending.values())

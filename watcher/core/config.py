@@ -35,6 +35,7 @@ __all__ = [
     "ConfigError",
     "HttpSettings",
     "InvalidationSettings",
+    "NotifySettings",
     "PollSettings",
     "Settings",
     "SiteSettings",
@@ -54,6 +55,9 @@ _AWS_NAMES = {
     "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
     "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
 }
+_EVENT_BUS_RE = re.compile(
+    r"^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256})$"
+)
 
 
 class ConfigError(Exception):
@@ -177,6 +181,19 @@ class InvalidationSettings(_Section):
         return self
 
 
+class NotifySettings(_Section):
+    """`[notify]`: completion events for pipelines, chat and tickets (EventBridge PutEvents)."""
+
+    eventbridge_bus: str = ""  # a bus name or ARN; "" = no events
+
+    @field_validator("eventbridge_bus")
+    @classmethod
+    def _bus_name_or_arn(cls, value: str) -> str:
+        if value and not _EVENT_BUS_RE.match(value):
+            raise ValueError(f"must be an event bus name or ARN (got {value!r})")
+        return value
+
+
 class SiteSettings(_Section):
     """One `[[sites]]` entry: a bucket (and prefix) served by one distribution."""
 
@@ -233,6 +250,7 @@ class Settings(_Section):
     sqs: SqsSettings = SqsSettings()
     poll: PollSettings = PollSettings()
     invalidation: InvalidationSettings = InvalidationSettings()
+    notify: NotifySettings = NotifySettings()
     sites: tuple[SiteSettings, ...] = ()
 
     @model_validator(mode="after")

@@ -174,6 +174,12 @@ class Metrics:
             ["queue"],
             registry=r,
         )
+        self.notifications = Counter(
+            f"{_NS}_notifications",
+            "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
+            ["outcome"],
+            registry=r,
+        )
         self.ready = Gauge(
             f"{_NS}_ready",
             "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet).",

@@ -170,7 +170,7 @@ when autoscaling, else replicaCount.
 {{- $_ := set . "requests_per_second" (include "cloudfront-watcher.podRate" $ | float64) }}
 {{- end }}{{ end -}}
 # Rendered by the cloudfront-watcher chart from .Values.config; edit the values, not this file.
-{{- range $section := list "watcher" "http" "aws" "sqs" "poll" "invalidation" }}
+{{- range $section := list "watcher" "http" "aws" "sqs" "poll" "invalidation" "notify" }}
 {{- with (get $config $section) }}
 
 [{{ $section }}]

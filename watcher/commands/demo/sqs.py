@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from watcher.commands.demo.emulator import (
@@ -55,6 +56,7 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         runner.start()
         assert watcher.http is not None  # noqa: S101 - constructed with serve_http
         print(f"watcher running; metrics at {watcher.http.url}/metrics")
+        since = datetime.now(UTC)  # what a CI job records before `aws s3 sync`
         print(f"deploying {len(DEMO_SITE)} files ...")
         for key, body in DEMO_SITE.items():
             s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/html")
@@ -68,9 +70,20 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         ok = wait_for_invalidation(cloudfront, distribution_id, expected, timeout=30)
         print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher)
+        ok = _wait_for_live(settings, since) == 0 and ok
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
+
+
+def _wait_for_live(settings: Any, since: datetime) -> int:
+    """What a CI job runs after its deploy: `watcher wait --since TIME`."""
+    from watcher.commands.wait import run_wait  # noqa: PLC0415
+
+    print(f"watcher wait --since {since.isoformat()} --interval 1 --timeout 30 ...")
+    code = run_wait(settings, since=since, timeout=30, interval=1)
+    print(f"watcher wait exited {code} ({'the deploy is live' if code == 0 else 'not live'})")
+    return code
 
 
 _EXCERPT = (
