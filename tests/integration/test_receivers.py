@@ -19,7 +19,7 @@ from watcher.ops.metrics import Metrics
 from watcher.sources.receiver import Receiver
 from watcher.sources.sqs import SqsSource
 
-BACKLOG = 300
+BACKLOG = 150
 
 
 def _drain(moto_server: str, messages: int) -> tuple[set[str], set[str], int]:
@@ -58,7 +58,7 @@ def _drain(moto_server: str, messages: int) -> tuple[set[str], set[str], int]:
 
 
 def test_a_backlog_is_received_by_several_receivers_and_nothing_is_missed(moto_server: str) -> None:
-    # GIVEN a queue with a backlog of 300 messages
+    # GIVEN a queue with a backlog of 150 messages
     # WHEN the receiver drains it (--once: until a receive is empty)
     received, threads, _ = _drain(moto_server, BACKLOG)
     # THEN every message was received, and receives came back full, so more receivers joined
