@@ -3,19 +3,23 @@
 Publishes S3 notifications for a 1,000-file deploy of several shapes straight to
 the queue (faithful S3 bodies, 10 records a message), runs `watcher run --once`
 with the example config's invalidation settings, and counts the invalidations
-moto recorded. Run: .venv/bin/python -m benchmarks.deploy_cost
+moto recorded. First, without the emulator, what each cost strategy bills and
+purges on a 10,000-object site (benchmarks/strategies.py).
+Run: .venv/bin/python -m benchmarks.deploy_cost [--strategies-only]
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
+from benchmarks import strategies
 from tests.support.events import s3_body, s3_record
 from tests.support.site import config_toml, make_stack, run_cli, settings_for, watcher_env
 
@@ -51,7 +55,11 @@ def measure(endpoint: str, name: str, keys: list[str], index: int) -> tuple[str,
 
 
 def main() -> None:
-    """Print one table row per deploy shape."""
+    """Print the strategy table, then one row per deploy shape through the emulator."""
+    strategies.main()
+    if "--strategies-only" in sys.argv[1:]:
+        return
+    print()
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

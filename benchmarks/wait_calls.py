@@ -22,9 +22,12 @@ import boto3
 
 from tests.support.cloudfront_proxy import StrictCloudFront
 from watcher.commands.demo.emulator import create_distribution, embedded_emulator, environment
-from watcher.commands.wait import run_wait
+from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_paths
+from watcher.commands.wait.listing import ChangedObject
 from watcher.commands.wait.progress import PlainProgress
-from watcher.core.config import Settings
+from watcher.commands.wait.run import run_wait
+from watcher.core.config import Settings, SiteSettings
+from watcher.core.routing import Router
 
 _BUCKET = "bench-site"
 
@@ -36,6 +39,26 @@ def _seed(objects: int) -> None:
     for i in range(objects):
         key = f"docs/{i // 100}/index.html" if i % 100 == 0 else f"docs/{i // 100}/asset{i}.js"
         backend.put_object(_BUCKET, key, b"x")
+
+
+def _look_cost(objects: int, invalidations: int = 100) -> None:
+    """CPU of one coverage check of every path still pending against many invalidations."""
+    since = datetime.now(UTC)
+    router = Router([SiteSettings(bucket=_BUCKET, distribution_id="EBENCH")])
+    keys = [f"docs/{i // 100}/asset{i}.js" for i in range(objects)]
+    needed, _ = needed_paths(router, [ChangedObject(_BUCKET, key, since) for key in keys])
+    known = [
+        KnownInvalidation(
+            f"I{n}", since, "InProgress", (*(f"/other/{n}/{j}" for j in range(100)), f"/other/{n}/*")
+        )
+        for n in range(invalidations)
+    ]
+    started = time.perf_counter()
+    assess(needed, {"EBENCH": known})
+    elapsed = time.perf_counter() - started
+    print(
+        f"one look, {len(needed)} pending paths x {invalidations} invalidations: {elapsed * 1000:.0f} ms CPU"
+    )
 
 
 def main() -> None:
@@ -96,6 +119,7 @@ def main() -> None:
         f"{following / minutes:.1f} calls/min; all calls {(listing + following) / minutes:.1f}/min"
     )
     print(f"returned {returned - completes_at:.2f} s after the last invalidation Completed")
+    _look_cost(args.objects)
 
 
 if __name__ == "__main__":

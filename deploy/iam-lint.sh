@@ -4,9 +4,11 @@
 #   deploy/iam-lint.sh
 #
 # Policies: the watcher's role in each mode (sqs with a dead-letter queue and a
-# customer KMS key by ARN and by alias, poll with and without a site prefix, both)
-# and the identity running `watcher setup`. parliament is installed once into the
-# gitignored .cache/iam-lint-venv from the pinned deploy/iam-lint-requirements.txt.
+# customer KMS key by ARN and by alias, with [notify] events, with a cost strategy's
+# site index; poll with and without a site prefix; both), the identity running
+# `watcher setup`, and `watcher wait`.
+# parliament is installed once into the gitignored .cache/iam-lint-venv from the
+# pinned deploy/iam-lint-requirements.txt.
 # Its community auditors are not run: they flag sqs:SetQueueAttributes/CreateQueue
 # in the setup policy as "permissions management", which is what setup is for
 # (it writes the queue policy that lets S3 or EventBridge send).
@@ -33,7 +35,7 @@ import json
 import pathlib
 import sys
 
-from watcher.commands.iam import Account, setup_policy, watcher_policy
+from watcher.commands.iam import Account, setup_policy, wait_policy, watcher_policy
 from watcher.core.config import Settings
 
 out = pathlib.Path(sys.argv[1])
@@ -46,6 +48,12 @@ sites = [
     {"bucket": "blog", "distribution_id": "E3EXAMPLE"},
 ]
 settings = Settings.model_validate({"sqs": {"queue_url": queue}, "sites": sites})
+notifying = Settings.model_validate(
+    {"sqs": {"queue_url": queue}, "sites": sites, "notify": {"eventbridge_bus": "deploys"}}
+)
+indexing = Settings.model_validate(
+    {"sqs": {"queue_url": queue}, "sites": sites, "invalidation": {"strategy": "balanced"}}
+)
 key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 policies = {
     "sqs": watcher_policy(settings, account, mode="sqs", dlq_arn=dlq),
@@ -53,7 +61,10 @@ policies = {
     "sqs-kms-alias": watcher_policy(settings, account, mode="sqs", kms_key="alias/site-queue"),
     "poll": watcher_policy(settings, account, mode="poll"),
     "both": watcher_policy(settings, account, mode="both", dlq_arn=dlq),
+    "sqs-notify": watcher_policy(notifying, account, mode="sqs", dlq_arn=dlq),
+    "sqs-balanced": watcher_policy(indexing, account, mode="sqs", dlq_arn=dlq),
     "setup": setup_policy(settings, account),
+    "wait": wait_policy(settings, account),
 }
 for name, policy in policies.items():
     (out / f"{name}.json").write_text(json.dumps(policy, indent=2))

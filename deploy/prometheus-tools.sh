@@ -31,8 +31,12 @@ if [ ! -x "$cache/usr/bin/promtool" ]; then
         apt-get update -qq > "$cache/apt-update.log" 2>&1 || { cat "$cache/apt-update.log" >&2; exit 1; }
     fi
     log "fetching Debian's prometheus package"
-    (cd "$cache/deb" && rm -f ./*.deb && apt-get download prometheus > "$cache/apt-download.log" 2>&1) \
-        || { cat "$cache/apt-download.log" >&2; exit 1; }
+    download() { (cd "$cache/deb" && rm -f ./*.deb && apt-get download prometheus > "$cache/apt-download.log" 2>&1); }
+    if ! download; then
+        log "apt-get update (stale package lists?) and one more try"
+        apt-get update -qq > "$cache/apt-update.log" 2>&1 || { cat "$cache/apt-update.log" >&2; exit 1; }
+        download || { cat "$cache/apt-download.log" >&2; exit 1; }
+    fi
     dpkg-deb -x "$cache"/deb/prometheus_*.deb "$cache"
     rm -f "$cache"/deb/*.deb
 fi

@@ -1,10 +1,9 @@
 """The one lifecycle owner: wires the parts, runs the loops, drains on stop.
 
-Threads: a receiver (SQS long polls), the poll scheduler, the main loop (flush
-scheduling, handing out acks and visibility extensions, heartbeat), a small
-pool that sends invalidations, the SQS acknowledgement workers, the HTTP
-server. The main loop never calls AWS, so a hung dependency never stalls it.
-Signal handlers only set `stop`.
+Threads: a receiver (SQS long polls), the schedulers, the main loop (flush scheduling,
+handing out acks and visibility extensions, heartbeat), the flush pool, the SQS ack
+workers, the HTTP server. The main loop never calls AWS: a hung dependency never stalls
+it. Signal handlers only set `stop`.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.cloudfront.completion import CompletionTracker
-from watcher.cloudfront.inprogress import InProgress
-from watcher.cloudfront.invalidator import FlushResult, Invalidator
-from watcher.cloudfront.notify import Notifier, notices_for
+from watcher.cloudfront.bill import MonthlyBill
+from watcher.cloudfront.followup import FollowUp
+from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.status import StatusBoard
-from watcher.core.batching import Batch, Batcher
+from watcher.cloudfront.side import CloudFrontSide
+from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.mode import RunMode
@@ -31,11 +29,12 @@ from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
 from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
-from watcher.sources import Source, SourceHealth
+from watcher.sources import SourceHealth
+from watcher.sources.build import build_sources
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
-from watcher.sources.sqs import SqsSource
+from watcher.sources.site_listing import cost_strategies, feeding, site_indexer
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -48,9 +47,7 @@ _LIVENESS_SECONDS = 120.0
 _SHUTDOWN_MARGIN = 1.5  # flushes give up this long before the shutdown timeout ...
 _ABORT_GRACE = 0.5  # ... and get this long to notice ...
 _EXIT_MARGIN = 0.3  # ... acknowledgements and releases end this long before it
-# Observation only (metrics): cheap reads, often enough for a dashboard.
-_IN_PROGRESS_REFRESH_SECONDS = 30.0
-_QUEUE_DEPTH_SECONDS = 60.0
+_IN_PROGRESS_REFRESH_SECONDS, _QUEUE_DEPTH_SECONDS = 30.0, 60.0  # observation: cheap reads
 
 
 class StartupError(Exception):
@@ -67,8 +64,6 @@ class Watcher:
         clock: Clock | None = None,
         registry: CollectorRegistry | None = None,
         clients: ClientFactory | None = None,
-        once: bool = False,
-        max_seconds: float = 300.0,
         mode: RunMode | None = None,
         stop: threading.Event | None = None,
         requests_per_second: float | None = None,
@@ -77,14 +72,13 @@ class Watcher:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        # The run mode, decided here once (or by the CLI) and passed down.
-        self.mode = mode or RunMode(once=once, dry_run=settings.dry_run, max_seconds=max_seconds)
+        # The run mode, decided once (by the CLI, or here from the config) and passed down.
+        self.mode = mode or RunMode(dry_run=settings.dry_run)
         self.clock = clock or SystemClock()
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
-        self._heartbeat = self.clock.monotonic()
-        self._started = self.clock.monotonic()
+        self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
         factory = clients or ClientFactory(
             region=settings.aws.region,
@@ -92,134 +86,105 @@ class Watcher:
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
-        inv = settings.invalidation
-        rate = requests_per_second or inv.requests_per_second
-        cloudfront = factory.cloudfront()
-        by_site = factory.for_sites(settings.sites).cloudfront  # a site's role_arn, where it names one
-        # CloudFront is used now and then: ready until CreateInvalidation has failed for too long.
-        self.cloudfront_health = SourceHealth(
-            "cloudfront",
-            clock=self.clock,
-            unready_after=settings.http.unready_after_failing_seconds,
-            needs_first_success=False,
-        )
-        self.in_progress = InProgress(cloudfront, clock=self.clock, metrics=self.metrics, client_for=by_site)
-        self.invalidator = Invalidator(
-            cloudfront,
+        rate = requests_per_second or settings.invalidation.requests_per_second
+        limiter = RateLimiter(rate=rate, burst=request_burst, clock=self.clock)
+        side = self._cloudfront_side(factory, limiter, rng)
+        self.in_progress, self.invalidator = side.in_progress, side.invalidator
+        self.completion = side.completion
+        self.pipeline = self._pipeline()
+        built = build_sources(
+            settings,
+            factory,
             clock=self.clock,
             metrics=self.metrics,
-            limiter=RateLimiter(rate=rate, burst=request_burst, clock=self.clock),
-            in_progress=self.in_progress,
-            max_paths_per_request=inv.max_paths_per_request,
-            max_wildcards_in_progress=inv.max_wildcards_in_progress,
+            on_change=feeding(self.indexer, self.pipeline.submit),
+            stop=self.stop,
+            mode=self.mode,
+            on_listing=None if self.indexer is None else self.indexer.adopt_listing,
+        )
+        self.sources, self.sqs, self.poll = built.all, built.sqs, built.poll
+        self.metrics.track_readiness(self.unready_reason)
+        self.metrics.start_series(
+            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
+        )
+        self.observer = self._observer(built.sqs_client)
+        self.http = self._http_server() if serve_http else None
+
+    def _cloudfront_side(
+        self, factory: ClientFactory, limiter: RateLimiter, rng: random.Random | None
+    ) -> CloudFrontSide:
+        settings = self.settings
+        unready_after = settings.http.unready_after_failing_seconds
+        self.cloudfront_health = SourceHealth(  # ready until CreateInvalidation fails for too long
+            "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
+        )
+        self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
+        cloudfront = factory.cloudfront()
+        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
+        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
+        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
+        return CloudFrontSide.build(
+            cloudfront,
+            settings.invalidation,
+            clock=self.clock,
+            metrics=self.metrics,
+            limiter=limiter,
             dry_run=self.mode.dry_run,
             rng=rng,
-            on_call=self._cloudfront_call,
+            on_call=self.cloudfront_health.record,
+            on_completed=self.followup.completed,
+            strategies=cost_strategies(settings, self.indexer),
+            bill=self.bill,
+            client_for=factory.for_sites(settings.sites).cloudfront,  # a site's role_arn, if any
         )
-        self.notifier: Notifier | None = None
-        if settings.notify.eventbridge_bus:
-            self.notifier = Notifier(
-                factory.events(), bus=settings.notify.eventbridge_bus, metrics=self.metrics, clock=self.clock
-            )
-        self.completion: CompletionTracker | None = None
-        if inv.wait_for_completion:
-            self.completion = CompletionTracker(
-                cloudfront,
-                clock=self.clock,
-                metrics=self.metrics,
-                in_progress=self.in_progress,
-                on_completed=self.notifier.completed if self.notifier is not None else None,
-            )
+
+    def _pipeline(self) -> Pipeline:
+        inv = self.settings.invalidation
         batcher = Batcher(
             quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
         )
-        self.status_board = StatusBoard(
-            distributions=[site.distribution_id for site in settings.sites],
-            batcher=batcher,
-            in_progress=self.in_progress,
-            clock=self.clock,
-        )
-        self.pipeline = Pipeline(
-            router=Router(settings.sites),
+        self.followup.watch(batcher, self.in_progress)
+        return Pipeline(
+            router=Router(self.settings.sites),
             batcher=batcher,
             invalidator=self.invalidator,
             metrics=self.metrics,
             clock=self.clock,
             stop=self.stop,
             completion=self.completion,
-            on_flushed=self._flushed,
+            on_flushed=self.followup.flushed,
         )
-        self.sources: list[Source] = []
-        self.sqs: SqsSource | None = None
-        sqs_client = None
-        if "sqs" in settings.watcher.sources:
-            sqs_client = factory.sqs()
-            self.sqs = SqsSource(
-                sqs_client,
-                settings.sqs,
-                receive_client=factory.sqs_receiver(wait_time_seconds=settings.sqs.wait_time_seconds),
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=self.pipeline.submit,
-                mode=self.mode,
-                unready_after=settings.http.unready_after_failing_seconds,
+
+    def _http_server(self) -> HealthServer | None:
+        listen = self.settings.http
+        try:
+            server = HealthServer(
+                host=listen.host,
+                port=listen.port,
+                registry=self.metrics.registry,
+                live=self.live,
+                unready_reason=self.unready_reason,
             )
-            self.sources.append(self.sqs)
-        self.poll: PollSource | None = None
-        if "poll" in settings.watcher.sources:
-            self.poll = PollSource(
-                factory.s3(),
-                settings.poll,
-                settings.sites,
-                clock=self.clock,
-                metrics=self.metrics,
-                on_change=self.pipeline.submit,
-                stop=self.stop,
-                dry_run=self.mode.dry_run,
-                unready_after=settings.http.unready_after_failing_seconds,
-                client_for=factory.for_sites(settings.sites).s3,
-            )
-            self.sources.append(self.poll)
-        self.metrics.track_readiness(self.unready_reason)
-        self.metrics.start_series(
-            distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
-        )
-        self.observer = self._observer(sqs_client)
-        self.http: HealthServer | None = None
-        if serve_http:
-            try:
-                self.http = HealthServer(
-                    host=settings.http.host,
-                    port=settings.http.port,
-                    registry=self.metrics.registry,
-                    live=self.live,
-                    unready_reason=self.unready_reason,
-                )
-                self.http.add_route("/status", self.status_board.route)
-            except OSError as exc:
-                if not self.mode.once:
-                    raise StartupError(f"http.listen {settings.http.listen}: cannot listen: {exc}") from exc
-                # A one-shot run is often next to a running daemon on the same port.
-                self._log.warning(
-                    "no /metrics for this --once run", listen=settings.http.listen, error=str(exc)
-                )
+        except OSError as exc:
+            if not self.mode.once:
+                raise StartupError(f"http.listen {listen.listen}: cannot listen: {exc}") from exc
+            # A one-shot run is often next to a running daemon on the same port.
+            self._log.warning("no /metrics for this --once run", listen=listen.listen, error=str(exc))
+            return None
+        server.add_route("/status", self.followup.status)
+        return server
 
     def _observer(self, sqs_client: SQSClient | None) -> Observer:
         """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
         observer = Observer(stop=self.stop)
         observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
+        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         if self.completion is not None:
             observer.every(0.5, self.completion.step, "completion")
         if sqs_client is not None:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
             observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
         return observer
-
-    def _flushed(self, batch: Batch, result: FlushResult) -> None:
-        """After each flush that created invalidations: /status, and Created events (queued only)."""
-        self.status_board.flushed(batch, result)
-        if self.notifier is not None:
-            self.notifier.created(notices_for(batch, result, self.clock.time()))
 
     # -- probes -------------------------------------------------------------------
 
@@ -229,17 +194,8 @@ class Watcher:
 
     def unready_reason(self) -> str | None:
         """None when ready, else why not (one line)."""
-        for health in [source.health for source in self.sources] + [self.cloudfront_health]:
-            reason = health.unready_reason()
-            if reason is not None:
-                return reason
-        return None
-
-    def _cloudfront_call(self, error: str | None) -> None:
-        if error is None:
-            self.cloudfront_health.success()
-        else:
-            self.cloudfront_health.failure(error)
+        healths = [source.health for source in self.sources] + [self.cloudfront_health]
+        return next((reason for health in healths if (reason := health.unready_reason()) is not None), None)
 
     # -- loops ----------------------------------------------------------------------
 
@@ -252,8 +208,9 @@ class Watcher:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
         self.observer.start()
-        if self.notifier is not None:
-            self.notifier.start()
+        if self.indexer is not None and self.poll is None:
+            self.indexer.start()  # poll cycles list every site already: they feed the index
+        self.bill.start(self.stop)
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -273,9 +230,7 @@ class Watcher:
     def _start_polling(self, poll: PollSource) -> None:
         if not self.mode.once:
             poll.start()
-            return
-        # --once: one cycle against the saved state, right here; the drain flushes it.
-        if poll.run_cycle().outcome == "failed":
+        elif poll.run_cycle().outcome == "failed":  # --once: one cycle, right here; the drain flushes it
             self._poll_failed = True
 
     def _tick(self) -> None:
@@ -284,11 +239,7 @@ class Watcher:
         self.pipeline.dispatch()
         for source in self.sources:
             source.housekeeping()
-        pending = self.pipeline.pending_paths()
-        for site in self.settings.sites:
-            self.metrics.pending_paths.labels(distribution=site.distribution_id).set(
-                pending.get(site.distribution_id, 0)
-            )
+        self.pipeline.publish_pending([site.distribution_id for site in self.settings.sites])
 
     def _drain(self, receiver: Receiver | None) -> int:
         """Flush everything pending, acknowledge what is covered, release the rest; within the timeout."""
@@ -316,9 +267,7 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
-        if self.notifier is not None:
-            # Queued events get what is left before the exit margin, at most half a second.
-            self.notifier.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
+        self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
         uncovered = sum(source.uncovered for source in self.sources)
@@ -326,6 +275,4 @@ class Watcher:
         # --once fails when no receive ever succeeded (a queue that never answered is not "drained").
         never_received = self.sqs is not None and not self.sqs.received_once
         failed = self._poll_failed or (receiver is not None and (receiver.failed or never_received))
-        if self.mode.once and (uncovered or failed):
-            return 1
-        return 0
+        return 1 if self.mode.once and (uncovered or failed) else 0

@@ -90,14 +90,12 @@ class ClientFactory:
 
     def sqs(self) -> SQSClient:
         """SQS for short calls (delete, visibility, attributes): within the call budget."""
-        client: Any = self._session.client("sqs", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("sqs", self._config(attempts=2))  # type: ignore[no-any-return]
 
     def sqs_receiver(self, *, wait_time_seconds: int = 20) -> SQSClient:
         """SQS for the long poll: one attempt, read timeout = wait time + a small margin."""
         config = self._config(attempts=1, read_timeout=wait_time_seconds + RECEIVE_READ_MARGIN_SECONDS)
-        client: Any = self._session.client("sqs", config=config)
-        return client  # type: ignore[no-any-return]
+        return self._client("sqs", config)  # type: ignore[no-any-return]
 
     def s3(self) -> S3Client:
         """S3 for poll mode (listing): within the call budget."""
@@ -105,13 +103,14 @@ class ClientFactory:
 
     def sts(self) -> STSClient:
         """STS, for the account id (`watcher setup`, `watcher iam-policy`)."""
-        client: Any = self._session.client("sts", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("sts", self._config(attempts=2))  # type: ignore[no-any-return]
 
     def events(self) -> EventBridgeClient:
         """EventBridge, for `watcher setup`'s fallback rule and the completion events."""
-        client: Any = self._session.client("events", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return self._client("events", self._config(attempts=2))  # type: ignore[no-any-return]
+
+    def _client(self, service: str, config: Config) -> Any:
+        return self._session.client(service, config=config)  # type: ignore[call-overload]
 
     # -- a role per site (another account's distribution and bucket) -----------------
 
@@ -134,14 +133,12 @@ class ClientFactory:
     def cloudfront_as(self, role_arn: str, external_id: str = "") -> CloudFrontClient:
         """`cloudfront()` as `role_arn` (our own identity when empty)."""
         session = self._session_for(role_arn, external_id)
-        client: Any = session.client("cloudfront", config=self._config(attempts=1))
-        return client  # type: ignore[no-any-return]
+        return session.client("cloudfront", config=self._config(attempts=1))
 
     def s3_as(self, role_arn: str, external_id: str = "") -> S3Client:
         """`s3()` as `role_arn` (our own identity when empty)."""
         session = self._session_for(role_arn, external_id)
-        client: Any = session.client("s3", config=self._config(attempts=2))
-        return client  # type: ignore[no-any-return]
+        return session.client("s3", config=self._config(attempts=2))
 
     def for_sites(self, sites: Sequence[SiteSettings]) -> SiteClients:
         """The CloudFront client of each distribution and the S3 client of each bucket of `sites`.

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -55,14 +54,8 @@ TRANSIENT_CODES = frozenset(
 )
 _RETRYABLE_EXCEPTIONS = (BotoCoreError, ConnectionError, TimeoutError)
 _HOOK_ID = "cloudfront-watcher-aws-errors"
-
-
-class Kind(StrEnum):
-    """What to do about an error."""
-
-    TRANSIENT = "transient"
-    THROTTLED = "throttled"
-    PERMANENT = "permanent"
+# What to do about an error: try again soon, try again slower, or give up.
+Kind = Literal["transient", "throttled", "permanent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +69,7 @@ class AwsError:
     @property
     def retryable(self) -> bool:
         """Worth trying again: transient or throttled."""
-        return self.kind is not Kind.PERMANENT
+        return self.kind != "permanent"
 
 
 def _response_code(response: Mapping[str, Any]) -> str:
@@ -89,10 +82,10 @@ def _response_code(response: Mapping[str, Any]) -> str:
 
 def _response_kind(code: str, status: int) -> Kind:
     if code in THROTTLING_CODES:
-        return Kind.THROTTLED
+        return "throttled"
     if code in TRANSIENT_CODES or status >= 500:
-        return Kind.TRANSIENT
-    return Kind.PERMANENT
+        return "transient"
+    return "permanent"
 
 
 def classify(exc: BaseException) -> AwsError:
@@ -102,7 +95,7 @@ def classify(exc: BaseException) -> AwsError:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         message = str(exc.response.get("Error", {}).get("Message", "") or "")
         return AwsError(_response_kind(code, status), code, message)
-    kind = Kind.TRANSIENT if isinstance(exc, _RETRYABLE_EXCEPTIONS) else Kind.PERMANENT
+    kind: Kind = "transient" if isinstance(exc, _RETRYABLE_EXCEPTIONS) else "permanent"
     return AwsError(kind, type(exc).__name__[:64], str(exc))
 
 

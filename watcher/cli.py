@@ -7,8 +7,6 @@ import json
 import signal
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -16,6 +14,7 @@ from typing import Any
 
 from watcher import __version__
 from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
+from watcher.commands.wait.arguments import WAIT_DESCRIPTION, WAIT_HELP, add_wait_arguments
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
 __all__ = ["main"]
@@ -85,7 +84,13 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--aws", action="store_true", help="also check the queue and distributions exist")
 
     explain = with_config(commands.add_parser("explain", help="show what a change to an object invalidates"))
-    explain.add_argument("objects", nargs="+", metavar="s3://BUCKET/KEY")
+    explain.add_argument("objects", nargs="*", metavar="s3://BUCKET/KEY")
+    explain.add_argument(
+        "--deploy", metavar="FILE", help="s3://BUCKET/KEY lines (- = stdin): each strategy's plan"
+    )
+    cost = with_config(commands.add_parser("cost", help="this month's invalidations, billed paths and cost"))
+    cost.add_argument("--month", metavar="YYYY-MM", help="default: this month (UTC)")
+    cost.add_argument("--price", type=float, default=0.005, metavar="USD", help="a path past the free 1,000")
 
     with_config(
         commands.add_parser("healthcheck", help="exit 0 when the running daemon's /healthz answers 200")
@@ -118,21 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the queue's dead-letter queue (default: its RedrivePolicy's; offline: QUEUE-dlq; '' for none)",
     )
 
-    wait = with_config(
-        commands.add_parser(
-            "wait",
-            help="exit 0 once every change since TIME is invalidated and Completed (for CI)",
-            description="Wait until every object of the configured sites changed at or after TIME is "
-            "covered, on each distribution that serves it, by a Completed invalidation created after "
-            "the change. No contact with the daemon.",
-        )
-    )
-    wait.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 with a zone, or epoch seconds")
-    wait.add_argument(
-        "--keys-from", metavar="FILE|-", help="more changed objects (deletes): s3://BUCKET/KEY lines"
-    )
-    wait.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS", help="default 900")
-    wait.add_argument("--interval", type=float, default=10.0, metavar="SECONDS", help="default 10")
+    add_wait_arguments(with_config(commands.add_parser("wait", help=WAIT_HELP, description=WAIT_DESCRIPTION)))
 
     demo = commands.add_parser("demo", help="the whole loop against an embedded AWS emulator")
     demo.add_argument("--poll", action="store_true", help="show poll mode instead of SQS notifications")
@@ -163,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "setup": _setup,
         "iam-policy": _iam_policy,
+        "cost": _cost,
         "wait": _wait,
     }[args.command]
     try:
@@ -221,32 +213,34 @@ def _check(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from watcher.commands.explain import explain  # noqa: PLC0415
+    from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
 
+    if bool(args.objects) == bool(args.deploy):
+        print("watcher explain: give either s3://BUCKET/KEY arguments or --deploy FILE", file=sys.stderr)
+        return EXIT_USAGE
     settings = _load(args)
     try:
-        print(explain(settings, args.objects))
-    except ValueError as exc:
+        print(explain_deploy(settings, args.deploy) if args.deploy else explain(settings, args.objects))
+    except (ValueError, OSError) as exc:
         print(f"watcher explain: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
 
 
+def _cost(args: argparse.Namespace) -> int:
+    from watcher.commands.cost import print_cost, usage_error  # noqa: PLC0415
+
+    problem = usage_error(args.month, args.price)
+    if problem:
+        print(f"watcher cost: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    return print_cost(_load(args), month=args.month, price=args.price)
+
+
 def _healthcheck(args: argparse.Namespace) -> int:
-    settings = _load(args)
-    host = settings.http.host
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - bound to all: ask loopback
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    url = f"http://{host}:{settings.http.port}/healthz"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            ok = response.status == 200
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    print("healthy" if ok else "unhealthy")
-    return EXIT_OK if ok else EXIT_FAILURE
+    from watcher.commands.healthcheck import healthcheck  # noqa: PLC0415
+
+    return healthcheck(_load(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -293,26 +287,6 @@ def _iam_policy(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace) -> int:
-    from watcher.commands.wait import parse_keys, parse_since, run_wait  # noqa: PLC0415
+    from watcher.commands.wait.command import wait_command  # noqa: PLC0415
 
-    if not (args.timeout > 0 and args.interval > 0):
-        print("watcher wait: --timeout and --interval must be positive", file=sys.stderr)
-        return EXIT_USAGE
-    try:  # every usage error is one line, before any AWS call
-        since = parse_since(args.since)
-        keys = []
-        if args.keys_from == "-":
-            keys = parse_keys(sys.stdin, since)
-        elif args.keys_from:
-            with Path(args.keys_from).open(encoding="utf-8") as handle:
-                keys = parse_keys(handle, since)
-        # wait reads only [[sites]] and [aws]: a CI config without a queue is enough.
-        settings = _load(args, {"watcher": {"sources": ["poll"]}})
-    except ConfigError as exc:
-        path = resolve_config_path(args.config)
-        print(f"watcher wait: invalid configuration ({path}): {'; '.join(exc.problems)}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, OSError) as exc:
-        print(f"watcher wait: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return run_wait(settings, since=since, keys=keys, timeout=args.timeout, interval=args.interval)
+    return wait_command(args, _load)

@@ -62,6 +62,8 @@ class Pipeline:
         self._draining = False
         self._pool = WorkerPool(workers, "flush")
         self._in_flight: dict[str, Future[None]] = {}
+        # Paths of the batch each flush is sending (or retrying): still pending for the site.
+        self._flushing: dict[str, int] = {}
         self._log = structlog.get_logger("watcher.pipeline")
 
     def submit(self, change: Change) -> None:
@@ -96,6 +98,7 @@ class Pipeline:
                     continue  # one flush per distribution at a time, in order
                 batch = self._batcher.take(distribution_id)
                 if batch is not None:
+                    self._flushing[distribution_id] = len(batch.paths)
                     flush = self._pool.submit(partial(self._flush, batch))
                     self._in_flight[distribution_id] = flush
 
@@ -107,8 +110,19 @@ class Pipeline:
         self.dispatch()
 
     def pending_paths(self) -> dict[str, int]:
-        """Distinct pending paths per distribution (not yet handed to a flush)."""
-        return self._batcher.pending_paths()
+        """Paths not yet covered per distribution: waiting in the batcher, or in a flush that retries."""
+        pending = self._batcher.pending_paths()
+        for distribution_id, count in list(self._flushing.items()):
+            pending[distribution_id] = pending.get(distribution_id, 0) + count
+        return pending
+
+    def publish_pending(self, distributions: list[str]) -> None:
+        """The pending_paths gauge, per distribution (0 for those with nothing pending)."""
+        pending = self.pending_paths()
+        for distribution_id in distributions:
+            self._metrics.pending_paths.labels(distribution=distribution_id).set(
+                pending.get(distribution_id, 0)
+            )
 
     def pending_changes(self) -> int:
         """Changes waiting for their batch to be due."""
@@ -133,6 +147,8 @@ class Pipeline:
             for change in batch.changes:
                 change.ack.failed(0.0)
             return
+        finally:
+            self._flushing.pop(batch.distribution_id, None)
         # In dry-run the result says "covered" (as it would be); the sources, told
         # the run mode, acknowledge nothing to SQS or the poll state.
         for change in result.covered:

@@ -19,31 +19,31 @@ def _error(code: str, status: int, message: str = "") -> ClientError:
 @pytest.mark.parametrize(
     ("exc", "kind", "code"),
     [
-        (_error("Throttling", 400), Kind.THROTTLED, "Throttling"),
-        (_error("SlowDown", 503), Kind.THROTTLED, "SlowDown"),
+        (_error("Throttling", 400), "throttled", "Throttling"),
+        (_error("SlowDown", 503), "throttled", "SlowDown"),
         (
             _error("TooManyInvalidationsInProgress", 400),
-            Kind.THROTTLED,
+            "throttled",
             "TooManyInvalidationsInProgress",
         ),
-        (_error("ServiceUnavailable", 503), Kind.TRANSIENT, "ServiceUnavailable"),
-        (_error("", 502), Kind.TRANSIENT, "HTTP502"),
-        (_error("RequestTimeout", 400), Kind.TRANSIENT, "RequestTimeout"),
-        (_error("NoSuchDistribution", 404), Kind.PERMANENT, "NoSuchDistribution"),
-        (_error("AccessDenied", 403), Kind.PERMANENT, "AccessDenied"),
+        (_error("ServiceUnavailable", 503), "transient", "ServiceUnavailable"),
+        (_error("", 502), "transient", "HTTP502"),
+        (_error("RequestTimeout", 400), "transient", "RequestTimeout"),
+        (_error("NoSuchDistribution", 404), "permanent", "NoSuchDistribution"),
+        (_error("AccessDenied", 403), "permanent", "AccessDenied"),
         (
             _error("InvalidationBatchAlreadyExists", 409),
-            Kind.PERMANENT,
+            "permanent",
             "InvalidationBatchAlreadyExists",
         ),
         (
             EndpointConnectionError(endpoint_url="http://x"),
-            Kind.TRANSIENT,
+            "transient",
             "EndpointConnectionError",
         ),
-        (ConnectionResetError(), Kind.TRANSIENT, "ConnectionResetError"),
-        (ParamValidationError(report="bad"), Kind.TRANSIENT, "ParamValidationError"),
-        (ValueError("not AWS"), Kind.PERMANENT, "ValueError"),
+        (ConnectionResetError(), "transient", "ConnectionResetError"),
+        (ParamValidationError(report="bad"), "transient", "ParamValidationError"),
+        (ValueError("not AWS"), "permanent", "ValueError"),
     ],
 )
 def test_every_error_is_transient_throttled_or_permanent_with_its_code(
@@ -52,7 +52,7 @@ def test_every_error_is_transient_throttled_or_permanent_with_its_code(
     # GIVEN what an AWS call may raise WHEN it is classified THEN kind and code are as documented
     error = classify(exc)
     assert (error.kind, error.code) == (kind, code)
-    assert error.retryable is (kind is not Kind.PERMANENT)
+    assert error.retryable is (kind != "permanent")
 
 
 def test_the_message_of_a_client_error_is_kept_for_one_line_problems() -> None:

@@ -169,7 +169,7 @@ def test_transient_errors_are_retried_with_backoff(
     assert sum(_retries(metrics).values()) == 3
 
 
-def test_a_real_quota_refusal_waits_until_invalidations_in_progress_complete(
+def test_file_paths_in_progress_count_and_a_full_distribution_makes_the_batch_wait(
     cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
 ) -> None:
     # GIVEN people filled the distribution's 3,000 file paths in progress (done in 30 s of fake time)
@@ -178,13 +178,18 @@ def test_a_real_quota_refusal_waits_until_invalidations_in_progress_complete(
         DistributionId=distribution,
         InvalidationBatch={"Paths": {"Quantity": 3000, "Items": people}, "CallerReference": "people"},
     )
-    started = clock.monotonic()
+    invalidator = _invalidator(client, clock)[0]
     # WHEN our batch is flushed
-    result = _flush(_invalidator(client, clock)[0], _batch(distribution, KEYS))
-    # THEN CloudFront refused it until the people's invalidation completed, then accepted it
-    assert result.outcome == "created"
-    assert cloudfront.create_calls > 2
-    assert clock.monotonic() - started >= 30
+    result = _flush(invalidator, _batch(distribution, KEYS))
+    # THEN nothing is sent (CloudFront would refuse it): the changes wait to come back later
+    assert cloudfront.create_calls == 1
+    assert cloudfront.refusals == []
+    assert len(result.failed) == len(KEYS)
+    assert result.retry_in > 0
+    # AND once the people's invalidation completed, the same batch goes out
+    clock.advance(31)
+    again = _flush(invalidator, _batch(distribution, KEYS))
+    assert again.outcome == "created"
     assert len(cloudfront.invalidations) == 2
 
 
@@ -272,4 +277,56 @@ def test_with_12_wildcards_in_progress_from_people_the_plan_uses_at_most_one(
     ours = cloudfront.invalidations[-1]
     assert sum(path.endswith("*") for path in ours.paths) <= 1
     assert len(result.covered) == 60
+    assert cloudfront.refusals == []
+
+
+def _people_hold_wildcards(client: CloudFrontClient, distribution: str, count: int) -> None:
+    for i in range(count):
+        client.create_invalidation(
+            DistributionId=distribution,
+            InvalidationBatch={
+                "Paths": {"Quantity": 1, "Items": [f"/people{i}/*"]},
+                "CallerReference": f"people-{i}",
+            },
+        )
+
+
+def test_with_no_free_wildcard_a_big_deploy_goes_out_in_requests_within_the_budget(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN people hold all 13 wildcards we may use
+    _people_hold_wildcards(client, distribution, 13)
+    # WHEN a 2,500-file deploy is flushed with a budget of 100 paths a request
+    keys = [f"assets/a{i}.js" for i in range(2500)]
+    result = _flush(_invalidator(client, clock, max_paths=100)[0], _batch(distribution, keys))
+    # THEN 25 requests of at most 100 exact paths, every change covered, nothing refused
+    ours = cloudfront.invalidations[13:]
+    assert len(ours) == 25
+    assert all(len(invalidation.paths) <= 100 for invalidation in ours)
+    assert not any(path.endswith("*") for invalidation in ours for path in invalidation.paths)
+    assert result.outcome == "created"
+    assert len(result.covered) == 2500
+    assert cloudfront.refusals == []
+
+
+def test_with_no_free_wildcard_a_key_holding_a_star_waits_instead_of_a_14th_wildcard(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN people hold all 13 wildcards we may use
+    _people_hold_wildcards(client, distribution, 13)
+    # WHEN a deploy with a key holding '*' is flushed
+    batch = Batch(
+        distribution_id=distribution,
+        entries=(
+            (Change("b", "page.html", ChangeKind.CREATED, identity="m-0#0"), ("/page.html",)),
+            (Change("b", "odd*name", ChangeKind.CREATED, identity="m-1#0"), ("/odd*",)),
+        ),
+        first_seen=0.0,
+    )
+    result = _flush(_invalidator(client, clock)[0], batch)
+    # THEN the page is invalidated; the starred key waits (it comes back once a wildcard frees up)
+    assert [c.key for c in result.covered] == ["page.html"]
+    assert [c.key for c in result.failed] == ["odd*name"]
+    assert result.retry_in > 0
+    assert all("*" not in path for path in cloudfront.invalidations[-1].paths)
     assert cloudfront.refusals == []

@@ -91,7 +91,7 @@ def test_housekeeping_never_waits_on_a_hung_sqs_and_deletes_once_it_answers(moto
             started = time.monotonic()
             held.source.housekeeping()
             # THEN each tick only hands the work out
-            assert time.monotonic() - started < 0.05
+            assert time.monotonic() - started < 0.5  # a blocking call would take the 3 s read timeout
             time.sleep(0.05)
         # AND the deletes were in flight at once (three chunks of 10), not one after another
         wait_until(lambda: held.proxy.count("DeleteMessageBatch", fault="hang") >= 3, timeout=10)
@@ -138,7 +138,7 @@ def test_a_failing_extension_backs_off_per_message(moto_server: str) -> None:
             time.sleep(0.02)
         # THEN the calls back off (1, 2, 4 s ...): a handful, not 50 (x botocore's 2 attempts)
         calls = held.proxy.count("ChangeMessageVisibilityBatch")
-        assert 1 <= calls <= 8
+        assert 1 <= calls <= 10
         assert held.source.held == 1  # still held: its visibility has not lapsed, it keeps trying
 
 

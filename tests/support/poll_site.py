@@ -12,6 +12,7 @@ from tests.support.site import Stack, aws_clients
 from watcher.app import Watcher
 from watcher.commands.demo.emulator import create_distribution
 from watcher.core.config import Settings
+from watcher.core.mode import RunMode
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -77,5 +78,6 @@ def poll_settings(site: PollSite, *, prefix: str = "", **poll: Any) -> Settings:
 
 def run_once(settings: Settings) -> tuple[int, Watcher]:
     """`watcher run --once`, in process: one cycle against the saved state, flush, exit."""
-    watcher = Watcher(settings, registry=CollectorRegistry(), once=True, serve_http=False)
+    mode = RunMode(once=True, dry_run=settings.dry_run)
+    watcher = Watcher(settings, registry=CollectorRegistry(), mode=mode, serve_http=False)
     return watcher.run(), watcher

@@ -124,7 +124,8 @@ def config_toml(settings: Settings) -> str:
         if section == "sites":
             continue
         lines.append(f"[{section}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        # TOML has no null: an unset optional key (collateral_weight) is left out.
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None)
     for site in dumped["sites"]:
         lines.append("[[sites]]")
         lines.extend(f"{key} = {_toml_value(value)}" for key, value in site.items())

@@ -14,7 +14,6 @@ from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_pat
 from watcher.commands.wait.listing import ChangedObject, merge_changes, parse_keys
 from watcher.commands.wait.since import parse_since
 from watcher.core.config import Settings, SiteSettings
-from watcher.core.planning import InvalidationPlan
 from watcher.core.routing import Router
 
 T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
@@ -46,7 +45,7 @@ def test_the_latest_change_of_an_object_wins() -> None:
 
 
 def _known(paths: list[str], created: datetime, status: str = "Completed") -> KnownInvalidation:
-    return KnownInvalidation("I1", created, status, InvalidationPlan(paths=tuple(paths)))
+    return KnownInvalidation("I1", created, status, tuple(paths))
 
 
 def test_coverage_uses_the_daemons_routing_and_encoding() -> None:
@@ -68,6 +67,12 @@ def test_only_a_completed_invalidation_created_at_or_after_the_change_covers_it(
     assert assess(needed, {"E1": [_known(["/a*"], T0, "COMPLETED")]})["E1"].done
     running = assess(needed, {"E1": [_known(["/*"], T0, "InProgress")]})["E1"]
     assert (running.covered, running.completed, len(running.in_progress)) == (1, 0, 1)
+    # a key with a "*" needs a wildcard path: covered by itself or by a shorter wildcard, not by a file path
+    star, _ = needed_paths(router, [ChangedObject("b", "a*b.html", T0)])
+    assert [n.path for n in star] == ["/a*"]
+    assert assess(star, {"E1": [_known(["/a*"], T0)]})["E1"].done
+    assert assess(star, {"E1": [_known(["/*"], T0)]})["E1"].done
+    assert not assess(star, {"E1": [_known(["/a", "/ab*"], T0)]})["E1"].covered
     # another distribution's invalidation does not count
     assert not assess(needed, {"E2": [_known(["/*"], T0)]})["E1"].covered
 

@@ -23,15 +23,23 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["CompletionTracker"]
+__all__ = ["CheckSchedule", "CompletionTracker"]
 
-# CloudFront completes most invalidations in well under a minute (P95 ~25 s):
-# ask soon, then less and less often, so a slow one costs few GetInvalidation calls.
-FIRST_CHECK_SECONDS = 2.0
-MAX_CHECK_INTERVAL_SECONDS = 30.0
-_GROWTH = 1.5
-# Past this, something is wrong on CloudFront's side; stop asking, say so once.
-GIVE_UP_AFTER_SECONDS = 3600.0
+
+@dataclass(frozen=True, slots=True)
+class CheckSchedule:
+    """When to ask about an invalidation again.
+
+    CloudFront completes most invalidations in well under a minute (P95 ~25 s):
+    ask soon, then less and less often, so a slow one costs few GetInvalidation
+    calls. Past `give_up_after`, something is wrong on CloudFront's side: stop
+    asking, say so once.
+    """
+
+    first: float = 2.0
+    longest: float = 30.0
+    growth: float = 1.5
+    give_up_after: float = 3600.0
 
 
 @dataclass(slots=True)
@@ -55,9 +63,7 @@ class CompletionTracker:
         clock: Clock,
         metrics: Metrics,
         in_progress: InProgress,
-        first_check: float = FIRST_CHECK_SECONDS,
-        max_interval: float = MAX_CHECK_INTERVAL_SECONDS,
-        give_up_after: float = GIVE_UP_AFTER_SECONDS,
+        schedule: CheckSchedule | None = None,
         on_completed: Callable[[str, str], None] | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
@@ -67,9 +73,7 @@ class CompletionTracker:
         self._clock = clock
         self._metrics = metrics
         self._in_progress = in_progress
-        self._first_check = first_check
-        self._max_interval = max_interval
-        self._give_up_after = give_up_after
+        self._schedule = schedule or CheckSchedule()
         # Told (distribution id, invalidation id) once CloudFront says Completed; must not block.
         self._on_completed = on_completed
         self._followed: dict[str, _Followed] = {}
@@ -93,8 +97,8 @@ class CompletionTracker:
                     invalidation_id,
                     accepted_at=self._clock.time(),
                     started=now,
-                    next_check=now + self._first_check,
-                    interval=self._first_check,
+                    next_check=now + self._schedule.first,
+                    interval=self._schedule.first,
                 ),
             )
 
@@ -136,7 +140,7 @@ class CompletionTracker:
 
     def _reschedule(self, followed: _Followed, log: structlog.typing.FilteringBoundLogger) -> None:
         now = self._clock.monotonic()
-        if now - followed.started >= self._give_up_after:
+        if now - followed.started >= self._schedule.give_up_after:
             log.warning(
                 "invalidation still not completed; no longer followed",
                 seconds=round(now - followed.started),
@@ -144,7 +148,7 @@ class CompletionTracker:
             )
             self._forget(followed)
             return
-        followed.interval = min(self._max_interval, followed.interval * _GROWTH)
+        followed.interval = min(self._schedule.longest, followed.interval * self._schedule.growth)
         followed.next_check = now + followed.interval
 
     def _forget(self, followed: _Followed) -> None:

@@ -33,6 +33,7 @@ class _Known:
     wildcards: int
     created: float
     completed: bool = False
+    files: int = 0  # file paths: they count against CloudFront's 3,000 in progress
 
 
 class InProgress:
@@ -64,7 +65,7 @@ class InProgress:
         wildcards = sum(1 for path in paths if is_wildcard(path))
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
-                wildcards=wildcards, created=created
+                wildcards=wildcards, created=created, files=len(paths) - wildcards
             )
         self._publish(distribution_id)
 
@@ -107,8 +108,12 @@ class InProgress:
 
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
+        return self.usage(distribution_id)[0]
+
+    def usage(self, distribution_id: str) -> tuple[int, int]:
+        """(wildcard paths, file paths) in progress on the distribution (refreshed from CloudFront)."""
         running = self.refresh(distribution_id)
-        return sum(known.wildcards for known in running)
+        return sum(known.wildcards for known in running), sum(known.files for known in running)
 
     def refresh(self, distribution_id: str) -> list[_Known]:
         """Ask CloudFront what is in progress; fall back to our own record on errors."""
@@ -174,7 +179,7 @@ class InProgress:
         created_at = response["Invalidation"].get("CreateTime")
         created = created_at.timestamp() if created_at is not None else self._clock.time()
         wildcards = sum(1 for path in paths if is_wildcard(path))
-        known = _Known(wildcards=wildcards, created=created)
+        known = _Known(wildcards=wildcards, created=created, files=len(paths) - wildcards)
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known
         return known

@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
 from watcher.awserrors import AWS_ERRORS, classify
+from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import CreatedInvalidation, Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import Backoff, CreatedInvalidation, Progress, Request, Sent, caller_reference
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
-from watcher.core.planning import InvalidationPlan, plan_invalidation
+from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan
+from watcher.core.schedule import Schedule, schedule_requests
+from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["CreatedInvalidation", "FlushResult", "Invalidator", "caller_reference"]
+__all__ = ["FlushResult", "Invalidator", "caller_reference"]
 
-CLOUDFRONT_MAX_PATHS = 3000
 PERMANENT_FAILURE_RETRY_SECONDS = 30.0
+# Changes held back for want of a free wildcard or file room come back after about
+# the time an invalidation takes to complete (P95 ~25 s).
+WAIT_FOR_ROOM_SECONDS = 30.0
 # Give up on one batch after this long of transient errors: its messages go back
 # to the queue and come again as a new batch (the visibility ceiling is 12 h).
 MAX_RETRY_SECONDS = 3600.0
@@ -73,6 +78,8 @@ class Invalidator:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         on_call: Callable[[str | None], None] | None = None,
+        strategies: Mapping[str, Strategy] | None = None,
+        bill: MonthlyBill | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
         """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness).
@@ -88,17 +95,26 @@ class Invalidator:
         self._max_paths = max_paths_per_request
         self._max_wildcards = max_wildcards_in_progress
         self._dry_run = dry_run
-        self._rng = rng or random.Random()
-        self._base_delay = base_delay
-        self._max_delay = max_delay
+        self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
         self._on_call = on_call or (lambda _error: None)
+        self._strategies = dict(strategies or {})
+        self._bill = bill
         self._log = structlog.get_logger("watcher.invalidator")
 
-    def plan(self, batch: Batch) -> InvalidationPlan:
-        """The frozen plan for a batch, within the wildcards free on its distribution."""
-        wildcards_used = self._in_progress.wildcards(batch.distribution_id)
-        budget = max(0, self._max_wildcards - wildcards_used)
-        return plan_invalidation(batch.paths, max_paths=self._max_paths, wildcard_budget=budget)
+    def strategy(self, distribution_id: str) -> Strategy:
+        """The distribution's cost strategy ("exact" unless configured otherwise)."""
+        return self._strategies.get(distribution_id) or Strategy("exact")
+
+    def plan(self, batch: Batch) -> Schedule:
+        """The frozen requests for a batch, within the wildcards and file paths free on its distribution."""
+        wildcards_used, files_used = self._in_progress.usage(batch.distribution_id)
+        return schedule_requests(
+            batch.paths,
+            max_paths=self._max_paths,
+            wildcard_budget=max(0, self._max_wildcards - wildcards_used),
+            file_room=CLOUDFRONT_MAX_FILE_PATHS - files_used,
+            planner=self.strategy(batch.distribution_id),
+        )
 
     def flush(self, batch: Batch, *, abort: threading.Event, deadline: float | None = None) -> FlushResult:
         """Plan and send one batch; returns which changes are covered.
@@ -111,11 +127,16 @@ class Invalidator:
         plan = self.plan(batch)
         batch_ref = caller_reference(dist, identities, plan.paths)
         log = self._log.bind(distribution=dist, batch=batch_ref[4:16])
+        strategy = self.strategy(dist)
         log.info(
             "batch flushed",
+            strategy=strategy.name,
             changes=len(batch.entries),
-            paths=len(plan.paths),
-            wildcards=plan.wildcards,
+            paths=len(plan.paths),  # billed: a wildcard is one path
+            wildcards=sum(request.wildcards for request in plan.requests),
+            collateral=strategy.collateral(InvalidationPlan(plan.paths), batch.paths),
+            requests=len(plan.requests),
+            deferred_paths=len(plan.deferred),
             distinct_input_paths=len(batch.paths),
         )
         if self._dry_run:
@@ -129,44 +150,51 @@ class Invalidator:
             return FlushResult(dist, "dry_run", covered=batch.changes, failed=())
 
         progress = Progress()
-        for start in range(0, len(plan.paths), CLOUDFRONT_MAX_PATHS):
-            chunk = list(plan.paths[start : start + CLOUDFRONT_MAX_PATHS])
-            request = Request(dist, chunk, identities, abort, deadline, log)
+        for planned in plan.requests:
+            request = Request(dist, list(planned.paths), identities, abort, deadline, log)
             self._send_isolating(request, progress)
-        return self._result(batch, progress, log)
+        return self._result(batch, plan, progress, log)
 
     def _result(
-        self, batch: Batch, progress: Progress, log: structlog.typing.FilteringBoundLogger
+        self, batch: Batch, plan: Schedule, progress: Progress, log: structlog.typing.FilteringBoundLogger
     ) -> FlushResult:
         """Which changes the accepted paths cover; counted and logged."""
         dist = batch.distribution_id
         covering = InvalidationPlan(paths=tuple(sorted(set(progress.accepted))))
-        covered: list[Change] = []
-        failed: list[Change] = []
-        for change, paths in batch.entries:
-            (covered if all(covering.covers(p) for p in paths) else failed).append(change)
-        outcome: Outcome = "created" if progress.ids and not failed else "failed"
+        covered, failed, waiting = plan.settle(batch.entries, covering)
+        # Held back (no free wildcard or file room) is not a failure: it waits for room.
+        only_waiting = not progress.reasons and waiting == len(failed)
+        outcome: Outcome = "created" if progress.ids and (not failed or only_waiting) else "failed"
         if progress.ids:
-            self._record_success(dist, covered, len(covering.paths))
-        if failed:
+            purged = self.strategy(dist).collateral(covering, batch.paths)
+            self._record_success(dist, covered, covering, purged)
+        if failed and only_waiting:
+            log.warning("changes held back until CloudFront has room in progress", waiting_changes=waiting)
+        elif failed:
             self._metrics.invalidations.labels(distribution=dist, outcome="failed").inc()
             log.error("batch not fully covered", failed_changes=len(failed), reasons=progress.reasons[:5])
-        elif progress.ids:
+        if progress.ids and outcome == "created":
             self._metrics.invalidations.labels(distribution=dist, outcome="created").inc()
+        room = WAIT_FOR_ROOM_SECONDS if waiting else 0.0
         return FlushResult(
             dist,
             outcome,
             tuple(covered),
             tuple(failed),
             tuple(progress.ids),
-            reason="; ".join(progress.reasons[:3]),
-            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else 0.0,
+            reason="; ".join(progress.reasons[:3]) or ("waiting for room in progress" if waiting else ""),
+            retry_in=PERMANENT_FAILURE_RETRY_SECONDS if progress.permanent else room,
             created=tuple(progress.created),
         )
 
-    def _record_success(self, dist: str, covered: list[Change], path_count: int) -> None:
+    def _record_success(
+        self, dist: str, covered: list[Change], covering: InvalidationPlan, purged: int | None
+    ) -> None:
         now = self._clock.time()
-        self._metrics.invalidation_paths.labels(distribution=dist).inc(path_count)
+        self._metrics.invalidation_paths.labels(distribution=dist).inc(len(covering.paths))
+        self._metrics.billed_paths.labels(distribution=dist).inc(len(covering.paths))
+        if purged:
+            self._metrics.collateral_objects.labels(distribution=dist).inc(purged)
         self._metrics.last_invalidation.labels(distribution=dist).set(now)
         for change in covered:
             if change.event_time is not None:
@@ -240,7 +268,7 @@ class Invalidator:
         if not error.retryable:
             request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
             return Sent("failed", reason=f"{code}: {exc}", permanent=True)
-        delay = self._backoff(code, attempt)
+        delay = self._backoff.delay(code, attempt)
         if waited + delay > MAX_RETRY_SECONDS:
             return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
         if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:
@@ -253,6 +281,8 @@ class Invalidator:
 
     def _created(self, request: Request, invalidation: Any) -> Sent:
         self._in_progress.record(request.dist, invalidation["Id"], request.paths, created=self._clock.time())
+        if self._bill is not None:
+            self._bill.record(request.dist, invalidation["Id"], len(request.paths))
         request.log.info(
             "invalidation created",
             invalidation_id=invalidation["Id"],
@@ -262,10 +292,3 @@ class Invalidator:
             sample=request.paths[:10],
         )
         return Sent("accepted", invalidation_id=invalidation["Id"])
-
-    def _backoff(self, code: str, attempt: int) -> float:
-        # Full jitter (AWS architecture blog). Quota errors wait for invalidations
-        # to complete (P95 ~25 s), so they start higher than throttling.
-        base = self._base_delay * (5 if code == "TooManyInvalidationsInProgress" else 1)
-        ceiling = min(self._max_delay, base * (2**attempt))
-        return max(self._base_delay / 2, self._rng.uniform(0, ceiling))

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 
-from watcher.aws import error_code
+from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
@@ -155,8 +154,10 @@ class Notifier:
             self._metrics.notifications.labels(outcome=outcome)
 
     def start(self) -> None:
-        """Start the worker."""
-        self._thread.start()
+        """Start the worker (the first event does it too)."""
+        with self._lock:
+            if not self._thread.is_alive() and not self._stop.is_set():
+                self._thread.start()
 
     def created(self, notices: Sequence[InvalidationNotice]) -> None:
         """Queue a Created event per notice; never blocks."""
@@ -176,6 +177,8 @@ class Notifier:
         self._offer(COMPLETED, completed_detail(notice, self._clock.time()))
 
     def _offer(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if not self._thread.is_alive():
+            self.start()
         try:
             self._queue.put_nowait((detail_type, detail))
         except queue.Full:
@@ -233,11 +236,11 @@ class Notifier:
         """None when EventBridge took the entry, else why not."""
         try:
             response = self._client.put_events(Entries=[entry])
-        except (ClientError, BotoCoreError, OSError) as exc:
-            code = error_code(exc)
-            self._metrics.aws_errors.labels(service="events", code=code).inc()
-            return code
+        except AWS_ERRORS as exc:
+            return error_code(exc)  # counted by the clients' error hook
         if response.get("FailedEntryCount", 0):
             failed = response.get("Entries", [{}])[0]
-            return str(failed.get("ErrorCode") or "FailedEntry")
+            code = str(failed.get("ErrorCode") or "FailedEntry")[:64]
+            self._metrics.count_aws_error("events", code)  # a refused entry: no failed call for the hook
+            return code
         return None

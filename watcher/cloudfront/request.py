@@ -8,6 +8,7 @@ process, returns the same invalidation.
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Literal
 
 import structlog
 
-__all__ = ["CreatedInvalidation", "Progress", "Request", "Sent", "caller_reference"]
+__all__ = ["Backoff", "CreatedInvalidation", "Progress", "Request", "Sent", "caller_reference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class CreatedInvalidation:
-    """One invalidation CloudFront accepted for a flush (for events and /status)."""
+    """One invalidation CloudFront accepted for a flush (for completion events and /status)."""
 
     invalidation_id: str
     caller_reference: str
@@ -79,3 +80,18 @@ def caller_reference(distribution_id: str, identities: Sequence[str], paths: Seq
     for path in sorted(paths):
         digest.update(b"\0" + path.encode())
     return "cfw-" + digest.hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Full jitter (AWS architecture blog) between attempts of one request."""
+
+    rng: random.Random
+    base: float = 1.0
+    ceiling: float = 60.0
+
+    def delay(self, code: str, attempt: int) -> float:
+        """Seconds before attempt `attempt + 1` after an error `code`."""
+        # Quota errors wait for invalidations to complete (P95 ~25 s): they start higher than throttling.
+        base = self.base * (5 if code == "TooManyInvalidationsInProgress" else 1)
+        return max(self.base / 2, self.rng.uniform(0, min(self.ceiling, base * (2**attempt))))

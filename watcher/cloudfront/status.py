@@ -11,16 +11,24 @@ import json
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import FlushResult
-from watcher.core.batching import Batch, Batcher
+from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 
-__all__ = ["StatusBoard"]
+__all__ = ["Pending", "StatusBoard"]
 
 MAX_IN_FLIGHT_SHOWN = 20
+
+
+class Pending(Protocol):
+    """What is waiting for a flush (the batcher)."""
+
+    def pending_paths(self) -> dict[str, int]: ...
+
+    def pending_since(self) -> dict[str, float]: ...
 
 
 def _iso(moment: float) -> str:
@@ -31,10 +39,10 @@ class StatusBoard:
     """Answers /status from the pipeline's state; `flushed` is told of every flush that created."""
 
     def __init__(
-        self, *, distributions: Sequence[str], batcher: Batcher, in_progress: InProgress, clock: Clock
+        self, *, distributions: Sequence[str], batcher: Pending, in_progress: InProgress, clock: Clock
     ) -> None:
         self._distributions = tuple(dict.fromkeys(distributions))
-        self._batcher = batcher
+        self._pending = batcher
         self._in_progress = in_progress
         self._clock = clock
         self._last: dict[str, dict[str, Any]] = {}
@@ -61,8 +69,8 @@ class StatusBoard:
     def snapshot(self) -> dict[str, Any]:
         """The JSON document of /status."""
         now = self._clock.monotonic()
-        pending = self._batcher.pending_paths()
-        since = self._batcher.pending_since()
+        pending = self._pending.pending_paths()
+        since = self._pending.pending_since()
         distributions: dict[str, Any] = {}
         for dist in self._distributions:
             flying = self._in_progress.in_flight(dist)

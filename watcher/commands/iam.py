@@ -7,17 +7,18 @@ is `*` except what IAM cannot scope.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
+from watcher.commands.iam_account import Account, dead_letter_arn, offline_account, online_account, sqs_arn
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
+from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
-from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
+from watcher.core.sites import prefixes_by_bucket
+from watcher.core.strategy import configured_weight
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "wait_policy", "watcher_policy"]
+__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
 
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
@@ -32,23 +33,6 @@ CLOUDFRONT_INVALIDATE = [
     "cloudfront:GetInvalidation",
     "cloudfront:ListInvalidations",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """Where the ARNs live."""
-
-    account_id: str
-    region: str
-    partition: str = "aws"
-
-
-def _queue_arn(account: Account, queue_url: str, name: str = "") -> str:
-    address = queue_address(queue_url)
-    region = address.region if address else account.region
-    owner = address.account if address else account.account_id
-    name = name or queue_name(queue_url)
-    return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
 
 
 def _bucket_arns(settings: Settings, partition: str) -> list[str]:
@@ -83,48 +67,6 @@ def _event_bus_arn(bus: str, account: Account) -> str:
     return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
 
 
-def _listing_statements(settings: Settings, account: Account, actions: list[str]) -> list[dict[str, Any]]:
-    """`actions` (bucket listings) on each site bucket, limited to the site prefixes."""
-    statements = []
-    for bucket, kept in prefixes_by_bucket(settings.sites).items():
-        statement: dict[str, Any] = {
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": f"arn:{account.partition}:s3:::{bucket}",
-        }
-        if "" not in kept:
-            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        statements.append(statement)
-    return statements
-
-
-def wait_policy(settings: Settings, account: Account) -> dict[str, Any]:
-    """`watcher wait`, read-only: list the site prefixes (and delete markers), read invalidations."""
-    statements: list[dict[str, Any]] = [
-        {"Sid": f"ListSiteChanges{index}", **statement}
-        for index, statement in enumerate(
-            _listing_statements(settings, account, ["s3:ListBucket", "s3:ListBucketVersions"])
-        )
-    ]
-    statements.append(
-        {
-            "Sid": "ReadBucketVersioning",
-            "Effect": "Allow",
-            "Action": "s3:GetBucketVersioning",
-            "Resource": _bucket_arns(settings, account.partition),
-        }
-    )
-    statements.append(
-        {
-            "Sid": "ReadSiteInvalidations",
-            "Effect": "Allow",
-            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
-            "Resource": _distribution_arns(settings, account),
-        }
-    )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for bucket, kept in prefixes_by_bucket(settings.sites).items():
@@ -145,11 +87,8 @@ def watcher_policy(
     `dlq_arn` is the queue's dead-letter queue, whose depth the watcher samples.
     """
     statements: list[dict[str, Any]] = []
-    from watcher.commands.iam_roles import assume_site_roles  # noqa: PLC0415 - it builds on this module
-
-    settings, assume = assume_site_roles(settings)  # sites with a role_arn are reached through it
     if mode in ("sqs", "both"):
-        queue_arn = _queue_arn(account, settings.sqs.queue_url)
+        queue_arn = sqs_arn(account, settings.sqs.queue_url)
         statements.append(
             {"Sid": "ConsumeSiteChangeQueue", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": queue_arn}
         )
@@ -174,19 +113,22 @@ def watcher_policy(
                     "Condition": via | condition,
                 }
             )
-    if settings.sites:
-        statements.append(
-            {
-                "Sid": "InvalidateSiteDistributions",
-                "Effect": "Allow",
-                "Action": CLOUDFRONT_INVALIDATE,
-                "Resource": _distribution_arns(settings, account),
-            }
-        )
+    statements.append(
+        {
+            "Sid": "InvalidateSiteDistributions",
+            "Effect": "Allow",
+            "Action": CLOUDFRONT_INVALIDATE,
+            "Resource": _distribution_arns(settings, account),
+        }
+    )
     if mode in ("poll", "both"):
         for index, statement in enumerate(_poll_statements(settings, account)):
             statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
-    statements += assume
+    elif configured_weight(settings.invalidation) is not None:
+        # A cost strategy keeps a site index: ListObjectsV2 under the site prefixes, nothing else.
+        listings = [s for s in _poll_statements(settings, account) if s["Action"] == "s3:ListBucket"]
+        for index, statement in enumerate(listings):
+            statements.append({"Sid": f"IndexSiteBuckets{index}", **statement})
     if settings.notify.eventbridge_bus:
         statements.append(
             {
@@ -201,7 +143,7 @@ def watcher_policy(
 
 def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") -> dict[str, Any]:
     """What the identity running `watcher setup` needs (GetCallerIdentity needs no permission)."""
-    queue_arn = _queue_arn(account, settings.sqs.queue_url, queue_name)
+    queue_arn = sqs_arn(account, settings.sqs.queue_url, queue_name)
     name = queue_arn.rsplit(":", 1)[1]
     region = queue_arn.split(":")[3]
     rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
@@ -230,62 +172,6 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     }
 
 
-def _online_account(settings: Settings) -> tuple[Account, str, str | None]:
-    """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
-    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
-    from watcher.awserrors import error_code  # noqa: PLC0415
-
-    clients = ClientFactory(region=settings.aws.region)
-    identity = clients.sts().get_caller_identity()
-    sqs = clients.sqs()
-    partition = identity["Arn"].split(":")[1]
-    account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
-    if not settings.sqs.queue_url:
-        return account, "", None
-    try:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId", "RedrivePolicy"]
-        ).get("Attributes", {})
-    except Exception as exc:  # noqa: BLE001 - the policy is still useful; say what was not checked
-        print(
-            f"note: could not read the queue's KMS key and dead-letter queue ({error_code(exc)}); "
-            "add kms:Decrypt if it uses one",
-            file=sys.stderr,
-        )
-        return account, "", None
-    key = attributes.get("KmsMasterKeyId", "")
-    redrive = attributes.get("RedrivePolicy", "")
-    try:
-        dlq = str(json.loads(redrive).get("deadLetterTargetArn", "")) if redrive else ""
-    except (ValueError, AttributeError):
-        dlq = ""
-    # The AWS-managed alias/aws/sqs key already lets SQS users of the account decrypt.
-    return account, "" if key.endswith("alias/aws/sqs") else key, dlq
-
-
-def _offline_account(settings: Settings, account_id: str) -> Account:
-    import boto3  # noqa: PLC0415
-
-    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
-    region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
-    return Account(account_id, region)
-
-
-def _dlq_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
-    """The DLQ whose depth the watcher samples: the flag, else the RedrivePolicy, else NAME-dlq (noted)."""
-    if dlq_name is not None:
-        return _queue_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
-    if found is not None:
-        return found
-    queue = settings.sqs.queue_url.rstrip("/").rsplit("/", 1)[-1]
-    print(
-        f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
-        "pass --dlq-name NAME, or --dlq-name '' for none",
-        file=sys.stderr,
-    )
-    return _queue_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)
-
-
 def print_policy(
     settings: Settings,
     *,
@@ -305,14 +191,14 @@ def print_policy(
         print("watcher iam-policy: [sqs] queue_url is empty (or pass --queue-name NAME)", file=sys.stderr)
         return 2
     if account_id:
-        account, kms_key, dlq = _offline_account(settings, account_id), "", None
+        account, kms_key, dlq = offline_account(settings, account_id), "", None
         if chosen != "poll" and for_ == "watcher":
             print(
                 "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it", file=sys.stderr
             )
     else:
         try:
-            account, kms_key, dlq = _online_account(settings)
+            account, kms_key, dlq = online_account(settings)
         except Exception as exc:  # noqa: BLE001 - one line, whatever botocore raised
             print(
                 f"watcher iam-policy: cannot get the account id ({exc}); pass --account-id ID",
@@ -322,18 +208,21 @@ def print_policy(
     if not account.region:
         print("watcher iam-policy: no AWS region: set [aws] region or AWS_REGION", file=sys.stderr)
         return 2
+    from watcher.commands import iam_roles  # noqa: PLC0415 - it builds on this module
+
     document: dict[str, Any] | None
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "wait":
-        document = wait_policy(settings, account)
+        document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
     elif for_ == "site-role":
-        from watcher.commands.iam_roles import site_role_document  # noqa: PLC0415 - it builds on this module
-
-        document = site_role_document(settings, account, mode=chosen)
+        document = iam_roles.site_role_document(settings, account, mode=chosen)
     else:
-        dlq_arn = _dlq_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
-        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
+        dlq_arn = dead_letter_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
+        # Sites with a role_arn are reached through it: the role's, not ours (iam_roles.py).
+        document = iam_roles.with_site_roles(
+            watcher_policy, settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn
+        )
     if document is None:
         return 2
     print(json.dumps(document, indent=2))

@@ -8,12 +8,13 @@ that lets the watcher's account assume it (with the site's external id, if any).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, _poll_statements
 from watcher.core.config import Settings, SiteSettings
 
-__all__ = ["assume_site_roles", "site_role_document", "site_role_policies"]
+__all__ = ["assume_site_roles", "site_role_document", "site_role_policies", "with_site_roles"]
 
 
 def assume_site_roles(settings: Settings) -> tuple[Settings, list[dict[str, Any]]]:
@@ -24,6 +25,17 @@ def assume_site_roles(settings: Settings) -> tuple[Settings, list[dict[str, Any]
     if not roles:
         return own, []
     return own, [{"Sid": "AssumeSiteRoles", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": roles}]
+
+
+def with_site_roles(
+    policy: Callable[..., dict[str, Any]], settings: Settings, account: Account, **options: Any
+) -> dict[str, Any]:
+    """`policy` (the watcher's) built for the sites it reaches as itself, plus sts:AssumeRole on
+    the roles of the others; a statement left with no resource (every site has a role) is dropped."""
+    own, assume = assume_site_roles(settings)
+    document = policy(own, account, **options)
+    kept = [s for s in document["Statement"] if s.get("Resource") != []]
+    return {**document, "Statement": kept + assume}
 
 
 def site_role_document(settings: Settings, account: Account, *, mode: str) -> dict[str, Any] | None:

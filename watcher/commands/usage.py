@@ -60,7 +60,7 @@ EXIT_CODES: dict[str, dict[int, str]] = {
     },
     "wait": {
         0: "every change since --since is covered by a completed invalidation",
-        1: "timeout (the pending paths are printed)",
+        1: "timeout (the pending paths are printed), or an AWS call that cannot succeed",
         2: "invalid configuration or usage",
     },
     "demo": {

@@ -17,15 +17,19 @@ from urllib.parse import quote
 from watcher.core.sites import prefix_free
 
 __all__ = [
+    "CLOUDFRONT_MAX_FILE_PATHS",
     "MAX_PATH_LENGTH",
     "InvalidationPlan",
     "encode_path",
     "is_wildcard",
+    "normalize",
     "plan_invalidation",
     "validate_path",
 ]
 
 MAX_PATH_LENGTH = 4000
+# CloudFront's quota of file (non-wildcard) paths in progress per distribution.
+CLOUDFRONT_MAX_FILE_PATHS = 3000
 
 # Printable ASCII except the characters CloudFront wants encoded. `*` is absent too:
 # it never reaches quote() because a raw path is cut after its first `*`.
@@ -228,27 +232,36 @@ def _collapse(paths: list[str], max_paths: int, wildcard_budget: int) -> list[st
     return plan
 
 
+def normalize(paths: Iterable[str]) -> list[str]:
+    """Unique, validated paths without those under an input wildcard (already covered).
+
+    Raises ValueError for a path that fails `validate_path`.
+    """
+    unique = set(paths)
+    for path in sorted(p for p in unique if len(p) > MAX_PATH_LENGTH or not _VALID.fullmatch(p)):
+        raise ValueError(f"invalid CloudFront path {path[:200]!r}: {validate_path(path)}")
+    prefixes = prefix_free(path[:-1] for path in unique if path.endswith("*"))
+    kept_prefixes = set(prefixes)
+    return [
+        path
+        for path in unique
+        if (path[:-1] in kept_prefixes if path.endswith("*") else not _under(prefixes, path))
+    ]
+
+
 def plan_invalidation(paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
     """Encoded paths of one burst -> the request to send.
 
     Deduplicates and drops paths under a wildcard. Exact paths while they fit in
     `max_paths`; past it, directory wildcards, as deep as `max_paths` and
     `wildcard_budget` (wildcards still free for the distribution) allow, down to "/*".
-    With no wildcard budget the exact paths come back as they are: the caller splits
-    the request or waits. Raises ValueError for a path that fails `validate_path`.
+    With no wildcard budget the exact paths come back as they are:
+    `watcher.core.schedule` splits them and holds the wildcards. Raises ValueError for a path that fails
+    `validate_path`.
     """
     if max_paths < 1:
         raise ValueError(f"max_paths must be at least 1, not {max_paths}")
-    unique = set(paths)
-    for path in sorted(p for p in unique if len(p) > MAX_PATH_LENGTH or not _VALID.fullmatch(p)):
-        raise ValueError(f"invalid CloudFront path {path[:200]!r}: {validate_path(path)}")
-    prefixes = prefix_free(path[:-1] for path in unique if path.endswith("*"))
-    kept_prefixes = set(prefixes)
-    kept = [
-        path
-        for path in unique
-        if (path[:-1] in kept_prefixes if path.endswith("*") else not _under(prefixes, path))
-    ]
+    kept = normalize(paths)
     wildcards = _count_wildcards(kept)
     budget = max(wildcard_budget, 0)
     if (len(kept) <= max_paths and wildcards <= budget) or budget == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +73,18 @@ class _Server(ThreadingHTTPServer):
             entry = self._open.get(request)
             if entry is not None:
                 entry[1] = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left (a scrape timeout) is routine; anything else is logged as one JSON line.
+
+        socketserver's default prints a traceback to stderr as plain text.
+        """
+        error = sys.exc_info()[1]
+        log = structlog.get_logger("watcher.http")
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("client went away", client=str(client_address), error=type(error).__name__)
+            return
+        log.exception("request failed", client=str(client_address))
 
     def close_request(self, request: Any) -> None:
         """Forget the connection as it closes."""
@@ -140,7 +153,10 @@ class HealthServer:
                 """Probes every few seconds would drown the log."""
 
         self._server = _Server((host, port), Handler, max_connections)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        # A short poll interval: stop() returns within 0.1 s, inside the shutdown timeout.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="http", daemon=True
+        )
 
     def add_route(self, path: str, route: Route) -> None:
         """Serve GET `path` with `route` (before `start`)."""

@@ -74,124 +74,119 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        r = CollectorRegistry()  # ours, served through _WithoutCreated
-        self.registry.register(_WithoutCreated(r))
+        self._own = CollectorRegistry()  # ours, served through _WithoutCreated
+        self.registry.register(_WithoutCreated(self._own))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        self.events = Counter(
-            f"{_NS}_events",
+        counter, gauge, histogram = self._counter, self._gauge, self._histogram
+        self.events = counter(
+            "events",
             "S3 event records seen, by source and outcome (accepted, ignored, rejected).",
-            ["source", "outcome"],
-            registry=r,
+            "source",
+            "outcome",
         )
-        self.sqs_messages = Counter(
-            f"{_NS}_sqs_messages",
+        self.sqs_messages = counter(
+            "sqs_messages",
             "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
-            ["outcome"],
-            registry=r,
+            "outcome",
         )
-        self.invalidations = Counter(
-            f"{_NS}_invalidations",
+        self.invalidations = counter(
+            "invalidations",
             "Flushes by distribution and outcome (created, failed, dry_run).",
-            ["distribution", "outcome"],
-            registry=r,
+            "distribution",
+            "outcome",
         )
-        self.invalidation_paths = Counter(
-            f"{_NS}_invalidation_paths",
+        self.invalidation_paths = counter(
+            "invalidation_paths",
             "Paths sent in accepted invalidations (what CloudFront bills).",
-            ["distribution"],
-            registry=r,
+            "distribution",
         )
-        self.pending_paths = Gauge(
-            f"{_NS}_pending_paths",
-            "Distinct paths waiting to be invalidated.",
-            ["distribution"],
-            registry=r,
+        self.pending_paths = gauge(
+            "pending_paths", "Distinct paths waiting to be invalidated.", "distribution"
         )
-        self.invalidations_in_progress = Gauge(
-            f"{_NS}_invalidations_in_progress",
-            "Invalidations CloudFront reports InProgress.",
-            ["distribution"],
-            registry=r,
+        self.invalidations_in_progress = gauge(
+            "invalidations_in_progress", "Invalidations CloudFront reports InProgress.", "distribution"
         )
-        self.event_to_invalidation = Histogram(
-            f"{_NS}_event_to_invalidation_seconds",
+        self.event_to_invalidation = histogram(
+            "event_to_invalidation_seconds",
             "Time from the S3 event to the accepted invalidation that covers it.",
-            buckets=_EVENT_TO_INVALIDATION_BUCKETS,
-            registry=r,
+            _EVENT_TO_INVALIDATION_BUCKETS,
         )
-        self.invalidation_request = Histogram(
-            f"{_NS}_invalidation_request_seconds",
-            "Duration of CreateInvalidation calls.",
-            buckets=_REQUEST_BUCKETS,
-            registry=r,
+        self.invalidation_request = histogram(
+            "invalidation_request_seconds", "Duration of CreateInvalidation calls.", _REQUEST_BUCKETS
         )
-        self.invalidation_completion = Histogram(
-            f"{_NS}_invalidation_completion_seconds",
+        self.invalidation_completion = histogram(
+            "invalidation_completion_seconds",
             "Time from an accepted invalidation to CloudFront reporting it Completed.",
-            ["distribution"],
-            buckets=_COMPLETION_BUCKETS,
-            registry=r,
+            _COMPLETION_BUCKETS,
+            "distribution",
         )
-        self.retries = Counter(f"{_NS}_retries", "Retries, by reason.", ["reason"], registry=r)
-        self.aws_errors = Counter(
-            f"{_NS}_aws_errors",
-            "Errors from AWS calls, by service and error code.",
-            ["service", "code"],
-            registry=r,
+        self.retries = counter("retries", "Retries, by reason.", "reason")
+        self.aws_errors = counter(
+            "aws_errors", "Errors from AWS calls, by service and error code.", "service", "code"
         )
-        self.last_event = Gauge(
-            f"{_NS}_last_event_timestamp_seconds",
-            "When the last change was accepted (unix time).",
-            registry=r,
+        self.last_event = gauge(
+            "last_event_timestamp_seconds", "When the last change was accepted (unix time)."
         )
-        self.last_invalidation = Gauge(
-            f"{_NS}_last_invalidation_timestamp_seconds",
+        self.last_invalidation = gauge(
+            "last_invalidation_timestamp_seconds",
             "When the last invalidation was accepted, by distribution (unix time).",
-            ["distribution"],
-            registry=r,
+            "distribution",
         )
-        self.held_messages = Gauge(
-            f"{_NS}_held_messages",
-            "SQS messages received and not yet deleted or released.",
-            registry=r,
+        self.held_messages = gauge("held_messages", "SQS messages received and not yet deleted or released.")
+        self.poll_cycles = counter(
+            "poll_cycles", "Poll cycles by outcome (ok, baseline, failed, skipped).", "outcome"
         )
-        self.poll_cycles = Counter(
-            f"{_NS}_poll_cycles",
-            "Poll cycles by outcome (ok, baseline, failed, skipped).",
-            ["outcome"],
-            registry=r,
-        )
-        self.poll_list_calls = Counter(
-            f"{_NS}_poll_list_calls",
-            "ListObjectsV2 calls made by poll cycles.",
-            registry=r,
-        )
-        self.queue_messages = Gauge(
-            f"{_NS}_queue_messages",
+        self.poll_list_calls = counter("poll_list_calls", "ListObjectsV2 calls made by poll cycles.")
+        self.queue_messages = gauge(
+            "queue_messages",
             "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
-            ["queue"],
-            registry=r,
+            "queue",
         )
-        self.notifications = Counter(
-            f"{_NS}_notifications",
+        self.billed_paths = counter(
+            "billed_paths",
+            "Invalidation paths CloudFront accepted from us; billed past the free tier (a wildcard is one).",
+            "distribution",
+        )
+        self.collateral_objects = counter(
+            "collateral_objects",
+            "Unchanged objects purged by our wildcards, from the site index (strategies other than exact).",
+            "distribution",
+        )
+        self.month_billed_paths = gauge(
+            "month_billed_paths",
+            "Invalidation paths billed this calendar month (UTC) on the distribution, people's included;"
+            " rebuilt from CloudFront at start.",
+            "distribution",
+        )
+        self.notifications = counter(
+            "notifications",
             "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
-            ["outcome"],
-            registry=r,
+            "outcome",
         )
-        self.ready = Gauge(
-            f"{_NS}_ready",
+        self.ready = gauge(
+            "ready",
             "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet).",
-            registry=r,
         )
         labels = build_labels()
-        self.build_info = Gauge(f"{_NS}_build_info", "Build information.", list(labels), registry=r)
+        self.build_info = gauge("build_info", "Build information.", *labels)
         self.build_info.labels(**labels).set(1)
 
     def track_readiness(self, unready_reason: Callable[[], str | None]) -> None:
         """`ready` follows `unready_reason()` at each scrape."""
         self.ready.set_function(lambda: 0.0 if unready_reason() is not None else 1.0)
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(f"{_NS}_{name}", documentation, labels, registry=self._own)
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(f"{_NS}_{name}", documentation, labels, registry=self._own)
+
+    def _histogram(
+        self, name: str, documentation: str, buckets: tuple[float, ...], *labels: str
+    ) -> Histogram:
+        return Histogram(f"{_NS}_{name}", documentation, labels, buckets=buckets, registry=self._own)
 
     def count_aws_error(self, service: str, code: str) -> None:
         """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""
@@ -221,6 +216,9 @@ class Metrics:
             for outcome in ("created", "failed", "dry_run"):
                 self.invalidations.labels(distribution=dist, outcome=outcome)
             self.invalidation_paths.labels(distribution=dist)
+            self.billed_paths.labels(distribution=dist)
+            self.collateral_objects.labels(distribution=dist)
+            self.month_billed_paths.labels(distribution=dist)
             self.pending_paths.labels(distribution=dist)
             self.invalidations_in_progress.labels(distribution=dist)
             self.last_invalidation.labels(distribution=dist)

@@ -22,6 +22,7 @@ class SourceHealth:
         self._unready_after = unready_after
         self._succeeded = False
         self._failing_since: float | None = None
+        self._last_failure = 0.0
         self._last_error = ""
         self._lock = threading.Lock()
 
@@ -35,9 +36,24 @@ class SourceHealth:
     def failure(self, reason: str) -> None:
         """An AWS call of this source failed."""
         with self._lock:
+            now = self._clock.monotonic()
             if self._failing_since is None:
-                self._failing_since = self._clock.monotonic()
+                self._failing_since = now
+            self._last_failure = now
             self._last_error = reason
+
+    @property
+    def failing(self) -> bool:
+        """The last call failed."""
+        with self._lock:
+            return self._failing_since is not None
+
+    def record(self, error: str | None) -> None:
+        """One call's outcome: None when it succeeded, else why it failed."""
+        if error is None:
+            self.success()
+        else:
+            self.failure(error)
 
     def unready_reason(self) -> str | None:
         """None when ready, else a one-line reason."""
@@ -45,8 +61,13 @@ class SourceHealth:
             if not self._succeeded and self._needs_first_success:
                 detail = f" (last error: {self._last_error})" if self._last_error else ""
                 return f"{self.name}: no successful AWS call yet{detail}"
+            now = self._clock.monotonic()
+            if self._failing_since is not None and now - self._last_failure >= self._unready_after:
+                # No call has failed for that long (a dependency called now and then, e.g.
+                # CloudFront between deploys): nothing says it still fails.
+                self._failing_since = None
             if self._failing_since is not None:
-                failing = self._clock.monotonic() - self._failing_since
+                failing = now - self._failing_since
                 if failing >= self._unready_after:
                     return f"{self.name}: failing for {failing:.0f}s: {self._last_error}"
             return None

@@ -59,11 +59,11 @@ class _KeyAck:
 
     def covered(self) -> None:
         """An accepted invalidation covers the change: remember this version."""
-        self.source._settle(self, covered=True)
+        self.source.settle(self, covered=True)
 
     def failed(self, retry_in: float = 0.0) -> None:
         """Not covered: forget it was submitted, so the next cycle submits it again."""
-        self.source._settle(self, covered=False)
+        self.source.settle(self, covered=False)
 
 
 class PollSource:
@@ -83,10 +83,12 @@ class PollSource:
         stop: threading.Event | None = None,
         dry_run: bool = False,
         unready_after: float = 120.0,
+        on_listing: Callable[[str, str, list[str]], None] | None = None,
         client_for: Callable[[str], S3Client] | None = None,
     ) -> None:
         # client_for(bucket): the bucket's own client (a site's role), else `client`.
         self._client_for = client_for or (lambda _bucket: client)
+        self._on_listing = on_listing
         self._settings = settings
         self._scopes = listing_scopes(sites)
         self._clock = clock
@@ -156,6 +158,8 @@ class PollSource:
 
         listed: list[tuple[Scope, dict[str, Seen]]] = []
         for scope in self._scopes:
+            keys: list[str] = []
+            on_key = keys.append if self._on_listing is not None else None
             try:
                 observed = list_scope(
                     self._client_for(scope.bucket),
@@ -163,11 +167,14 @@ class PollSource:
                     self._settings.watch,
                     on_page=count_page,
                     stop=self._stop,
+                    on_key=on_key,
                 )
             except AWS_ERRORS as exc:
                 return self._failed(scope, exc, calls)
             if observed is None:
                 return CycleResult("skipped", list_calls=calls, reason="stopping")
+            if self._on_listing is not None:
+                self._on_listing(scope.bucket, scope.prefix, keys)
             listed.append((scope, observed))
         self._failures = 0
         self.health.success()
@@ -241,7 +248,8 @@ class PollSource:
 
     # -- acknowledgements (flush threads) -----------------------------------------------
 
-    def _settle(self, ack: _KeyAck, *, covered: bool) -> None:
+    def settle(self, ack: _KeyAck, *, covered: bool) -> None:
+        """One change found by a cycle is covered (its version commits) or failed (seen again later)."""
         with self._lock:
             latest = self._pending.get((ack.bucket, ack.key)) is ack
             if latest:

@@ -68,6 +68,7 @@ def list_scope(
     *,
     on_page: Callable[[], None],
     stop: threading.Event,
+    on_key: Callable[[str], None] | None = None,
 ) -> dict[str, Seen] | None:
     """The watched keys under a scope with their versions; None when `stop` cut the walk short.
 
@@ -88,6 +89,8 @@ def list_scope(
         on_page()
         for item in page.get("Contents", []):
             key = item.get("Key", "")
+            if on_key is not None:
+                on_key(key)  # every key, watched or not: the site index reuses this listing
             if scope.watches(key, watch):
                 observed[key] = Seen(str(item.get("ETag", "")).strip('"'), _iso(item.get("LastModified")))
         token = page.get("NextContinuationToken", "")

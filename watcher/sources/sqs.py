@@ -24,7 +24,8 @@ from watcher.core.mode import RunMode
 from watcher.core.model import Change
 from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
-from watcher.sources.sqs_acks import Held, HeldMessages
+from watcher.sources.sqs_acks import HeldMessages
+from watcher.sources.sqs_held import Held
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

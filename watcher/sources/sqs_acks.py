@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -24,39 +23,19 @@ import structlog
 
 from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
-from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS, SqsSettings
+from watcher.core.config import SqsSettings
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources.sqs_held import Held, chunks
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["Held", "HeldMessages"]
 
-_BATCH = 10  # SQS batch APIs take at most 10 entries
-_CEILING_MARGIN = 60.0
-_BACKOFF_BASE = 1.0
-_BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
+_WILL_RETRY = {"delete": "delete failed; will retry", "extend": "visibility extension failed; will retry"}
 # Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
 _STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
-
-
-@dataclass(slots=True)
-class Held:
-    """One received message. Every field is read and written under `HeldMessages`'s lock."""
-
-    message_id: str
-    receipt_handle: str
-    first_received: float
-    visible_until: float
-    outstanding: int
-    poison: bool
-    failed: bool = False
-    retry_in: float = 0.0
-    settled: bool = False
-    busy: bool = False  # a call about it is in flight
-    retry_at: float = 0.0  # after a failed call: not before this (monotonic)
-    failures: int = 0
 
 
 class HeldMessages:
@@ -110,6 +89,8 @@ class HeldMessages:
         """One change of `held` is covered (`failed=False`) or cannot be covered now."""
         with self._lock:
             held.outstanding -= 1
+            if self._held.get(held.receipt_handle) is not held:
+                return  # already forgotten (stale, or released at exit): nothing left to do
             if failed:
                 held.failed = True
                 held.retry_in = max(held.retry_in, retry_in)
@@ -131,11 +112,11 @@ class HeldMessages:
     def housekeeping(self) -> None:
         """Hand out deletes, releases and visibility extensions that are due."""
         deletes, releases, extends = self._due(self._clock.monotonic())
-        for chunk in _chunks(deletes):
+        for chunk in chunks(deletes):
             self._deletes.submit(partial(self._delete, chunk, final=False))
-        for chunk in _chunks(releases):
+        for chunk in chunks(releases):
             self._visibility.submit(partial(self._release, chunk, visibility=None))
-        for chunk in _chunks(extends):
+        for chunk in chunks(extends):
             self._visibility.submit(partial(self._extend, chunk))
         self._metrics.held_messages.set(len(self))
 
@@ -157,7 +138,7 @@ class HeldMessages:
                     continue
                 if held.settled:
                     (releases if held.failed else deletes).append(held)
-                elif held.visible_until - now < max(timeout / 3, 5.0) and self._ceiling(held, now) > 1:
+                elif held.visible_until - now < max(timeout / 3, 5.0) and held.seconds_to_ceiling(now) > 1:
                     extends.append(held)
                 else:
                     continue
@@ -166,20 +147,11 @@ class HeldMessages:
                 del self._held[receipt_handle]
         return deletes, releases, extends
 
-    def _ceiling(self, held: Held, now: float) -> float:
-        # Never past SQS's 12-hour ceiling counted from the first receive.
-        return held.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
-
     # -- the calls (workers) -----------------------------------------------------------
 
     def _delete(self, chunk: list[Held], *, final: bool) -> None:
-        entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
-        try:
-            response = self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
-        except AWS_ERRORS as exc:
-            code = self._call_failed(exc, "delete")
-            self._log.warning("delete failed; will retry", code=code, messages=len(chunk))
-            self._back_off(chunk, forget=final)
+        response = self._attempt(chunk, "delete", final, self._delete_batch)
+        if response is None:
             return
         failed = self._failed_entries(chunk, response)
         deleted = [h for h in chunk if h.receipt_handle not in failed]
@@ -194,13 +166,10 @@ class HeldMessages:
     def _extend(self, chunk: list[Held]) -> None:
         now = self._clock.monotonic()
         timeout = self._settings.visibility_timeout_seconds
-        seconds = {h.receipt_handle: int(min(timeout, self._ceiling(h, now))) for h in chunk}
-        try:
-            response = self._change_visibility(chunk, lambda h: seconds[h.receipt_handle])
-        except AWS_ERRORS as exc:
-            code = self._call_failed(exc, "extend")
-            self._log.warning("visibility extension failed; will retry", code=code, messages=len(chunk))
-            self._back_off(chunk, forget=False)
+        seconds = {h.receipt_handle: int(min(timeout, h.seconds_to_ceiling(now))) for h in chunk}
+        extend = partial(self._change_visibility, seconds=lambda h: seconds[h.receipt_handle])
+        response = self._attempt(chunk, "extend", False, extend)
+        if response is None:
             return
         failed = self._failed_entries(chunk, response)
         with self._lock:
@@ -209,6 +178,16 @@ class HeldMessages:
                     held.visible_until = now + seconds[held.receipt_handle]
                     held.busy, held.failures, held.retry_at = False, 0, 0.0
         self._after_entry_failures(failed, final=False, what="extend")
+
+    def _attempt(self, chunk: list[Held], what: str, final: bool, call: Callable[[list[Held]], Any]) -> Any:
+        """The call's response; None after a failed call (counted, logged, its messages backed off)."""
+        try:
+            return call(chunk)
+        except AWS_ERRORS as exc:
+            code = self._call_failed(exc, what)
+            self._log.warning(_WILL_RETRY[what], code=code, messages=len(chunk))
+            self._back_off(chunk, forget=final)
+            return None
 
     def _release(self, chunk: list[Held], *, visibility: int | None) -> None:
         # A failed release is not fatal: the message becomes visible when its timeout lapses.
@@ -220,6 +199,10 @@ class HeldMessages:
         self._metrics.sqs_messages.labels(outcome="released").inc(len(chunk))
         self._log.info("messages released for redelivery", count=len(chunk))
 
+    def _delete_batch(self, chunk: list[Held]) -> Any:
+        entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
+        return self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
+
     def _change_visibility(self, chunk: list[Held], seconds: Callable[[Held], int]) -> Any:
         entries: list[Any] = [
             {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
@@ -230,7 +213,7 @@ class HeldMessages:
         )
 
     def _call_failed(self, exc: BaseException, what: str) -> str:
-        code = error_code(exc)  # counted by the clients' error hook
+        code = error_code(exc)  # the failed call itself is counted by the clients' error hook
         self._metrics.retries.labels(reason=f"sqs_{what}_{code}"[:64]).inc()
         return code
 
@@ -266,9 +249,7 @@ class HeldMessages:
         now = self._clock.monotonic()
         with self._lock:
             for held in chunk:
-                held.failures += 1
-                held.retry_at = now + min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (held.failures - 1))
-                held.busy = False
+                held.back_off(now)
 
     def _forget(self, chunk: list[Held]) -> None:
         with self._lock:
@@ -287,9 +268,9 @@ class HeldMessages:
         until = time.monotonic() + max(0.0, deadline - self._clock.monotonic())
         while time.monotonic() < until:
             deletes, releases = self._final_due()
-            for chunk in _chunks(deletes):
+            for chunk in chunks(deletes):
                 self._deletes.submit(partial(self._delete, chunk, final=True))
-            for chunk in _chunks(releases):
+            for chunk in chunks(releases):
                 self._visibility.submit(partial(self._release, chunk, visibility=0))
             if not len(self):
                 break
@@ -313,7 +294,3 @@ class HeldMessages:
                         self.uncovered += 1
                     releases.append(held)
         return deletes, releases
-
-
-def _chunks(items: list[Held]) -> list[list[Held]]:
-    return [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]

@@ -8,13 +8,12 @@ baseline, then index.html is overwritten and the next cycle invalidates
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from watcher.commands.demo.emulator import DEMO_SITE, create_distribution, embedded_emulator
-from watcher.commands.demo.report import finish, print_invalidations, wait_for_invalidation
+from watcher.commands.demo.report import finish, print_invalidations, start_watcher, wait_for_invalidation
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -28,36 +27,28 @@ def run_poll_demo(*, keep_running: bool = False) -> int:
     """Run the poll demo; 0 when the overwritten index.html was invalidated."""
     import boto3  # noqa: PLC0415
 
-    from watcher.app import Watcher  # noqa: PLC0415
-    from watcher.core.config import Settings  # noqa: PLC0415
     from watcher.ops.logging import configure_logging  # noqa: PLC0415
 
     configure_logging("warning", "console")
     with embedded_emulator() as endpoint:
         print(f"embedded AWS emulator (moto) at {endpoint}")
-        s3 = boto3.client("s3")
-        cloudfront = boto3.client("cloudfront")
+        s3, cloudfront = boto3.client("s3"), boto3.client("cloudfront")
         bucket = "demo-site"
         s3.create_bucket(Bucket=bucket)
         for key, body in DEMO_SITE.items():
             s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/html")
         distribution_id = create_distribution(cloudfront, bucket)
         print(f"bucket s3://{bucket} ({len(DEMO_SITE)} files, no notification) -> {distribution_id}")
-        settings = Settings.model_validate(
+        watcher, runner = start_watcher(
             {
-                "watcher": {"sources": ["poll"], "log_level": "warning", "log_format": "console"},
-                "http": {"listen": "127.0.0.1:0"},
+                "watcher": {"sources": ["poll"]},
                 "poll": {"interval_seconds": _INTERVAL_SECONDS},
                 "invalidation": {"quiet_period_seconds": 0, "max_delay_seconds": 10},
                 "sites": [{"bucket": bucket, "distribution_id": distribution_id}],
             }
         )
-        watcher = Watcher(settings)
-        runner = threading.Thread(target=watcher.run, name="watcher", daemon=True)
-        runner.start()
-        assert watcher.http is not None  # noqa: S101 - constructed with serve_http
         assert watcher.poll is not None  # noqa: S101 - "poll" is the configured source
-        print(f"watcher polling every {_INTERVAL_SECONDS}s, watch {list(settings.poll.watch)}")
+        print(f"watcher polling every {_INTERVAL_SECONDS}s, watch {list(watcher.settings.poll.watch)}")
         print(f"metrics at {watcher.http.url}/metrics")
         ok = _wait(lambda: watcher.poll is not None and watcher.poll.last_cycle is not None, 15)
         first = watcher.poll.last_cycle

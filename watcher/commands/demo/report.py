@@ -9,7 +9,25 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["finish", "print_invalidations", "wait_for_invalidation"]
+__all__ = ["finish", "print_invalidations", "start_watcher", "wait_for_invalidation"]
+
+
+def start_watcher(sections: dict[str, Any]) -> tuple[Any, threading.Thread]:
+    """The watcher on the demo's settings (quiet console logs, HTTP on a free loopback port), running."""
+    from watcher.app import Watcher  # noqa: PLC0415
+    from watcher.core.config import Settings  # noqa: PLC0415
+
+    quiet = {"log_level": "warning", "log_format": "console"}
+    data = {
+        **sections,
+        "watcher": {**quiet, **sections.get("watcher", {})},
+        "http": {"listen": "127.0.0.1:0"},
+    }
+    watcher = Watcher(Settings.model_validate(data))
+    runner = threading.Thread(target=watcher.run, name="watcher", daemon=True)
+    runner.start()
+    assert watcher.http is not None  # noqa: S101 - constructed with serve_http
+    return watcher, runner
 
 
 def finish(watcher: Any, runner: threading.Thread, *, keep_running: bool) -> None:
@@ -56,3 +74,28 @@ def print_invalidations(cloudfront: CloudFrontClient, distribution_id: str) -> N
         print(f"  {item['Id']} ({item['Status']}), caller reference {batch['CallerReference']}:")
         for path in batch["Paths"].get("Items", []):
             print(f"    {path}")
+
+
+def print_cost_report(settings: Any, bucket: str, keys: list[str], registry: Any) -> None:
+    """The cost line of the demo deploy, then `watcher cost` and `watcher explain --deploy` on it."""
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from watcher.commands.cost import DEFAULT_PRICE, print_cost  # noqa: PLC0415
+    from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
+
+    dist = settings.sites[0].distribution_id
+    billed = registry.get_sample_value("cloudfront_watcher_billed_paths_total", {"distribution": dist}) or 0
+    purged = registry.get_sample_value("cloudfront_watcher_collateral_objects_total", {"distribution": dist})
+    print(
+        f"cost of this deploy: {billed:.0f} billed paths, {purged or 0:.0f} unchanged objects purged"
+        f" (strategy {settings.invalidation.strategy}); past the free 1,000 a month that is"
+        f" ${billed * DEFAULT_PRICE:.3f}"
+    )
+    print("$ watcher cost")
+    print_cost(settings, month=None, price=DEFAULT_PRICE)
+    with tempfile.TemporaryDirectory() as folder:
+        deploy = Path(folder) / "deploy.txt"
+        deploy.write_text("".join(f"s3://{bucket}/{key}\n" for key in keys), encoding="utf-8")
+        print("$ watcher explain --deploy deploy.txt")
+        print(explain_deploy(settings, str(deploy)))

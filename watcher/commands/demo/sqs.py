@@ -8,7 +8,6 @@ simulated deploy, and a printout of what was invalidated.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,13 @@ from watcher.commands.demo.emulator import (
     embedded_emulator,
     wire_bucket_to_queue,
 )
-from watcher.commands.demo.report import finish, print_invalidations, wait_for_invalidation
+from watcher.commands.demo.report import (
+    finish,
+    print_cost_report,
+    print_invalidations,
+    start_watcher,
+    wait_for_invalidation,
+)
 
 __all__ = ["run_sqs_demo"]
 
@@ -28,33 +33,23 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
     """Run the SQS demo; 0 when the simulated deploy was invalidated."""
     import boto3  # noqa: PLC0415
 
-    from watcher.app import Watcher  # noqa: PLC0415
-    from watcher.core.config import Settings  # noqa: PLC0415
     from watcher.ops.logging import configure_logging  # noqa: PLC0415
 
     configure_logging("warning", "console")
     with embedded_emulator() as endpoint:
         print(f"embedded AWS emulator (moto) at {endpoint}")
-        s3 = boto3.client("s3")
-        sqs = boto3.client("sqs")
-        cloudfront = boto3.client("cloudfront")
+        s3, sqs, cloudfront = boto3.client("s3"), boto3.client("sqs"), boto3.client("cloudfront")
         bucket = "demo-site"
         queue_url = wire_bucket_to_queue(s3, sqs, bucket, "site-changes")
         distribution_id = create_distribution(cloudfront, bucket)
         print(f"bucket s3://{bucket} -> queue {queue_url} -> distribution {distribution_id}")
-        settings = Settings.model_validate(
+        watcher, runner = start_watcher(
             {
-                "watcher": {"log_level": "warning", "log_format": "console"},
-                "http": {"listen": "127.0.0.1:0"},
                 "sqs": {"queue_url": queue_url, "wait_time_seconds": 1},
                 "invalidation": {"quiet_period_seconds": 1, "max_delay_seconds": 10},
                 "sites": [{"bucket": bucket, "distribution_id": distribution_id}],
             }
         )
-        watcher = Watcher(settings)
-        runner = threading.Thread(target=watcher.run, name="watcher", daemon=True)
-        runner.start()
-        assert watcher.http is not None  # noqa: S101 - constructed with serve_http
         print(f"watcher running; metrics at {watcher.http.url}/metrics")
         since = datetime.now(UTC)  # what a CI job records before `aws s3 sync`
         print(f"deploying {len(DEMO_SITE)} files ...")
@@ -70,7 +65,8 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         ok = wait_for_invalidation(cloudfront, distribution_id, expected, timeout=30)
         print_invalidations(cloudfront, distribution_id)
         _print_counters(watcher)
-        ok = _wait_for_live(settings, since) == 0 and ok
+        ok = _wait_for_live(watcher.settings, since) == 0 and ok
+        print_cost_report(watcher.settings, bucket, list(DEMO_SITE), watcher.metrics.registry)
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
@@ -78,7 +74,7 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
 
 def _wait_for_live(settings: Any, since: datetime) -> int:
     """What a CI job runs after its deploy: `watcher wait --since TIME`."""
-    from watcher.commands.wait import run_wait  # noqa: PLC0415
+    from watcher.commands.wait.run import run_wait  # noqa: PLC0415
 
     print(f"watcher wait --since {since.isoformat()} --interval 1 --timeout 30 ...")
     code = run_wait(settings, since=since, timeout=30, interval=1)
@@ -91,6 +87,8 @@ _EXCERPT = (
     "cloudfront_watcher_events_total",
     "cloudfront_watcher_invalidations_total",
     "cloudfront_watcher_invalidation_paths_total",
+    "cloudfront_watcher_billed_paths_total",
+    "cloudfront_watcher_month_billed_paths",
     "cloudfront_watcher_invalidations_in_progress",
     "cloudfront_watcher_event_to_invalidation_seconds_count",
     "cloudfront_watcher_event_to_invalidation_seconds_sum",

@@ -25,28 +25,28 @@ def s3_statement(
     queue_arn: str, buckets: Iterable[str], account: str, partition: str = "aws"
 ) -> dict[str, Any]:
     """S3 may send, but only from these buckets of this account (a bucket name can change owners)."""
-    return {
-        "Sid": S3_SID,
-        "Effect": "Allow",
-        "Principal": {"Service": "s3.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": queue_arn,
-        "Condition": {
-            "ArnLike": {"aws:SourceArn": sorted(f"arn:{partition}:s3:::{b}" for b in buckets)},
-            "StringEquals": {"aws:SourceAccount": account},
-        },
+    condition = {
+        "ArnLike": {"aws:SourceArn": sorted(f"arn:{partition}:s3:::{b}" for b in buckets)},
+        "StringEquals": {"aws:SourceAccount": account},
     }
+    return _may_send(S3_SID, "s3.amazonaws.com", queue_arn, condition)
 
 
 def eventbridge_statement(queue_arn: str, rule_arn: str) -> dict[str, Any]:
     """EventBridge may send, but only for the watcher's rule."""
+    return _may_send(
+        EVENTS_SID, "events.amazonaws.com", queue_arn, {"ArnEquals": {"aws:SourceArn": rule_arn}}
+    )
+
+
+def _may_send(sid: str, service: str, queue_arn: str, condition: dict[str, Any]) -> dict[str, Any]:
     return {
-        "Sid": EVENTS_SID,
+        "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
+        "Principal": {"Service": service},
         "Action": "sqs:SendMessage",
         "Resource": queue_arn,
-        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        "Condition": condition,
     }
 
 

@@ -1,19 +1,21 @@
 """Which changed paths an invalidation covers: pure, on the daemon's own routing and encoding.
 
 An invalidation covers a path when it lists the path or a wildcard whose prefix
-the path starts with (`InvalidationPlan.covers`, as the daemon decides what a
-flush covered), on the same distribution, created at or after the change.
+the path starts with (as `InvalidationPlan.covers` decides what a daemon's flush
+covered), on the same distribution, created at or after the change. The
+invalidations are indexed by path and by wildcard prefix, so one look costs a
+few dictionary lookups per pending path however many invalidations there are.
 Times compare to the whole second: S3 keeps LastModified to the second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from watcher.commands.wait.listing import ChangedObject
-from watcher.core.planning import InvalidationPlan
+from watcher.core.planning import is_wildcard
 from watcher.core.routing import Router
 
 __all__ = ["DistributionProgress", "KnownInvalidation", "NeededPath", "assess", "needed_paths"]
@@ -36,7 +38,7 @@ class KnownInvalidation:
     id: str
     create_time: datetime
     status: str
-    plan: InvalidationPlan
+    paths: tuple[str, ...]
 
     @property
     def completed(self) -> bool:
@@ -59,6 +61,31 @@ class DistributionProgress:
     def done(self) -> bool:
         """Every needed path is covered by a Completed invalidation."""
         return self.completed == self.total
+
+
+class _Index:
+    """One distribution's invalidations by exact path and by wildcard prefix."""
+
+    def __init__(self, invalidations: Iterable[KnownInvalidation]) -> None:
+        self._exact: dict[str, list[KnownInvalidation]] = {}
+        self._wild: dict[str, list[KnownInvalidation]] = {}
+        for known in invalidations:
+            for path in set(known.paths):
+                if is_wildcard(path):
+                    self._wild.setdefault(path[:-1], []).append(known)
+                else:
+                    self._exact.setdefault(path, []).append(known)
+        self._lengths = sorted({len(prefix) for prefix in self._wild})
+
+    def covering(self, path: str) -> Iterator[KnownInvalidation]:
+        """Every invalidation that lists `path`, or a wildcard whose prefix `path` starts with."""
+        yield from self._exact.get(path, ())
+        if is_wildcard(path):
+            yield from self._wild.get(path[:-1], ())  # "/a*" is covered by "/a*" itself
+        for length in self._lengths:
+            if length > len(path):
+                break
+            yield from self._wild.get(path[:length], ())
 
 
 def _second(moment: datetime) -> datetime:
@@ -91,20 +118,15 @@ def assess(
 ) -> dict[str, DistributionProgress]:
     """Progress per distribution of the needed paths against the known invalidations."""
     progress = {d: DistributionProgress(d) for d in distributions}
-    # Newest first: the invalidation that covers a recent change is among the recent ones.
-    ordered = {
-        dist: sorted(known, key=lambda k: k.create_time, reverse=True)
-        for dist, known in invalidations.items()
-    }
+    indexes = {dist: _Index(known) for dist, known in invalidations.items()}
     for item in needed:
         entry = progress.setdefault(item.distribution_id, DistributionProgress(item.distribution_id))
         entry.total += 1
         changed = _second(item.changed_at)
-        covering = [
-            known
-            for known in ordered.get(item.distribution_id, ())
-            if _second(known.create_time) >= changed and known.plan.covers(item.path)
-        ]
+        index = indexes.get(item.distribution_id)
+        covering = (
+            [k for k in index.covering(item.path) if _second(k.create_time) >= changed] if index else []
+        )
         if covering:
             entry.covered += 1
         if any(known.completed for known in covering):
@@ -112,5 +134,6 @@ def assess(
         else:
             entry.pending.append(item)
     for dist, entry in progress.items():
-        entry.in_progress = [k for k in ordered.get(dist, ()) if not k.completed]
+        newest_first = sorted(invalidations.get(dist, ()), key=lambda k: k.create_time, reverse=True)
+        entry.in_progress = [k for k in newest_first if not k.completed]
     return progress

@@ -12,11 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from watcher.aws import error_code, is_transient
+from watcher.awserrors import AWS_ERRORS, error_code, is_transient
 from watcher.commands.wait.coverage import KnownInvalidation
-from watcher.core.planning import InvalidationPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -49,7 +46,7 @@ class DistributionInvalidations:
         """Read the newest page(s) and describe what is new; transient errors wait for the next call."""
         try:
             self._refresh()
-        except (ClientError, BotoCoreError, OSError) as exc:
+        except AWS_ERRORS as exc:
             code = error_code(exc)
             if not is_transient(exc) and code in ("NoSuchDistribution", "AccessDenied"):
                 raise FatalAwsError(f"{self.distribution_id}: {code}: {exc}") from exc
@@ -91,5 +88,5 @@ class DistributionInvalidations:
             id=invalidation_id,
             create_time=invalidation["CreateTime"].astimezone(UTC),
             status=str(invalidation.get("Status", "")),
-            plan=InvalidationPlan(paths=tuple(sorted(set(paths)))),
+            paths=tuple(sorted(set(paths))),
         )

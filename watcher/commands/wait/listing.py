@@ -41,7 +41,7 @@ def list_changes(s3: S3Client, sites: Sequence[SiteSettings], since: datetime) -
     """Objects under the site prefixes modified at or after `since`, and newer delete markers."""
     floor = _whole_seconds(since)
     changed: list[ChangedObject] = []
-    for bucket, prefixes in sorted(prefixes_by_bucket(sites).items()):
+    for bucket, prefixes in prefixes_by_bucket(sites).items():
         versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
         for prefix in prefixes:
             objects = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)

@@ -66,6 +66,7 @@ class RichProgress:
             transient=False,
         )
         self._tasks: dict[str, TaskID] = {}
+        self._closed = False
         self._bars.start()
 
     def update(self, progress: Mapping[str, DistributionProgress], now: float) -> None:
@@ -82,8 +83,10 @@ class RichProgress:
             )
 
     def close(self) -> None:
-        """Leave the last state on screen."""
-        self._bars.stop()
+        """Leave the last state on screen (a second call does nothing)."""
+        if not self._closed:
+            self._closed = True
+            self._bars.stop()
 
 
 def make_progress(stream: TextIO | None = None) -> Progress:

@@ -1,0 +1,75 @@
+"""Cost settings: strategy weights, the override, validation, and the IAM they need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watcher.commands.iam import Account, watcher_policy
+from watcher.core.config import ConfigError, Settings, load_settings
+from watcher.core.strategy import configured_weight
+
+SITES = [{"bucket": "site", "distribution_id": "E1", "prefix": "www/"}]
+QUEUE = {"queue_url": "https://sqs.eu-west-1.amazonaws.com/111122223333/site-changes"}
+
+
+def _settings(**invalidation: Any) -> Settings:
+    return Settings.model_validate({"sqs": QUEUE, "sites": SITES, "invalidation": invalidation})
+
+
+@pytest.mark.parametrize(
+    ("invalidation", "weight"),
+    [
+        ({}, None),
+        ({"strategy": "balanced"}, 1.0),
+        ({"strategy": "frugal"}, 0.05),
+        ({"strategy": "frugal", "collateral_weight": 0.5}, 0.5),
+        ({"collateral_weight": 2}, 2.0),
+    ],
+)
+def test_each_strategy_has_its_weight_and_collateral_weight_overrides_it(
+    invalidation: dict[str, Any], weight: float | None
+) -> None:
+    assert configured_weight(_settings(**invalidation).invalidation) == weight
+
+
+def test_defaults_are_exact_and_an_hourly_relist() -> None:
+    inv = _settings().invalidation
+    assert (inv.strategy, inv.collateral_weight, inv.index_refresh_seconds) == ("exact", None, 3600)
+
+
+def test_an_unknown_strategy_or_a_negative_weight_is_one_clear_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[sqs]\nqueue_url = "https://sqs.eu-west-1.amazonaws.com/1/q"\n'
+        '[invalidation]\nstrategy = "cheap"\ncollateral_weight = -1\n'
+        '[[sites]]\nbucket = "b"\ndistribution_id = "E1"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert any(p.startswith("invalidation.strategy:") for p in caught.value.problems)
+    assert any(p.startswith("invalidation.collateral_weight:") for p in caught.value.problems)
+
+
+def test_the_environment_sets_the_strategy(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[sqs]\nqueue_url = "https://sqs.eu-west-1.amazonaws.com/1/q"\n'
+        '[[sites]]\nbucket = "b"\ndistribution_id = "E1"\n'
+    )
+    env = {"WATCHER__INVALIDATION__STRATEGY": "frugal", "WATCHER__INVALIDATION__COLLATERAL_WEIGHT": "0.2"}
+    assert configured_weight(load_settings(config, environ=env).invalidation) == 0.2
+
+
+def test_a_cost_strategy_adds_list_bucket_under_the_site_prefixes_only() -> None:
+    account = Account("111122223333", "eu-west-1")
+    # GIVEN sqs mode: exact needs no S3 at all
+    assert "s3:" not in str(watcher_policy(_settings(), account, mode="sqs"))
+    # WHEN the strategy needs the site index THEN ListBucket on the bucket, scoped to the prefix
+    document = watcher_policy(_settings(strategy="balanced"), account, mode="sqs")
+    (listing,) = [s for s in document["Statement"] if s["Action"] == "s3:ListBucket"]
+    assert listing["Resource"] == "arn:aws:s3:::site"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["www/*"]}}
+    assert "s3:GetObject" not in str(document)

@@ -1,0 +1,194 @@
+"""Optimal covers: the dynamic program against brute force on small random sites."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watcher.core.cover import collateral, optimal_cover, safe_wildcard_prefix
+from watcher.core.planning import InvalidationPlan, is_wildcard, normalize
+from watcher.core.site_index import DistributionIndex, SiteIndex
+from watcher.core.strategy import STRATEGY_WEIGHTS, Strategy
+
+
+def _site(paths: list[str]) -> SiteIndex:
+    return SiteIndex(paths)
+
+
+def test_a_directory_whose_every_object_changed_is_one_wildcard_with_no_collateral() -> None:
+    # GIVEN a site with 30 assets in one directory and other pages
+    assets = [f"/assets/a{i}.js" for i in range(30)]
+    site = _site([*assets, "/index.html", "/about.html"])
+    # WHEN all 30 assets change (balanced: weight 1)
+    cover = optimal_cover(assets, site, weight=1.0, max_paths=100, wildcard_budget=13)
+    # THEN one wildcard, nothing else purged
+    assert cover is not None
+    assert cover.plan.paths == ("/assets/*",)
+    assert cover.collateral == 0
+
+
+def test_three_of_forty_files_stay_exact() -> None:
+    # GIVEN 40 pages in a directory, 3 of which changed
+    pages = [f"/docs/p{i:02}.html" for i in range(40)]
+    cover = optimal_cover(pages[:3], _site(pages), weight=1.0, max_paths=100, wildcard_budget=13)
+    # THEN they stay exact: a wildcard would purge 37 unchanged pages
+    assert cover is not None
+    assert cover.plan.paths == tuple(pages[:3])
+    assert cover.collateral == 0
+
+
+def test_a_cut_inside_a_file_name_is_used_when_cheaper() -> None:
+    # GIVEN hashed assets app-1* all changed, beside many unchanged vendor files
+    changed = [f"/assets/app-1{c}.js" for c in "abcdef"]
+    site = _site([*changed, *(f"/assets/vendor-{i}.js" for i in range(50))])
+    cover = optimal_cover(changed, site, weight=1.0, max_paths=100, wildcard_budget=13)
+    # THEN one wildcard cut inside the file name, no collateral
+    assert cover is not None
+    assert cover.plan.paths == ("/assets/app-1*",)
+    assert cover.collateral == 0
+
+
+def test_a_wildcard_never_ends_inside_an_escape() -> None:
+    assert safe_wildcard_prefix("/a%2") == "/a"
+    assert safe_wildcard_prefix("/a%") == "/a"
+    assert safe_wildcard_prefix("/a%2B") == "/a%2B"
+
+
+# -------------------------------------------------------------- brute force
+
+
+def _cost(plan: InvalidationPlan, targets: list[str], index: SiteIndex, weight: float) -> float:
+    return len(plan.paths) + weight * collateral(plan, targets, index)
+
+
+def _brute_force(
+    targets: list[str], index: SiteIndex, weight: float, max_paths: int, budget: int
+) -> float | None:
+    """Every cover in which each wildcard covers a changed path: exact, or any valid prefix wildcard."""
+    best: list[float] = []
+
+    def search(remaining: list[str], chosen: frozenset[str]) -> None:
+        if len(chosen) > max_paths or sum(map(is_wildcard, chosen)) > budget:
+            return
+        if not remaining:
+            best.append(_cost(InvalidationPlan(tuple(chosen)), targets, index, weight))
+            return
+        first = remaining[0]
+        options = [] if is_wildcard(first) else [first]
+        stem = first[:-1] if is_wildcard(first) else first
+        for cut in range(1, len(stem) + 1):
+            prefix = stem[:cut]
+            if safe_wildcard_prefix(prefix) == prefix:
+                options.append(prefix + "*")
+        for option in options:
+            plan = InvalidationPlan((option,))
+            rest = [t for t in remaining[1:] if not plan.covers(t)]
+            search(rest, chosen | {option})
+
+    search(targets, frozenset())
+    return min(best) if best else None
+
+
+_NAMES = st.sampled_from(["a", "b", "ab", "a%2B", "x"])
+_PATHS = st.lists(_NAMES, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(
+    site=st.lists(_PATHS, min_size=1, max_size=12, unique=True),
+    picks=st.lists(st.integers(min_value=0, max_value=11), min_size=1, max_size=4),
+    extra=st.lists(_PATHS.map(lambda p: p + "*"), max_size=1),
+    weight=st.sampled_from([0.0, 0.05, 0.5, 1.0, 3.0]),
+    max_paths=st.integers(min_value=1, max_value=4),
+    budget=st.integers(min_value=0, max_value=3),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_cover_is_optimal(  # noqa: PLR0917 - one argument per generated dimension
+    site: list[str], picks: list[int], extra: list[str], weight: float, max_paths: int, budget: int
+) -> None:
+    # GIVEN a small random site, some of its objects changed (maybe a wildcard key too)
+    index = _site(site)
+    targets = normalize({site[i % len(site)] for i in picks} | set(extra))
+    # WHEN the cheapest cover is planned
+    cover = optimal_cover(targets, index, weight=weight, max_paths=max_paths, wildcard_budget=budget)
+    expected = _brute_force(sorted(targets), index, weight, max_paths, budget)
+    # THEN it exists exactly when some cover fits, covers every change, keeps the limits,
+    # reports its own cost, and costs no more than the best cover brute force finds
+    if expected is None:
+        assert cover is None
+        return
+    assert cover is not None
+    assert all(cover.plan.covers(t) for t in targets)
+    assert len(cover.plan.paths) <= max_paths
+    assert cover.plan.wildcards <= budget
+    assert cover.billed == len(cover.plan.paths)
+    assert cover.collateral == collateral(cover.plan, targets, index)
+    assert abs(cover.cost(weight) - expected) < 1e-9
+    # AND pruning with the tightest bound (the optimum's own cost) still finds it
+    bounded = optimal_cover(
+        targets, index, weight=weight, max_paths=max_paths, wildcard_budget=budget, upper_bound=expected
+    )
+    assert bounded is not None
+    assert abs(bounded.cost(weight) - expected) < 1e-9
+
+
+def test_prefix_counts_by_bisection() -> None:
+    index = _site(["/a/x", "/a/y", "/ab", "/b"])
+    assert index.count("/a") == 3
+    assert index.count("/a/") == 2
+    assert index.count("/") == 4
+    assert "/ab" in index
+    index.discard("/ab")
+    index.add("/c")
+    assert index.count("/a") == 2
+    assert bisect_left(["/a"], "/a") == 0
+
+
+def test_a_strategy_never_bills_more_than_exact_and_waits_for_its_index() -> None:
+    # GIVEN 2,000 pages changed over 60 of 200 directories of 41 objects
+    keys = [f"/d{d}/p{p:02}.html" for d in range(200) for p in range(41)]
+    changed = [k for k in keys if int(k.split("/")[1][1:]) % 3 == 0 and not k.endswith("7.html")][:2000]
+    index = DistributionIndex([SiteIndex(keys)])
+    exact = Strategy("exact")(changed, max_paths=100, wildcard_budget=13)
+    for name in ("balanced", "frugal"):
+        plan = Strategy(name, STRATEGY_WEIGHTS[name], index)(changed, max_paths=100, wildcard_budget=13)
+        # THEN each strategy covers everything and bills no more paths than exact
+        assert all(plan.covers(path) for path in changed)
+        assert len(plan.paths) <= len(exact.paths)
+    # AND before the index is listed, the plan is exact's
+    unlisted = DistributionIndex([SiteIndex(ready=False)])
+    assert Strategy("balanced", 1.0, unlisted)(changed, max_paths=100, wildcard_budget=13) == exact
+
+
+def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() -> None:
+    # GIVEN 1,500 keys each the prefix of the next (a trie 1,500 levels deep)
+    changed = ["/" + "a" * n for n in range(1, 1500)]
+    index = DistributionIndex([SiteIndex(changed)])
+    # WHEN planned with a weight THEN a plan still comes back and covers them
+    plan = Strategy("balanced", 1.0, index)(changed, max_paths=100, wildcard_budget=13)
+    assert all(plan.covers(path) for path in changed)
+
+
+@given(
+    site=st.lists(_PATHS, min_size=1, max_size=30, unique=True),
+    picks=st.lists(st.integers(min_value=0, max_value=29), min_size=1, max_size=20),
+    weight=st.sampled_from([0.0, 0.05, 1.0, 10.0]),
+    max_paths=st.integers(min_value=1, max_value=12),
+    budget=st.integers(min_value=1, max_value=13),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_strategy_keeps_the_limits_and_never_bills_more_than_exact(
+    site: list[str], picks: list[int], weight: float, max_paths: int, budget: int
+) -> None:
+    index = DistributionIndex([SiteIndex(site)])
+    changed = sorted({site[i % len(site)] for i in picks})
+    exact = Strategy("exact")(changed, max_paths=max_paths, wildcard_budget=budget)
+    plan = Strategy("custom", weight, index)(changed, max_paths=max_paths, wildcard_budget=budget)
+    assert all(plan.covers(path) for path in changed)
+    assert len(plan.paths) <= min(max_paths, len(exact.paths))
+    assert plan.wildcards <= budget
+    assert (
+        len(plan.paths) + weight * collateral(plan, changed, index)
+        <= len(exact.paths) + weight * collateral(exact, changed, index) + 1e-9
+    )

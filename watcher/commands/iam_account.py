@@ -1,0 +1,89 @@
+"""Where the policies' ARNs live: the account (STS, or offline), the queue and its dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+from watcher.commands.setup.state import DLQ_SUFFIX
+from watcher.core.config import Settings
+from watcher.core.sites import queue_address, queue_name
+
+__all__ = ["Account", "dead_letter_arn", "offline_account", "online_account", "sqs_arn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Where the ARNs live."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+
+def sqs_arn(account: Account, queue_url: str, name: str = "") -> str:
+    """The ARN of the queue at `queue_url` (or of queue `name` beside it)."""
+    address = queue_address(queue_url)
+    region = address.region if address else account.region
+    owner = address.account if address else account.account_id
+    name = name or queue_name(queue_url)
+    return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
+
+
+def online_account(settings: Settings) -> tuple[Account, str, str | None]:
+    """Account from STS, the queue's KmsMasterKeyId ("" when none) and its DLQ ARN (None: unreadable)."""
+    from watcher.aws import ClientFactory  # noqa: PLC0415 - offline use needs no boto3
+    from watcher.awserrors import error_code  # noqa: PLC0415
+
+    clients = ClientFactory(region=settings.aws.region)
+    identity = clients.sts().get_caller_identity()
+    sqs = clients.sqs()
+    partition = identity["Arn"].split(":")[1]
+    account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
+    if not settings.sqs.queue_url:
+        return account, "", None
+    try:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=settings.sqs.queue_url, AttributeNames=["KmsMasterKeyId", "RedrivePolicy"]
+        ).get("Attributes", {})
+    except Exception as exc:  # noqa: BLE001 - the policy is still useful; say what was not checked
+        print(
+            f"note: could not read the queue's KMS key and dead-letter queue ({error_code(exc)}); "
+            "add kms:Decrypt if it uses one",
+            file=sys.stderr,
+        )
+        return account, "", None
+    key = attributes.get("KmsMasterKeyId", "")
+    redrive = attributes.get("RedrivePolicy", "")
+    try:
+        dlq = str(json.loads(redrive).get("deadLetterTargetArn", "")) if redrive else ""
+    except (ValueError, AttributeError):
+        dlq = ""
+    # The AWS-managed alias/aws/sqs key already lets SQS users of the account decrypt.
+    return account, "" if key.endswith("alias/aws/sqs") else key, dlq
+
+
+def offline_account(settings: Settings, account_id: str) -> Account:
+    """The account given on the command line, in [aws] region, AWS_REGION or AWS_DEFAULT_REGION."""
+    import boto3  # noqa: PLC0415
+
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
+    region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
+    return Account(account_id, region)
+
+
+def dead_letter_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
+    """The DLQ whose depth the watcher samples: the flag, else the RedrivePolicy, else NAME-dlq (noted)."""
+    if dlq_name is not None:
+        return sqs_arn(account, settings.sqs.queue_url, dlq_name) if dlq_name else ""
+    if found is not None:
+        return found
+    queue = queue_name(settings.sqs.queue_url)
+    print(
+        f"note: dead-letter queue assumed to be {queue}{DLQ_SUFFIX} (as `watcher setup` makes it); "
+        "pass --dlq-name NAME, or --dlq-name '' for none",
+        file=sys.stderr,
+    )
+    return sqs_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)

@@ -1,0 +1,49 @@
+"""`watcher iam-policy --for wait`: what a CI job running `watcher wait` needs, read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watcher.core.config import Settings
+from watcher.core.sites import prefixes_by_bucket
+
+__all__ = ["wait_policy"]
+
+
+def _listing(settings: Settings, partition: str) -> list[dict[str, Any]]:
+    """ListObjectsV2 and ListObjectVersions on each site bucket, limited to the site prefixes."""
+    statements = []
+    for index, (bucket, kept) in enumerate(prefixes_by_bucket(settings.sites).items()):
+        statement: dict[str, Any] = {
+            "Sid": f"ListSiteChanges{index}",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+            "Resource": f"arn:{partition}:s3:::{bucket}",
+        }
+        if "" not in kept:
+            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
+        statements.append(statement)
+    return statements
+
+
+def wait_policy(settings: Settings, *, partition: str, account_id: str) -> dict[str, Any]:
+    """List the site prefixes (and delete markers), read the buckets' versioning and the invalidations."""
+    buckets = sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
+    ids = sorted({site.distribution_id for site in settings.sites})
+    distributions = [f"arn:{partition}:cloudfront::{account_id}:distribution/{i}" for i in ids]
+    statements = [
+        *_listing(settings, partition),
+        {
+            "Sid": "ReadBucketVersioning",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketVersioning",
+            "Resource": buckets,
+        },
+        {
+            "Sid": "ReadSiteInvalidations",
+            "Effect": "Allow",
+            "Action": ["cloudfront:GetInvalidation", "cloudfront:ListInvalidations"],
+            "Resource": distributions,
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}

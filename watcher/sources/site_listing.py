@@ -1,0 +1,168 @@
+"""The site index kept current: listed at start and every `index_refresh_seconds`, fed by events.
+
+Runs on a thread of its own (a 100,000-object site is 100 ListObjectsV2 pages);
+until the first listing of a distribution's sites completes, or when listing is
+denied, its planner stays exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+
+from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.core.clock import Clock
+from watcher.core.config import Settings
+from watcher.core.model import Change, ChangeKind
+from watcher.core.routing import SiteLike
+from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
+from watcher.core.strategy import Strategy, configured_weight
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["SiteIndexer", "cost_strategies", "feeding", "list_keys", "site_indexer"]
+
+_PAGE = 1000
+
+
+def list_keys(
+    client: S3Client, bucket: str, prefix: str, *, stop: threading.Event | None = None
+) -> Iterator[str]:
+    """Every key under the prefix, page by page (ceil(N / 1,000) calls). Raises the client's errors."""
+    token = ""
+    while stop is None or not stop.is_set():
+        kwargs = {"ContinuationToken": token} if token else {}
+        page = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=_PAGE, **kwargs)  # type: ignore[arg-type]
+        for item in page.get("Contents", []):
+            yield item.get("Key", "")
+        token = page.get("NextContinuationToken", "")
+        if not page.get("IsTruncated") or not token:
+            return
+
+
+def site_indexer(
+    settings: Settings, s3: Callable[[], S3Client], *, clock: Clock, stop: threading.Event
+) -> SiteIndexer | None:
+    """The site index a cost strategy needs; None for `exact` (no listing at all)."""
+    inv = settings.invalidation
+    if configured_weight(inv) is None:
+        return None
+    return SiteIndexer(
+        s3(), settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop
+    )
+
+
+def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Callable[[Change], None]:
+    """`submit`, after the change went into the site index (so the plan counts it), if there is one."""
+    return submit if indexer is None else indexer.feeding(submit)
+
+
+def cost_strategies(settings: Settings, indexer: SiteIndexer | None) -> dict[str, Strategy]:
+    """Each distribution's strategy over its sites' index (empty: every distribution plans exact)."""
+    inv = settings.invalidation
+    if indexer is None:
+        return {}
+    weight = configured_weight(inv)
+    name = inv.strategy if inv.collateral_weight is None else f"weight {weight:g}"
+    dists = {site.distribution_id for site in settings.sites}
+    return {dist: Strategy(name, weight, indexer.distribution_index(dist)) for dist in dists}
+
+
+class SiteIndexer:
+    """One SiteIndex per `[[sites]]` entry, listed in the background and updated from changes."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        sites: Sequence[SiteLike],
+        *,
+        refresh_seconds: float,
+        clock: Clock,
+        stop: threading.Event,
+    ) -> None:
+        self._client = client
+        self._sites = [(site, SiteIndex(ready=False)) for site in sites]
+        self._refresh = refresh_seconds
+        self._clock = clock
+        self._stop = stop
+        self._thread: threading.Thread | None = None
+        self._log = structlog.get_logger("watcher.site_index")
+
+    def distribution_index(self, distribution_id: str) -> DistributionIndex:
+        """The index of every site served by the distribution."""
+        return DistributionIndex(
+            [index for site, index in self._sites if site.distribution_id == distribution_id]
+        )
+
+    def feeding(self, submit: Callable[[Change], None]) -> Callable[[Change], None]:
+        """`submit`, after the change went into the index (so the plan counts it)."""
+
+        def observed(change: Change) -> None:
+            self.observe(change)
+            submit(change)
+
+        return observed
+
+    def observe(self, change: Change) -> None:
+        """Keep the index current from a consumed event: created keys added, removed keys dropped."""
+        for site, index in self._sites:
+            if site.bucket != change.bucket or not change.key.startswith(site.prefix) or change.site_wide:
+                continue
+            path = index_path(change.key[len(site.prefix) :])
+            if change.kind is ChangeKind.REMOVED:
+                index.discard(path)
+            else:
+                index.add(path)
+
+    def adopt_listing(self, bucket: str, prefix: str, keys: list[str]) -> None:
+        """A complete listing made by someone else (a poll cycle): the sites under it, replaced."""
+        for site, index in self._sites:
+            if site.bucket == bucket and site.prefix.startswith(prefix):
+                cut = len(site.prefix)
+                index.replace(index_path(key[cut:]) for key in keys if key.startswith(site.prefix))
+
+    def refresh(self) -> None:
+        """List every site once; a site whose listing fails keeps what it had."""
+        for site, index in self._sites:
+            if self._stop.is_set():
+                return
+            started = self._clock.monotonic()
+            try:
+                # Keys become paths page by page: the listing never holds both.
+                cut = len(site.prefix)
+                paths = {
+                    index_path(key[cut:])
+                    for key in list_keys(self._client, site.bucket, site.prefix, stop=self._stop)
+                }
+            except AWS_ERRORS as exc:
+                code = error_code(exc)
+                self._log.warning(
+                    "cannot list the site: its plans stay exact until a listing succeeds",
+                    site=site.name,
+                    code=code,
+                    hint=f"the watcher needs s3:ListBucket on arn:aws:s3:::{site.bucket}",
+                )
+                continue
+            if self._stop.is_set():
+                return
+            index.replace(paths)
+            self._log.info(
+                "site indexed",
+                site=site.name,
+                objects=len(index),
+                seconds=round(self._clock.monotonic() - started, 2),
+            )
+
+    def start(self) -> None:
+        """List now and every `refresh_seconds`, on a daemon thread."""
+        self._thread = threading.Thread(target=self._loop, name="site-index", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._clock.sleep(self._refresh, self._stop)

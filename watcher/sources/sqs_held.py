@@ -1,0 +1,47 @@
+"""One held SQS message, as the acknowledgement workers see it, and the batches they send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
+
+__all__ = ["BATCH", "Held", "chunks"]
+
+BATCH = 10  # SQS batch APIs take at most 10 entries
+_CEILING_MARGIN = 60.0
+_BACKOFF_BASE = 1.0
+_BACKOFF_MAX = 10.0  # a hung call already takes up to the 10 s call budget
+
+
+@dataclass(slots=True)
+class Held:
+    """One received message. Every field is read and written under `HeldMessages`'s lock."""
+
+    message_id: str
+    receipt_handle: str
+    first_received: float
+    visible_until: float
+    outstanding: int
+    poison: bool
+    failed: bool = False
+    retry_in: float = 0.0
+    settled: bool = False
+    busy: bool = False  # a call about it is in flight
+    retry_at: float = 0.0  # after a failed call: not before this (monotonic)
+    failures: int = 0
+
+    def seconds_to_ceiling(self, now: float) -> float:
+        """Seconds left before SQS's 12-hour visibility ceiling (from the first receive), less a margin."""
+        return self.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
+
+    def back_off(self, now: float) -> None:
+        """A call about it failed: not again before an exponentially growing delay (lock held)."""
+        self.failures += 1
+        self.retry_at = now + min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (self.failures - 1))
+        self.busy = False
+
+
+def chunks(items: list[Held]) -> list[list[Held]]:
+    """Batches of at most BATCH messages, in order."""
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
