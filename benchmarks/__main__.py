@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import backlog
 from benchmarks.daemon import run_daemon
 from benchmarks.emulator import moto_process
 from benchmarks.machine import describe
@@ -27,7 +28,14 @@ def main() -> int:
     parser.add_argument("--waves", type=int, default=4, help="deploy waves through the long-running daemon")
     parser.add_argument("--samples", type=int, default=30, help="latency samples")
     parser.add_argument("--no-write", action="store_true", help="print only, leave results.md alone")
+    parser.add_argument(
+        "--backlog",
+        metavar="N,N",
+        help="only the backlog drain (running daemon vs bare loop), at these sizes",
+    )
     args = parser.parse_args()
+    if args.backlog:
+        return backlog.main([*args.backlog.split(","), *(["--no-write"] if args.no_write else [])])
     started = time.monotonic()
     drains: list[Drain] = []
     with moto_process() as endpoint, FaultProxy(endpoint) as proxy:
@@ -57,7 +65,7 @@ def main() -> int:
     text, ok = render(describe(), drains, daemon, planner, runtime=time.monotonic() - started)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text)
+        RESULTS.write_text(backlog.carry_section(RESULTS.read_text() if RESULTS.exists() else "", text))
     return 0 if ok else 1
 
 

@@ -66,8 +66,8 @@ class Watcher:
         clients: ClientFactory | None = None,
         mode: RunMode | None = None,
         stop: threading.Event | None = None,
-        requests_per_second: float = 0.5,
-        request_burst: int = 5,
+        requests_per_second: float | None = None,
+        request_burst: int | None = None,
         serve_http: bool = True,
         rng: random.Random | None = None,
     ) -> None:
@@ -86,7 +86,8 @@ class Watcher:
             read_timeout=settings.aws.read_timeout_seconds,
             on_error=self.metrics.count_aws_error,
         )
-        limiter = RateLimiter(rate=requests_per_second, burst=request_burst, clock=self.clock)
+        rate = requests_per_second or settings.invalidation.requests_per_second
+        limiter = RateLimiter(rate=rate, burst=request_burst, clock=self.clock)
         side = self._cloudfront_side(factory, limiter, rng)
         self.in_progress, self.invalidator = side.in_progress, side.invalidator
         self.completion = side.completion
@@ -134,6 +135,7 @@ class Watcher:
             on_completed=self.followup.completed,
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
+            client_for=factory.for_sites(settings.sites).cloudfront,  # a site's role_arn, if any
         )
 
     def _pipeline(self) -> Pipeline:

@@ -110,10 +110,11 @@ def _build_parser() -> argparse.ArgumentParser:
     iam.add_argument(
         "--for",
         dest="for_",
-        choices=["watcher", "setup", "wait"],
+        choices=["watcher", "setup", "wait", "site-role"],
         default="watcher",
         help="the watcher's own role (default), the identity running `watcher setup`, "
-        "or the CI job running `watcher wait` (read-only)",
+        "the CI job running `watcher wait` (read-only), "
+        "or (site-role) the permission and trust policy of each [[sites]] role_arn",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
     iam.add_argument(

@@ -163,8 +163,10 @@ def test_config_checksum_rolls_pods_only_when_the_config_changes(render: Render)
 
     base = checksum()
     assert re.fullmatch(r"[0-9a-f]{64}", base)
-    # WHEN only the replica count changes THEN the pods keep their checksum
-    assert checksum("--set", "replicaCount=5") == base
+    # WHEN only something outside the config changes THEN the pods keep their checksum
+    assert checksum("--set", "revisionHistoryLimit=9") == base
+    # (the replica count is in the config: each pod's share of the CreateInvalidation rate)
+    assert checksum("--set", "replicaCount=5") != base
     # WHEN the watcher config changes THEN the checksum changes, so the pods roll
     assert checksum("--set", "config.invalidation.quiet_period_seconds=9") != base
 
@@ -284,6 +286,15 @@ def test_rendered_config_is_what_the_values_say(render: Render, variant: str) ->
     rendered = tomllib.loads(config_toml(render(variant)))
     if variant == "poll":
         expected["poll"]["state_file"] = "/var/lib/cloudfront-watcher/poll-state.json"
+    # The release's CreateInvalidation rate is shared by its pods (one pod in poll or sidecar mode).
+    pods = (
+        1
+        if variant in ("poll", "sidecar")
+        else deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), overlay)["replicaCount"]
+    )
+    expected["invalidation"]["requests_per_second"] = (
+        int(expected["invalidation"]["requests_per_second"] * 10000 / pods) / 10000
+    )
     assert rendered == expected
     assert type(rendered["sqs"]["wait_time_seconds"]) is int
 
@@ -373,6 +384,80 @@ def test_schema_knows_every_setting_of_the_watcher(tmp_path: Path) -> None:
         properties = (node["items"] if section == "sites" else node)["properties"]
         assert set(properties) == keys, section
     assert set(schema["properties"]) == set(resolved)
+
+
+@pytest.mark.parametrize(
+    ("args", "per_pod"),
+    [
+        (["--set", "replicaCount=1"], 0.5),
+        (["--set", "replicaCount=3"], 0.1666),
+        (["--set", "replicaCount=2", "--set", "config.invalidation.requests_per_second=2"], 1),
+        (["--set", "replicaCount=0"], 0.5),
+    ],
+)
+def test_replicas_share_the_accounts_invalidation_rate(
+    render: Render, args: list[str], per_pod: float
+) -> None:
+    # GIVEN the release's CreateInvalidation rate (CloudFront's is per account) and N replicas
+    manifests = render("sqs", *args)
+    # THEN each pod gets its share, rounded down (so that together they stay within it)
+    assert tomllib.loads(config_toml(manifests))["invalidation"]["requests_per_second"] == per_pod
+
+
+def test_autoscaling_is_off_by_default(render: Render) -> None:
+    manifests = render("sqs")
+    assert "ScaledObject" not in manifests
+    assert "TriggerAuthentication" not in manifests
+    assert manifests["Deployment"]["spec"]["replicas"] == 3
+
+
+def test_keda_scales_the_watcher_on_its_queue_with_pod_identity(render: Render) -> None:
+    # GIVEN autoscaling enabled on an SQS-mode release
+    manifests = render("autoscaling")
+    scaled, auth = manifests["ScaledObject"], manifests["TriggerAuthentication"]
+    # THEN KEDA's ScaledObject targets the watcher's Deployment within min/max replicas
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == manifests["Deployment"]["metadata"]["name"]
+    assert scaled["spec"]["minReplicaCount"] == 1
+    assert scaled["spec"]["maxReplicaCount"] == 5
+    # AND scales on the configured queue's depth, with the region read from its URL
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "aws-sqs-queue"
+    assert trigger["metadata"] == {
+        "queueURL": "https://sqs.eu-west-1.amazonaws.com/123456789012/site-changes",
+        "awsRegion": "eu-west-1",
+        "queueLength": "200",
+        "activationQueueLength": "0",
+    }
+    # AND authenticates with AWS pod identity: the watcher's own role
+    assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    assert auth["spec"]["podIdentity"] == {"provider": "aws", "identityOwner": "workload"}
+    # AND the Deployment leaves the replica count to KEDA; each pod gets 1/maxReplicas of the rate
+    assert "replicas" not in manifests["Deployment"]["spec"]
+    assert tomllib.loads(config_toml(manifests))["invalidation"]["requests_per_second"] == 0.1
+
+
+def test_keda_may_assume_a_role_of_its_own(render: Render) -> None:
+    role = "arn:aws:iam::123456789012:role/keda-reads-queue"
+    manifests = render("autoscaling", "--set", f"autoscaling.roleArn={role}")
+    assert manifests["TriggerAuthentication"]["spec"]["podIdentity"] == {"provider": "aws", "roleArn": role}
+
+
+@pytest.mark.parametrize("major", HELMS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "config.watcher.sources={poll}", "--set", "config.sqs.queue_url="], "poll mode"),
+        (["--set", "autoscaling.minReplicas=6"], "minReplicas"),
+        (["--set", "config.sqs.queue_url=http://localhost:4566/000000000000/q"], "region"),
+    ],
+)
+def test_autoscaling_values_that_cannot_work_fail_clearly(
+    major: str, args: Sequence[str], message: str
+) -> None:
+    result = helm_template(major, *variant_args("autoscaling"), *args)
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 # -- conventions of widely used charts: image registry, existing config, NetworkPolicy -------------

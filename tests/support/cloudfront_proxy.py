@@ -31,12 +31,15 @@ from tests.support.cloudfront_rules import (
 )
 from tests.support.fault_proxy import FaultProxy
 
-__all__ = ["Invalidation", "StrictCloudFront"]
+__all__ = ["CLOUDFRONT_BURST", "CLOUDFRONT_RATE", "Invalidation", "StrictCloudFront"]
 
 _API = "/2020-05-31/distribution"
 _COLLECTION = re.compile(rf"^{_API}/([^/]+)/invalidation$")
 _ITEM = re.compile(rf"^{_API}/([^/]+)/invalidation/([^/]+)$")
 _XML: tuple[tuple[str, str], ...] = (("Content-Type", "text/xml"),)
+# CreateInvalidation's documented sustained rate (one call every two seconds), and a small burst.
+CLOUDFRONT_RATE = 0.5
+CLOUDFRONT_BURST = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,10 @@ class StrictCloudFront(FaultProxy):
     """CloudFront's invalidation API, strict; see the module docstring.
 
     `complete_after`: seconds (on `clock`) an invalidation stays InProgress;
-    `complete_all()` completes every one at once.
+    `complete_all()` completes every one at once. `rate` (calls a second, with
+    bursts of `burst`): CreateInvalidation's account-wide rate limit, beyond
+    which it answers 400 Throttling "Rate exceeded" (counted in `throttled`);
+    None = no limit. CloudFront's is about 0.5/s (`CLOUDFRONT_RATE`).
     """
 
     def __init__(
@@ -66,9 +72,16 @@ class StrictCloudFront(FaultProxy):
         complete_after: float = 0.0,
         slow_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        rate: float | None = None,
+        burst: int = CLOUDFRONT_BURST,
     ) -> None:
         super().__init__(upstream, seed=seed, slow_seconds=slow_seconds)
         self.complete_after = complete_after
+        self.rate = rate
+        self.burst = burst
+        self.throttled = 0
+        self._tokens = float(burst)
+        self._tokens_at = clock()
         self._clock = clock
         self._ids = random.Random(f"invalidation-ids-{seed}")
         self._store_lock = threading.Lock()
@@ -146,6 +159,8 @@ class StrictCloudFront(FaultProxy):
         return True
 
     def _create(self, request: Request, distribution_id: str) -> Response:
+        if not self._take_request_slot():
+            return aws_error(request, 400, "Throttling", "Rate exceeded")
         try:
             batch = parse_batch(request.body)
         except ValueError as error:
@@ -254,6 +269,20 @@ class StrictCloudFront(FaultProxy):
         if summaries:
             fields.append(("Items", summaries))
         return Response(200, _XML, render("InvalidationList", fields))
+
+    def _take_request_slot(self) -> bool:
+        """A token bucket over every distribution: CloudFront's limit is per account."""
+        if self.rate is None:
+            return True
+        with self._store_lock:
+            now = self._clock()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._tokens_at) * self.rate)
+            self._tokens_at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            self.throttled += 1
+            return False
 
     # -- helpers (callers hold _store_lock) ------------------------------------------
 

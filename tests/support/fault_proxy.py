@@ -99,6 +99,8 @@ class FaultProxy:
         self._rate_match: Matcher | None = None
         self._scripts: list[_Script] = []
         self._down = False
+        self._serialized: Matcher | None = None
+        self._one_at_a_time = threading.Lock()
         self._hanging = False
         self._release_hung = threading.Event()
         self._log: list[RecordedRequest] = []
@@ -172,6 +174,17 @@ class FaultProxy:
         """Simulate an outage: while down, every connection is reset, nothing forwarded."""
         with self._lock:
             self._down = down
+
+    def serialize(self, match: Matcher | None) -> None:
+        """Forward matching requests one at a time (None: all in parallel again).
+
+        moto's SQS is not safe for concurrent receives and deletes of one queue (two
+        receives can take the same message; two deletes rebuild the message list from
+        one snapshot, so one deletion is lost and the message comes back): AWS is.
+        Tests with several consumers of one queue put its SQS traffic through here.
+        """
+        with self._lock:
+            self._serialized = match
 
     def set_hanging(self, hanging: bool) -> None:
         """A hung endpoint: while on, every request is accepted and never answered.
@@ -297,7 +310,13 @@ class FaultProxy:
         else:
             if fault == "slow":
                 self._stopping.wait(self.slow_seconds)
-            response = self.dispatch(request)
+            with self._lock:
+                serialized = self._serialized is not None and self._serialized(request)
+            if serialized:
+                with self._one_at_a_time:
+                    response = self.dispatch(request)
+            else:
+                response = self.dispatch(request)
         self._record_status(index, response.status)
         if fault == "lost_response":
             raise _Dropped

@@ -51,9 +51,10 @@ CONTRACT_DEFAULTS: dict[str, dict[str, Any]] = {
         "max_paths_per_request": 100,
         "max_wildcards_in_progress": 13,
         "wait_for_completion": False,
+        "requests_per_second": 0.5,  # v3
     },
 }
-SITE_DEFAULTS = {"prefix": "", "include": ["**"], "exclude": []}
+SITE_DEFAULTS = {"prefix": "", "include": ["**"], "exclude": [], "role_arn": "", "external_id": ""}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -349,3 +350,52 @@ def test_settings_are_frozen() -> None:
     )
     with pytest.raises(ValueError, match="frozen"):
         settings.sqs.max_messages = 1
+
+
+# -- v3: the CreateInvalidation rate, a role per site ---------------------------------------------
+
+
+def test_the_invalidation_rate_defaults_to_cloudfronts_and_must_be_positive(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, MINIMAL), environ={}).invalidation.requests_per_second == 0.5
+    problems = _problems(_write(tmp_path, MINIMAL + "\n[invalidation]\nrequests_per_second = 0\n"))
+    assert len(problems) == 1
+    assert problems[0].startswith("invalidation.requests_per_second:")
+
+
+ROLE = "arn:aws:iam::222222222222:role/site-invalidator"
+
+
+@pytest.mark.parametrize(
+    ("site", "problem"),
+    [
+        ('role_arn = "arn:aws:iam::2222:role/x"', "sites[0].role_arn: not an IAM role ARN"),
+        ('role_arn = "arn:aws:iam::222222222222:user/x"', "sites[0].role_arn: not an IAM role ARN"),
+        ('external_id = "agency-42"', "sites[0]: external_id is only used with role_arn"),
+        (f'role_arn = "{ROLE}"\nexternal_id = "a b"', "sites[0].external_id: 2..1224 characters"),
+    ],
+)
+def test_a_bad_site_role_is_one_clear_line(tmp_path: Path, site: str, problem: str) -> None:
+    problems = _problems(_write(tmp_path, MINIMAL + site + "\n"))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(problem), problems
+
+
+def test_a_site_role_is_accepted_in_every_partition(tmp_path: Path) -> None:
+    for role in (
+        ROLE,
+        "arn:aws-cn:iam::222222222222:role/path/to/r",
+        "arn:aws-us-gov:iam::222222222222:role/r",
+    ):
+        settings = load_settings(
+            _write(tmp_path, MINIMAL + f'role_arn = "{role}"\nexternal_id = "x-1"\n'), environ={}
+        )
+        assert settings.sites[0].role_arn == role
+
+
+def test_one_distribution_cannot_be_given_two_roles(tmp_path: Path) -> None:
+    second = f'\n[[sites]]\nbucket = "blog-bucket"\ndistribution_id = "E2EXAMPLE"\nrole_arn = "{ROLE}"\n'
+    problems = _problems(_write(tmp_path, MINIMAL + second))
+    assert problems == [
+        "sites: distribution E2EXAMPLE is given different roles (role_arn/external_id): "
+        "a distribution lives in one account"
+    ]

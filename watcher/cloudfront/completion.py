@@ -65,8 +65,11 @@ class CompletionTracker:
         in_progress: InProgress,
         schedule: CheckSchedule | None = None,
         on_completed: Callable[[str, str], None] | None = None,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(distribution_id): the distribution's own client (a role per site); by default
+        # the one `in_progress` uses.
+        self._client_for = client_for or in_progress.client_for
         self._clock = clock
         self._metrics = metrics
         self._in_progress = in_progress
@@ -111,7 +114,7 @@ class CompletionTracker:
         log = self._log.bind(distribution=followed.distribution_id, invalidation_id=followed.invalidation_id)
         followed.checks += 1
         try:
-            response = self._client.get_invalidation(
+            response = self._client_for(followed.distribution_id).get_invalidation(
                 DistributionId=followed.distribution_id, Id=followed.invalidation_id
             )
         except AWS_ERRORS as exc:

@@ -7,6 +7,7 @@ distribution; people share that budget with us, so we look before planning.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +39,16 @@ class _Known:
 class InProgress:
     """Tracks invalidations in progress per distribution. Thread-safe."""
 
-    def __init__(self, client: CloudFrontClient, *, clock: Clock, metrics: Metrics) -> None:
-        self._client = client
+    def __init__(
+        self,
+        client: CloudFrontClient,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
+    ) -> None:
+        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
+        self.client_for: Callable[[str], CloudFrontClient] = client_for or (lambda _distribution_id: client)
         self._clock = clock
         self._metrics = metrics
         self._known: dict[str, dict[str, _Known]] = {}
@@ -148,7 +157,9 @@ class InProgress:
         return running
 
     def _list_in_progress(self, distribution_id: str) -> set[str]:
-        response = self._client.list_invalidations(DistributionId=distribution_id, MaxItems="100")
+        response = self.client_for(distribution_id).list_invalidations(
+            DistributionId=distribution_id, MaxItems="100"
+        )
         items = response.get("InvalidationList", {}).get("Items", [])
         return {item["Id"] for item in items if str(item.get("Status", "")).lower() == "inprogress"}
 
@@ -158,7 +169,9 @@ class InProgress:
         if known is not None:
             return known
         try:
-            response = self._client.get_invalidation(DistributionId=distribution_id, Id=invalidation_id)
+            response = self.client_for(distribution_id).get_invalidation(
+                DistributionId=distribution_id, Id=invalidation_id
+            )
         except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
             return _Known(wildcards=1, created=self._clock.time())

@@ -80,9 +80,14 @@ class Invalidator:
         on_call: Callable[[str | None], None] | None = None,
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness)."""
-        self._client = client
+        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness).
+
+        `client_for(distribution_id)`: the distribution's own client (a role per site); by default
+        the one `in_progress` uses.
+        """
+        self._client_for = client_for or in_progress.client_for
         self._clock = clock
         self._metrics = metrics
         self._limiter = limiter
@@ -232,7 +237,7 @@ class Invalidator:
                 return Sent("failed", reason="no request slot before the deadline")
             t0 = self._clock.monotonic()
             try:
-                response = self._client.create_invalidation(
+                response = self._client_for(request.dist).create_invalidation(
                     DistributionId=request.dist,
                     InvalidationBatch={
                         "Paths": {"Quantity": len(request.paths), "Items": request.paths},

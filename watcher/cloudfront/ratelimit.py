@@ -6,13 +6,26 @@ import threading
 
 from watcher.core.clock import Clock
 
-__all__ = ["RateLimiter"]
+__all__ = ["BURST_SECONDS", "RateLimiter", "burst_for"]
+
+# A burst of ten seconds' worth of calls: 5 at CloudFront's 0.5/s; a replica with a
+# share of the rate gets a share of the burst, so N replicas stay within one account's.
+BURST_SECONDS = 10.0
+
+
+def burst_for(rate: float) -> int:
+    """The burst that goes with a sustained `rate` (at least one call)."""
+    return max(1, int(rate * BURST_SECONDS))
 
 
 class RateLimiter:
-    """A token bucket: `rate` calls a second sustained, bursts of `burst`. Thread-safe."""
+    """A token bucket: `rate` calls a second sustained, bursts of `burst` (default: `burst_for(rate)`).
 
-    def __init__(self, *, rate: float, burst: int, clock: Clock) -> None:
+    Thread-safe.
+    """
+
+    def __init__(self, *, rate: float, burst: int | None = None, clock: Clock) -> None:
+        burst = burst_for(rate) if burst is None else burst
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self._rate = rate

@@ -46,9 +46,11 @@ class CloudFrontSide:
         on_completed: Callable[[str, str], None] | None = None,
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> CloudFrontSide:
         """The parts as `[invalidation]` asks (completion only with `wait_for_completion`)."""
-        in_progress = InProgress(client, clock=clock, metrics=metrics)
+        # client_for: a distribution's own client (a site's role_arn); the others use it too.
+        in_progress = InProgress(client, clock=clock, metrics=metrics, client_for=client_for)
         invalidator = Invalidator(
             client,
             clock=clock,

@@ -208,12 +208,22 @@ def print_policy(
     if not account.region:
         print("watcher iam-policy: no AWS region: set [aws] region or AWS_REGION", file=sys.stderr)
         return 2
+    from watcher.commands import iam_roles  # noqa: PLC0415 - it builds on this module
+
+    document: dict[str, Any] | None
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "wait":
         document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
+    elif for_ == "site-role":
+        document = iam_roles.site_role_document(settings, account, mode=chosen)
     else:
         dlq_arn = dead_letter_arn(settings, account, dlq, dlq_name) if chosen != "poll" else ""
-        document = watcher_policy(settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn)
+        # Sites with a role_arn are reached through it: the role's, not ours (iam_roles.py).
+        document = iam_roles.with_site_roles(
+            watcher_policy, settings, account, mode=chosen, kms_key=kms_key, dlq_arn=dlq_arn
+        )
+    if document is None:
+        return 2
     print(json.dumps(document, indent=2))
     return 0

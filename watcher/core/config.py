@@ -27,6 +27,7 @@ from pydantic import (
 from watcher.core.config_messages import describe_error, sections_not_tables
 from watcher.core.environment import ENV_PREFIX, lay_over, resolve_config_path
 from watcher.core.globs import check_globs
+from watcher.core.roles import ExternalId, RoleArn, role_problems
 from watcher.core.sites import is_fifo
 
 __all__ = [
@@ -167,6 +168,7 @@ class InvalidationSettings(_Section):
     strategy: Literal["exact", "balanced", "frugal"] = "exact"
     collateral_weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
     index_refresh_seconds: Annotated[float, Field(ge=60, le=86_400)] = 3600
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 0.5  # per process: replicas share 0.5
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:
@@ -192,6 +194,8 @@ class SiteSettings(_Section):
     prefix: str = ""
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = ()
+    role_arn: RoleArn = ""  # another account's distribution/bucket: see watcher.core.roles
+    external_id: ExternalId = ""
 
     @field_validator("bucket", "distribution_id")
     @classmethod
@@ -248,6 +252,7 @@ class Settings(_Section):
             problems.append("sites: at least one [[sites]] entry is required")
         if "sqs" in self.watcher.sources and not self.sqs.queue_url:
             problems.append("sqs.queue_url: required when sources include 'sqs'")
+        problems.extend(role_problems(self.sites))
         least = self.sqs.wait_time_seconds + _DRAIN_BEYOND_RECEIVE_SECONDS
         if "sqs" in self.watcher.sources and self.watcher.shutdown_timeout_seconds < least:
             # Otherwise the drain could end while a long poll is open: what it

@@ -72,6 +72,7 @@ def build_sources(
             dry_run=mode.dry_run,
             unready_after=unready_after,
             on_listing=on_listing,
+            client_for=factory.for_sites(settings.sites).s3,  # a site's role_arn, if any
         )
         built.all.append(built.poll)
     return built

@@ -84,8 +84,10 @@ class PollSource:
         dry_run: bool = False,
         unready_after: float = 120.0,
         on_listing: Callable[[str, str, list[str]], None] | None = None,
+        client_for: Callable[[str], S3Client] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(bucket): the bucket's own client (a site's role), else `client`.
+        self._client_for = client_for or (lambda _bucket: client)
         self._on_listing = on_listing
         self._settings = settings
         self._scopes = listing_scopes(sites)
@@ -160,7 +162,7 @@ class PollSource:
             on_key = keys.append if self._on_listing is not None else None
             try:
                 observed = list_scope(
-                    self._client,
+                    self._client_for(scope.bucket),
                     scope,
                     self._settings.watch,
                     on_page=count_page,

@@ -1,4 +1,10 @@
-"""The receiver thread: long polls one SQS queue until stopped (or, with --once, drained)."""
+"""The receiver thread: long polls one SQS queue until stopped (or, with --once, drained).
+
+While receives come back full (a backlog), it starts more receivers, up to
+`max_receivers` in all, each ending at its first receive that is not full:
+a backlog drains with several receives in flight, a quiet queue costs one
+long poll at a time.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ __all__ = ["Receiver"]
 
 _PAUSE = 0.1
 _MAX_BACKOFF = 30.0
+# The extra receivers' long poll: short, so that they end soon once the backlog is gone.
+_EXTRA_WAIT_SECONDS = 1
 
 
 class Receiver(threading.Thread):
@@ -32,6 +40,7 @@ class Receiver(threading.Thread):
         stop: threading.Event,
         clock: Clock,
         mode: RunMode | None = None,
+        max_receivers: int = 4,
     ) -> None:
         super().__init__(name="receiver", daemon=True)
         # Not `_stop`: threading.Thread has a private method of that name.
@@ -41,6 +50,8 @@ class Receiver(threading.Thread):
         mode = mode or RunMode()
         self._once = mode.once
         self._max_seconds = mode.max_seconds
+        self._max_receivers = max_receivers
+        self._extra: list[threading.Thread] = []
         self.done = threading.Event()
         self.failed = False
         self._log = structlog.get_logger("watcher.sqs")
@@ -50,6 +61,8 @@ class Receiver(threading.Thread):
         try:
             self._loop()
         finally:
+            for extra in self._extra:
+                extra.join()  # each ends within one short long poll (bounded by its read timeout)
             self.done.set()
 
     def _loop(self) -> None:
@@ -76,4 +89,27 @@ class Receiver(threading.Thread):
                 continue
             backoff, failures = 1.0, 0
             if self._once and received == 0:
+                return
+            if received >= self._source.batch_size:
+                self._add_receiver()
+
+    def _add_receiver(self) -> None:
+        """One more receiver while the backlog lasts (up to `max_receivers` in all)."""
+        self._extra = [extra for extra in self._extra if extra.is_alive()]
+        if len(self._extra) + 1 >= self._max_receivers:
+            return
+        extra = threading.Thread(
+            target=self._extra_loop, name=f"receiver-{len(self._extra) + 1}", daemon=True
+        )
+        self._extra.append(extra)
+        extra.start()
+
+    def _extra_loop(self) -> None:
+        """Receive until a receive is not full (or on any error: the main receiver goes on)."""
+        while not self._stopping.is_set() and not self._source.saturated:
+            try:
+                received = self._source.receive(wait_time_seconds=_EXTRA_WAIT_SECONDS)
+            except Exception:  # noqa: BLE001 - counted and logged by the source
+                return
+            if received < self._source.batch_size:
                 return

@@ -88,6 +88,11 @@ class SqsSource:
         return len(self._messages)
 
     @property
+    def batch_size(self) -> int:
+        """Messages one receive may return: a receive this full means a backlog."""
+        return self._settings.max_messages
+
+    @property
     def uncovered(self) -> int:
         """Messages with a change that could not be covered (for --once's exit code)."""
         return self._messages.uncovered

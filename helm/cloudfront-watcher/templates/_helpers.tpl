@@ -141,12 +141,34 @@ integral numbers as integers, lists as TOML arrays.
 {{- end }}
 {{- end }}
 
+{{/*
+Pods that share the account's CreateInvalidation rate: 1 in poll mode and in
+sidecar mode (the site's own pods are unknown here), the autoscaling maximum
+when autoscaling, else replicaCount.
+*/}}
+{{- define "cloudfront-watcher.ratePods" -}}
+{{- if or (include "cloudfront-watcher.pollMode" .) (ne .Values.mode "deployment") }}1
+{{- else if and .Values.autoscaling .Values.autoscaling.enabled }}{{ max 1 (.Values.autoscaling.maxReplicas | int) }}
+{{- else }}{{ max 1 (.Values.replicaCount | int) }}
+{{- end }}
+{{- end }}
+
+{{/* One pod's share of config.invalidation.requests_per_second, rounded down to 1/10000. */}}
+{{- define "cloudfront-watcher.podRate" -}}
+{{- $pods := include "cloudfront-watcher.ratePods" . | int }}
+{{- $share := divf (floor (mulf .Values.config.invalidation.requests_per_second 10000)) $pods | floor }}
+{{- maxf 0.0001 (divf $share 10000) }}
+{{- end }}
+
 {{/* The whole config.toml, from .Values.config. */}}
 {{- define "cloudfront-watcher.configToml" -}}
 {{- $config := deepCopy .Values.config }}
 {{- if and .Values.state.enabled (not $config.poll.state_file) }}
 {{- $_ := set $config.poll "state_file" (printf "%s/poll-state.json" .Values.state.mountPath) }}
 {{- end -}}
+{{- with $config.invalidation }}{{ if not (kindIs "invalid" .requests_per_second) }}
+{{- $_ := set . "requests_per_second" (include "cloudfront-watcher.podRate" $ | float64) }}
+{{- end }}{{ end -}}
 # Rendered by the cloudfront-watcher chart from .Values.config; edit the values, not this file.
 {{- range $section := list "watcher" "http" "aws" "sqs" "poll" "invalidation" "notify" }}
 {{- with (get $config $section) }}

@@ -172,10 +172,10 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
 def distribution_problems(clients: ClientFactory, settings: Settings) -> list[str]:
     """One line for each configured distribution that GetDistribution cannot read."""
     problems: list[str] = []
-    cloudfront = clients.cloudfront()
+    site_clients = clients.for_sites(settings.sites)  # a site's role_arn, where it names one
     for distribution_id in sorted({site.distribution_id for site in settings.sites}):
         try:
-            cloudfront.get_distribution(Id=distribution_id)
+            site_clients.cloudfront(distribution_id).get_distribution(Id=distribution_id)
         except AWS_ERRORS as exc:
             if error_code(exc) == "NoSuchDistribution":
                 problems.append(

@@ -1,0 +1,193 @@
+"""A role per site: the distribution and bucket live in another account (moto: STS AssumeRole)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from tests.support.fault_proxy import FaultProxy
+from tests.support.s3_events import s3_body
+from tests.support.site import config_toml, run_cli, watcher_env
+from watcher.aws import ClientFactory
+from watcher.commands.demo.emulator import create_distribution, environment
+from watcher.core.config import Settings, SiteSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_s3 import S3Client
+
+THEIR_ACCOUNT = "222222222222"
+ROLE = f"arn:aws:iam::{THEIR_ACCOUNT}:role/site-invalidator"
+BUCKET = "agency-client-site"
+
+
+def _as_role(endpoint: str, service: str) -> Any:
+    """A client in their account (moto: an assumed role's credentials see that role's account)."""
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
+    credentials = sts.assume_role(RoleArn=ROLE, RoleSessionName="test", ExternalId="agency-42")["Credentials"]
+    session = boto3.session.Session()
+    return session.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+@pytest.fixture
+def their_site(moto_server: str) -> tuple[CloudFrontClient, S3Client, str]:
+    """GIVEN a bucket and a distribution in another account, reachable through ROLE only."""
+    cloudfront: CloudFrontClient = _as_role(moto_server, "cloudfront")
+    s3: S3Client = _as_role(moto_server, "s3")
+    s3.create_bucket(Bucket=BUCKET)
+    distribution_id = create_distribution(cloudfront, BUCKET)
+    return cloudfront, s3, distribution_id
+
+
+def _settings(queue_url: str, distribution_id: str, **sections: Any) -> Settings:
+    site = {
+        "bucket": BUCKET,
+        "distribution_id": distribution_id,
+        "role_arn": ROLE,
+        "external_id": "agency-42",
+    }
+    data: dict[str, Any] = {
+        "watcher": {"log_level": "info", "shutdown_timeout_seconds": 10},
+        "http": {"listen": "127.0.0.1:0"},
+        "sqs": {"queue_url": queue_url, "wait_time_seconds": 1},
+        "invalidation": {"quiet_period_seconds": 0.5, "max_delay_seconds": 5},
+        "sites": [site],
+        **sections,
+    }
+    return Settings.model_validate(data)
+
+
+def _paths(cloudfront: CloudFrontClient, distribution_id: str) -> set[str]:
+    listed = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"].get(
+        "Items", []
+    )
+    return {
+        path
+        for item in listed
+        for path in cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])[
+            "Invalidation"
+        ]["InvalidationBatch"]["Paths"]["Items"]
+    }
+
+
+def test_a_site_in_another_account_is_invalidated_through_its_role(
+    moto_server: str, their_site: tuple[CloudFrontClient, S3Client, str], tmp_path: Path
+) -> None:
+    cloudfront, _, distribution_id = their_site
+    # AND our own queue (SQS stays on the watcher's identity), fed with a deploy's events
+    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="our-changes")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=s3_body(["index.html", "docs/a.html"], 1, BUCKET))
+    # AND the distribution is invisible to our own identity
+    ours = boto3.client("cloudfront", endpoint_url=moto_server, region_name="us-east-1")
+    assert not ours.list_distributions()["DistributionList"].get("Items")
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(_settings(queue_url, distribution_id)))
+    # WHEN `watcher run --once` drains the queue
+    result = run_cli(["run", "--config", str(config), "--once"], env=watcher_env(moto_server))
+    # THEN their distribution got the invalidation, and our queue is empty
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _paths(cloudfront, distribution_id) == {"/index.html", "/", "/docs/a.html"}
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_poll_mode_lists_their_bucket_through_the_role(
+    moto_server: str, their_site: tuple[CloudFrontClient, S3Client, str], tmp_path: Path
+) -> None:
+    cloudfront, s3, distribution_id = their_site
+    s3.put_object(Bucket=BUCKET, Key="index.html", Body=b"<h1>hi</h1>")
+    settings = _settings(
+        "",
+        distribution_id,
+        watcher={"sources": ["poll"], "shutdown_timeout_seconds": 10},
+        poll={"invalidate_on_start": True},
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings))
+    # WHEN one poll cycle runs
+    result = run_cli(["run", "--config", str(config), "--once"], env=watcher_env(moto_server))
+    # THEN it listed their bucket (as the role) and invalidated their distribution
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _paths(cloudfront, distribution_id) == {"/index.html", "/"}
+
+
+def test_credentials_are_refreshed_before_they_expire(moto_server: str) -> None:
+    # GIVEN STS behind a counting proxy, and a role whose credentials last 15 minutes,
+    # i.e. already inside botocore's refresh window (15 min before expiry)
+    site = SiteSettings(bucket=BUCKET, distribution_id="E1", role_arn=ROLE, external_id="agency-42")
+    with (
+        FaultProxy(moto_server) as sts_proxy,
+        environment(watcher_env(moto_server, AWS_ENDPOINT_URL_STS=sts_proxy.url)),
+    ):
+        short = ClientFactory(region="us-east-1", assume_role_seconds=900).client_for_site(site, "cloudfront")
+        hourly = ClientFactory(region="us-east-1").client_for_site(site, "cloudfront")
+        # WHEN nothing is called yet THEN no role was assumed (no AWS call at start)
+        assert sts_proxy.count("AssumeRole") == 0
+        # WHEN each client makes two calls
+        for client in (short, short):
+            client.list_distributions()
+        assumed_short = sts_proxy.count("AssumeRole")
+        for client in (hourly, hourly):
+            client.list_distributions()
+    # THEN the short-lived credentials were fetched again before expiring, the hourly ones once
+    assert assumed_short == 2
+    assert sts_proxy.count("AssumeRole") - assumed_short == 1
+
+
+def test_iam_policy_lets_us_assume_the_roles_and_says_what_each_role_needs(tmp_path: Path) -> None:
+    # GIVEN one site of ours and one in their account, through a role with an external id
+    settings = Settings.model_validate(
+        {
+            "sqs": {"queue_url": "https://sqs.us-east-1.amazonaws.com/111111111111/changes"},
+            "aws": {"region": "us-east-1"},
+            "sites": [
+                {"bucket": "ours", "distribution_id": "EOURS"},
+                {
+                    "bucket": BUCKET,
+                    "distribution_id": "ETHEIRS",
+                    "role_arn": ROLE,
+                    "external_id": "agency-42",
+                },
+            ],
+        }
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings))
+    # WHEN the watcher's policy is printed
+    offline = watcher_env("http://127.0.0.1:9")  # --account-id: no AWS call
+    ours = run_cli(["iam-policy", "--config", str(config), "--account-id", "111111111111"], env=offline)
+    assert ours.returncode == 0, ours.stderr
+    statements = {s["Sid"]: s for s in json.loads(ours.stdout)["Statement"]}
+    # THEN it may assume the role, and invalidates only its own distribution itself
+    assert statements["AssumeSiteRoles"]["Action"] == "sts:AssumeRole"
+    assert statements["AssumeSiteRoles"]["Resource"] == [ROLE]
+    assert statements["InvalidateSiteDistributions"]["Resource"] == [
+        "arn:aws:cloudfront::111111111111:distribution/EOURS"
+    ]
+    # WHEN the site role's policies are printed
+    theirs = run_cli(
+        ["iam-policy", "--config", str(config), "--account-id", "111111111111", "--for", "site-role"],
+        env=offline,
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    role = json.loads(theirs.stdout)[ROLE]
+    # THEN the role may invalidate its distribution, and trusts our account with the external id
+    (invalidate,) = role["PermissionPolicy"]["Statement"]
+    assert "cloudfront:CreateInvalidation" in invalidate["Action"]
+    assert invalidate["Resource"] == [f"arn:aws:cloudfront::{THEIR_ACCOUNT}:distribution/ETHEIRS"]
+    (trust,) = role["TrustPolicy"]["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "agency-42"}}
