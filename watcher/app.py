@@ -119,10 +119,17 @@ class Watcher:
             "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
         )
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
-        cloudfront = factory.cloudfront()
-        self.bill = MonthlyBill(cloudfront, settings.sites, clock=self.clock, metrics=self.metrics)
-        self.indexer = site_indexer(settings, factory.s3, clock=self.clock, stop=self.stop)
-        self._probe = CloudFrontProbe(cloudfront, settings.sites[0].distribution_id, self.cloudfront_health)
+        cloudfront, site_clients = factory.cloudfront(), factory.for_sites(settings.sites)
+        self.bill = MonthlyBill(
+            cloudfront,
+            settings.sites,
+            clock=self.clock,
+            metrics=self.metrics,
+            client_for=site_clients.cloudfront,
+        )
+        self.indexer = site_indexer(settings, site_clients.s3, clock=self.clock, stop=self.stop)
+        first = settings.sites[0].distribution_id
+        self._probe = CloudFrontProbe(site_clients.cloudfront(first), first, self.cloudfront_health)
         return CloudFrontSide.build(
             cloudfront,
             settings.invalidation,
@@ -135,7 +142,7 @@ class Watcher:
             on_completed=self.followup.completed,
             strategies=cost_strategies(settings, self.indexer),
             bill=self.bill,
-            client_for=factory.for_sites(settings.sites).cloudfront,  # a site's role_arn, if any
+            client_for=site_clients.cloudfront,  # a site's role_arn, if any
         )
 
     def _pipeline(self) -> Pipeline:

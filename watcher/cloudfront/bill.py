@@ -9,7 +9,7 @@ reset it, then kept current from our own accepted invalidations.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -75,9 +75,16 @@ class MonthlyBill:
     """Billed paths of this month per distribution, for the month_billed_paths gauge. Thread-safe."""
 
     def __init__(
-        self, client: CloudFrontClient, sites: Sequence[SiteLike], *, clock: Clock, metrics: Metrics
+        self,
+        client: CloudFrontClient,
+        sites: Sequence[SiteLike],
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        self._client = client
+        # client_for(distribution_id): the distribution's own client (a role per site), else `client`.
+        self._client_for: Callable[[str], CloudFrontClient] = client_for or (lambda _distribution_id: client)
         self._distributions = sorted({site.distribution_id for site in sites})
         self._clock = clock
         self._metrics = metrics
@@ -106,7 +113,7 @@ class MonthlyBill:
         month = month_of(self._clock.time())
         for dist in self._distributions:
             try:
-                listed = month_usage(self._client, dist, month)
+                listed = month_usage(self._client_for(dist), dist, month)
             except AWS_ERRORS as exc:
                 code = error_code(exc)
                 self._log.warning("cannot rebuild this month's billed paths", distribution=dist, code=code)

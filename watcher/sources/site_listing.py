@@ -45,15 +45,13 @@ def list_keys(
 
 
 def site_indexer(
-    settings: Settings, s3: Callable[[], S3Client], *, clock: Clock, stop: threading.Event
+    settings: Settings, s3: Callable[[str], S3Client], *, clock: Clock, stop: threading.Event
 ) -> SiteIndexer | None:
     """The site index a cost strategy needs; None for `exact` (no listing at all)."""
     inv = settings.invalidation
     if configured_weight(inv) is None:
         return None
-    return SiteIndexer(
-        s3(), settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop
-    )
+    return SiteIndexer(s3, settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop)
 
 
 def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Callable[[Change], None]:
@@ -77,14 +75,14 @@ class SiteIndexer:
 
     def __init__(
         self,
-        client: S3Client,
+        client_for: Callable[[str], S3Client],
         sites: Sequence[SiteLike],
         *,
         refresh_seconds: float,
         clock: Clock,
         stop: threading.Event,
     ) -> None:
-        self._client = client
+        self._client_for = client_for  # bucket -> its client (a site's role_arn, else ours)
         self._sites = [(site, SiteIndex(ready=False)) for site in sites]
         self._refresh = refresh_seconds
         self._clock = clock
@@ -136,7 +134,9 @@ class SiteIndexer:
                 cut = len(site.prefix)
                 paths = {
                     index_path(key[cut:])
-                    for key in list_keys(self._client, site.bucket, site.prefix, stop=self._stop)
+                    for key in list_keys(
+                        self._client_for(site.bucket), site.bucket, site.prefix, stop=self._stop
+                    )
                 }
             except AWS_ERRORS as exc:
                 code = error_code(exc)
