@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.emulator import BUCKET, clients, moto_process, s3_body
+from benchmarks.emulator import BUCKET, clients, moto_process, queue_depth, s3_body
 from benchmarks.process import Sampler
 from tests.support.fault_proxy import FaultProxy
 from tests.support.site import WATCHER_BIN, config_toml, watcher_env
@@ -79,17 +79,6 @@ def _fill(endpoint: str, queue_url: str, messages: int) -> None:
             for i in range(min(10, messages - start))
         ]
         sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-
-
-def _depth(endpoint: str, queue_url: str) -> int:
-    sqs, _ = clients(endpoint)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
 
 
 def _settings(queue_url: str, distributions: list[str], port: int) -> Settings:
@@ -178,7 +167,7 @@ def _watcher(
         _ready(settings.http.port, process)
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            left = _depth(endpoint, settings.sqs.queue_url)
+            left = queue_depth(endpoint, settings.sqs.queue_url)
             if left == 0:
                 break
             time.sleep(0.2)

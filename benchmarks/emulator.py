@@ -23,7 +23,16 @@ from tests.support.s3_events import s3_body, s3_record
 from tests.support.waiting import free_port
 from watcher.commands.demo.emulator import create_distribution
 
-__all__ = ["BUCKET", "Target", "clients", "fresh_target", "moto_process", "s3_body", "s3_record"]
+__all__ = [
+    "BUCKET",
+    "Target",
+    "clients",
+    "fresh_target",
+    "moto_process",
+    "queue_depth",
+    "s3_body",
+    "s3_record",
+]
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -81,3 +90,15 @@ def fresh_target(endpoint: str, name: str) -> Target:
     sqs, cloudfront = clients(endpoint)
     queue_url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
     return Target(queue_url, create_distribution(cloudfront, BUCKET))
+
+
+def queue_depth(endpoint: str, queue_url: str) -> int:
+    """Messages on the queue, visible or in flight (what is left to drain)."""
+    sqs, _ = clients(endpoint)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )

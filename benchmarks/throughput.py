@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.emulator import BUCKET, clients, fresh_target
+from benchmarks.emulator import BUCKET, clients, fresh_target, queue_depth
 from benchmarks.process import Measured, run_measured
 from benchmarks.publisher import Publisher, run_keys
 from tests.support.fault_proxy import FaultProxy
@@ -89,7 +89,7 @@ def drain(endpoint: str, proxy: FaultProxy, *, consumer: str, records: int, mess
     measured, _ = run_measured(args, env=env, log=workdir / "stderr.log", started=started)
     publisher.join()
     counts = {a: proxy.count(a) - n for a, n in before.items()}
-    left = _queue_depth(endpoint, target.queue_url)
+    left = queue_depth(endpoint, target.queue_url)
     if measured.exit_code != 0 or left:
         print(f"  ! {run}: exit {measured.exit_code}, {left} messages left (log: {workdir})", file=sys.stderr)
     uncovered = -1
@@ -104,17 +104,6 @@ def drain(endpoint: str, proxy: FaultProxy, *, consumer: str, records: int, mess
         counts["DeleteMessageBatch"],
         counts["ChangeMessageVisibilityBatch"],
         uncovered,
-    )
-
-
-def _queue_depth(endpoint: str, queue_url: str) -> int:
-    sqs, _ = clients(endpoint)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
     )
 
 
