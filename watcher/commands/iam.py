@@ -214,7 +214,12 @@ def print_policy(
     if for_ == "setup":
         document = setup_policy(settings, account, queue_name=queue_name)
     elif for_ == "wait":
-        document = wait_policy(settings, partition=account.partition, account_id=account.account_id)
+        # Sites with a role_arn are read through it, as the daemon does: sts:AssumeRole on those.
+        document = iam_roles.with_site_roles(
+            lambda own, acc: wait_policy(own, partition=acc.partition, account_id=acc.account_id),
+            settings,
+            account,
+        )
     elif for_ == "site-role":
         document = iam_roles.site_role_document(settings, account, mode=chosen)
     else:

@@ -7,7 +7,7 @@ proportion to what is still pending, not to the size of the deploy.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -38,11 +38,18 @@ class Waiting:
 
 
 def follow(
-    cloudfront: CloudFrontClient, waiting: Waiting, *, clock: Clock, progress: Progress, out: TextIO
+    cloudfront_for: Callable[[str], CloudFrontClient],
+    waiting: Waiting,
+    *,
+    clock: Clock,
+    progress: Progress,
+    out: TextIO,
 ) -> bool:
     """True once every needed path is covered by a Completed invalidation; False at the timeout."""
     waiting_on = sorted({item.distribution_id for item in waiting.needed})
-    trackers = {dist: DistributionInvalidations(cloudfront, dist, waiting.since) for dist in waiting_on}
+    trackers = {
+        dist: DistributionInvalidations(cloudfront_for(dist), dist, waiting.since) for dist in waiting_on
+    }
     deadline = waiting.started + waiting.timeout
     remaining = list(waiting.needed)
     settled: Counter[str] = Counter()

@@ -7,7 +7,7 @@ interval would cost more than the invalidations it watches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -37,11 +37,17 @@ def _whole_seconds(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-def list_changes(s3: S3Client, sites: Sequence[SiteSettings], since: datetime) -> list[ChangedObject]:
-    """Objects under the site prefixes modified at or after `since`, and newer delete markers."""
+def list_changes(
+    s3_for: Callable[[str], S3Client], sites: Sequence[SiteSettings], since: datetime
+) -> list[ChangedObject]:
+    """Objects under the site prefixes modified at or after `since`, and newer delete markers.
+
+    `s3_for(bucket)` is the client that lists the bucket (a site's role_arn, else ours).
+    """
     floor = _whole_seconds(since)
     changed: list[ChangedObject] = []
     for bucket, prefixes in prefixes_by_bucket(sites).items():
+        s3 = s3_for(bucket)
         versioned = s3.get_bucket_versioning(Bucket=bucket).get("Status") in ("Enabled", "Suspended")
         for prefix in prefixes:
             objects = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)

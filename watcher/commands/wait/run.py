@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from watcher.aws import ClientFactory
 from watcher.awserrors import AWS_ERRORS, error_code
@@ -26,6 +26,10 @@ from watcher.commands.wait.since import parse_since
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
 from watcher.core.routing import Router
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_s3 import S3Client
 
 __all__ = ["EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "parse_keys", "parse_since", "run_wait"]
 
@@ -41,6 +45,22 @@ def _count_calls(client: Any, counts: Counter[str]) -> None:
         counts[str(model.name)] += 1
 
     client.meta.events.register("before-call", count)
+
+
+ClientT = TypeVar("ClientT")
+
+
+def _counting(counts: Counter[str]) -> Callable[[ClientT], ClientT]:
+    """The client, its calls counted (once per client: one client may serve several sites)."""
+    seen: set[int] = set()
+
+    def counted(client: ClientT) -> ClientT:
+        if id(client) not in seen:
+            seen.add(id(client))
+            _count_calls(client, counts)
+        return client
+
+    return counted
 
 
 def _factory(settings: Settings) -> ClientFactory:
@@ -74,12 +94,19 @@ def run_wait(
         return EXIT_USAGE
     factory = clients or _factory(settings)
     calls: Counter[str] = Counter()
-    s3, cloudfront = factory.s3(), factory.cloudfront()
-    _count_calls(s3, calls)
-    _count_calls(cloudfront, calls)
+    site_clients = factory.for_sites(settings.sites)  # a site's role_arn, else our own identity
+
+    counted = _counting(calls)
+
+    def s3_for(bucket: str) -> S3Client:
+        return counted(site_clients.s3(bucket))
+
+    def cloudfront_for(distribution_id: str) -> CloudFrontClient:
+        return counted(site_clients.cloudfront(distribution_id))
+
     started = clock.monotonic()
     try:
-        changes = merge_changes(list_changes(s3, settings.sites, since), keys)
+        changes = merge_changes(list_changes(s3_for, settings.sites, since), keys)
     except AWS_ERRORS as exc:
         print(f"watcher wait: cannot list the site buckets: {error_code(exc)}: {exc}", file=stderr)
         return EXIT_TIMEOUT
@@ -90,7 +117,7 @@ def run_wait(
     waiting = Waiting(needed, len(changes), since, started, timeout, interval)
     shown = progress or make_progress(stderr)
     try:
-        live = follow(cloudfront, waiting, clock=clock, progress=shown, out=stdout)
+        live = follow(cloudfront_for, waiting, clock=clock, progress=shown, out=stdout)
     except FatalAwsError as exc:
         print(f"watcher wait: {exc}", file=stderr)
         return EXIT_TIMEOUT
