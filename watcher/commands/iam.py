@@ -11,11 +11,17 @@ import re
 import sys
 from typing import Any
 
-from watcher.commands.iam_account import Account, dead_letter_arn, offline_account, online_account, sqs_arn
+from watcher.commands.iam_account import (
+    Account,
+    dead_letter_arn,
+    offline_account,
+    online_account,
+    prefix_listing,
+    sqs_arn,
+)
 from watcher.commands.setup.state import DLQ_SUFFIX, RULE_PREFIX
 from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
-from watcher.core.sites import prefixes_by_bucket
 from watcher.core.strategy import configured_weight
 
 __all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
@@ -68,15 +74,8 @@ def _event_bus_arn(bus: str, account: Account) -> str:
 
 
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for bucket, kept in prefixes_by_bucket(settings.sites).items():
-        bucket_arn = f"arn:{account.partition}:s3:::{bucket}"
-        listing: dict[str, Any] = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
-        if "" not in kept:  # the poller lists only under the site prefixes
-            listing["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        # The poller only lists (ListObjectsV2 carries the ETags): no s3:GetObject.
-        statements.append(listing)
-    return statements
+    # The poller only lists, under the site prefixes (ListObjectsV2 carries the ETags): no s3:GetObject.
+    return prefix_listing(settings, account.partition, "s3:ListBucket")
 
 
 def watcher_policy(

@@ -6,12 +6,13 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from watcher.commands.setup.state import DLQ_SUFFIX
 from watcher.core.config import Settings
-from watcher.core.sites import queue_address, queue_name
+from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
-__all__ = ["Account", "dead_letter_arn", "offline_account", "online_account", "sqs_arn"]
+__all__ = ["Account", "dead_letter_arn", "offline_account", "online_account", "prefix_listing", "sqs_arn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +88,18 @@ def dead_letter_arn(settings: Settings, account: Account, found: str | None, dlq
         file=sys.stderr,
     )
     return sqs_arn(account, settings.sqs.queue_url, queue + DLQ_SUFFIX)
+
+
+def prefix_listing(settings: Settings, partition: str, action: str | list[str]) -> list[dict[str, Any]]:
+    """`action` (bucket listings) on each site bucket, limited by `s3:prefix` to the site prefixes."""
+    statements = []
+    for bucket, kept in prefixes_by_bucket(settings.sites).items():
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": action,
+            "Resource": f"arn:{partition}:s3:::{bucket}",
+        }
+        if "" not in kept:  # a site at the bucket's root lists everything
+            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
+        statements.append(statement)
+    return statements

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from watcher.commands.iam_account import prefix_listing
 from watcher.core.config import Settings
-from watcher.core.sites import prefixes_by_bucket
 
 __all__ = ["wait_policy"]
 
 
 def _listing(settings: Settings, partition: str) -> list[dict[str, Any]]:
     """ListObjectsV2 and ListObjectVersions on each site bucket, limited to the site prefixes."""
-    statements = []
-    for index, (bucket, kept) in enumerate(prefixes_by_bucket(settings.sites).items()):
-        statement: dict[str, Any] = {
-            "Sid": f"ListSiteChanges{index}",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
-            "Resource": f"arn:{partition}:s3:::{bucket}",
-        }
-        if "" not in kept:
-            statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}
-        statements.append(statement)
-    return statements
+    listings = prefix_listing(settings, partition, ["s3:ListBucket", "s3:ListBucketVersions"])
+    return [{"Sid": f"ListSiteChanges{index}", **statement} for index, statement in enumerate(listings)]
 
 
 def wait_policy(settings: Settings, *, partition: str, account_id: str) -> dict[str, Any]:
