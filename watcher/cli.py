@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from watcher import __version__
 from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.commands.wait.arguments import WAIT_DESCRIPTION, WAIT_HELP, add_wait_arguments
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
+from watcher.ops.signals import stop_on_signals
 
 __all__ = ["main"]
 
@@ -168,12 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     # Signal handlers first: a SIGTERM during start-up (imports, clients, threads) is not lost.
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()  # only a flag: the main loop drains
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stop)
 
     from watcher.app import StartupError, Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
     from watcher.core.mode import RunMode  # noqa: PLC0415
