@@ -184,6 +184,10 @@ class Replicas:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(60)
+        except subprocess.TimeoutExpired:
+            tail = self.logs[index].read_text(errors="replace").splitlines()[-30:]
+            ending = "\n".join(tail)
+            raise AssertionError(f"replica {index} ignored SIGTERM for 60 s, log:\n{ending}") from None
         finally:
             if process.poll() is None:
                 process.kill()
