@@ -24,7 +24,14 @@ from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
 from watcher.core.strategy import configured_weight
 
-__all__ = ["Account", "kms_key_resource", "print_policy", "setup_policy", "watcher_policy"]
+__all__ = [
+    "Account",
+    "kms_key_resource",
+    "print_policy",
+    "setup_policy",
+    "site_listing_statements",
+    "watcher_policy",
+]
 
 SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
@@ -78,6 +85,17 @@ def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any
     return prefix_listing(settings, account.partition, "s3:ListBucket")
 
 
+def site_listing_statements(settings: Settings, account: Account, *, mode: str) -> list[dict[str, Any]]:
+    """The daemon's S3 reads: the poller's listings, or (SQS mode) the site index's with a cost strategy."""
+    if mode in ("poll", "both"):
+        sid = "PollSiteBuckets"
+    elif configured_weight(settings.invalidation) is not None:
+        sid = "IndexSiteBuckets"  # a cost strategy keeps a site index: the same listing, nothing else
+    else:
+        return []
+    return [{"Sid": f"{sid}{i}", **s} for i, s in enumerate(_poll_statements(settings, account))]
+
+
 def watcher_policy(
     settings: Settings, account: Account, *, mode: str, kms_key: str = "", dlq_arn: str = ""
 ) -> dict[str, Any]:
@@ -120,14 +138,7 @@ def watcher_policy(
             "Resource": _distribution_arns(settings, account),
         }
     )
-    if mode in ("poll", "both"):
-        for index, statement in enumerate(_poll_statements(settings, account)):
-            statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
-    elif configured_weight(settings.invalidation) is not None:
-        # A cost strategy keeps a site index: ListObjectsV2 under the site prefixes, nothing else.
-        listings = [s for s in _poll_statements(settings, account) if s["Action"] == "s3:ListBucket"]
-        for index, statement in enumerate(listings):
-            statements.append({"Sid": f"IndexSiteBuckets{index}", **statement})
+    statements.extend(site_listing_statements(settings, account, mode=mode))
     if settings.notify.eventbridge_bus:
         statements.append(
             {
