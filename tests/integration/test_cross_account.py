@@ -191,3 +191,42 @@ def test_iam_policy_lets_us_assume_the_roles_and_says_what_each_role_needs(tmp_p
     assert trust["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "agency-42"}}
+
+
+def test_a_site_role_also_grants_the_site_index_listing_and_says_what_watcher_wait_needs(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a site in their account and a cost strategy (a site index, listed through the role)
+    settings = Settings.model_validate(
+        {
+            "sqs": {"queue_url": "https://sqs.us-east-1.amazonaws.com/111111111111/changes"},
+            "aws": {"region": "us-east-1"},
+            "invalidation": {"strategy": "balanced"},
+            "sites": [{"bucket": BUCKET, "prefix": "www/", "distribution_id": "ETHEIRS", "role_arn": ROLE}],
+        }
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings))
+    # WHEN the site role's policies are printed
+    theirs = run_cli(
+        ["iam-policy", "--config", str(config), "--account-id", "111111111111", "--for", "site-role"],
+        env=watcher_env("http://127.0.0.1:9"),
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    role = json.loads(theirs.stdout)[ROLE]
+    # THEN the daemon's permission policy lets the index list the site prefix, and nothing else of S3
+    daemon = {s["Sid"]: s for s in role["PermissionPolicy"]["Statement"]}
+    assert set(daemon) == {"InvalidateSiteDistributions", "IndexSiteBuckets0"}
+    assert daemon["IndexSiteBuckets0"]["Action"] == "s3:ListBucket"
+    assert daemon["IndexSiteBuckets0"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
+    # ... and `watcher wait`'s reads through the role are a policy of their own, read-only
+    waiting = role["WaitPermissionPolicy"]["Statement"]
+    actions = {a for s in waiting for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetBucketVersioning",
+        "cloudfront:GetInvalidation",
+        "cloudfront:ListInvalidations",
+    }
+    assert all(THEIR_ACCOUNT in str(s["Resource"]) or BUCKET in str(s["Resource"]) for s in waiting)

@@ -1,8 +1,10 @@
 """`watcher iam-policy --for site-role`: what each `[[sites]] role_arn` (another account) needs.
 
-The watcher assumes the role for the site's CloudFront calls and, in poll mode, its
-S3 listing: the role needs those permissions in its own account, and a trust policy
-that lets the watcher's account assume it (with the site's external id, if any).
+The watcher assumes the role for the site's CloudFront calls and its S3 listing (poll
+mode, or the site index of a cost strategy); `watcher wait` assumes it for its reads.
+The role needs those permissions in its own account (the daemon's and wait's apart,
+each least-privilege), and a trust policy that lets the watcher's account assume it
+(with the site's external id, if any).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, _poll_statements
+from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, site_listing_statements
+from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings, SiteSettings
 
 __all__ = ["assume_site_roles", "site_role_document", "site_role_policies", "with_site_roles"]
@@ -70,9 +73,7 @@ def site_role_policies(settings: Settings, account: Account, *, mode: str) -> di
                 "Resource": _distribution_arns(theirs, owner),
             }
         ]
-        if mode in ("poll", "both"):
-            for index, statement in enumerate(_poll_statements(theirs, owner)):
-                statements.append({"Sid": f"PollSiteBuckets{index}", **statement})
+        statements.extend(site_listing_statements(theirs, owner, mode=mode))
         trust: dict[str, Any] = {
             "Effect": "Allow",
             "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
@@ -80,8 +81,11 @@ def site_role_policies(settings: Settings, account: Account, *, mode: str) -> di
         }
         if external_id:
             trust["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+        waiting = wait_policy(theirs, partition=owner.partition, account_id=owner.account_id)
         documents[role_arn] = {
             "PermissionPolicy": {"Version": "2012-10-17", "Statement": statements},
+            # `watcher wait` reads the site through the same role: add this where a CI job runs it.
+            "WaitPermissionPolicy": waiting,
             "TrustPolicy": {"Version": "2012-10-17", "Statement": [trust]},
         }
     return documents
