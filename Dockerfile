@@ -51,6 +51,7 @@ COPY --from=build /opt/venv /opt/venv
 # Bytecode was compiled at install time; the process never writes to the root
 # filesystem, so the container runs with readOnlyRootFilesystem / --read-only.
 ENV PATH="/opt/venv/bin:${PATH}" \
+    WATCHER_GIT_REVISION="${REVISION}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     WATCHER_CONFIG=/etc/cloudfront-watcher/config.toml

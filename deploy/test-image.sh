@@ -194,6 +194,9 @@ cleanup() {
 trap cleanup EXIT
 in_image() { buildah run --isolation chroot "$@"; }
 
+revision="$(in_image "$ctr" -- python3 -c 'from watcher.ops.build import build_labels; print(build_labels()["revision"])')"
+want="$(git -C "$root" rev-parse HEAD 2> /dev/null || echo unknown)"
+[ "$revision" = "$want" ] || die "build_info revision is '$revision', want $want"
 uid="$(in_image "$ctr" -- python3 -c 'import os; print(os.getuid())')"
 [ "$uid" = 10001 ] || die "process runs as uid $uid, want 10001"
 in_image "$ctr" -- python3 -c 'import pathlib; assert not pathlib.Path("/etc/pip.conf").exists()' \
