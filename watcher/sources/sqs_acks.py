@@ -26,7 +26,7 @@ from watcher.core.clock import Clock
 from watcher.core.config import SqsSettings
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
-from watcher.sources.sqs_held import Held, chunks
+from watcher.sources.sqs_held import Held, change_visibility_batch, chunks, delete_batch
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -63,6 +63,8 @@ class HeldMessages:
         self._visibility = WorkerPool(visibility_workers, "sqs-visibility")
         self.uncovered = 0  # messages with a change that failed (for --once's exit code)
         self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
+        self._delete_batch = partial(delete_batch, client, settings.queue_url)
+        self._change_visibility = partial(change_visibility_batch, client, settings.queue_url)
 
     # -- counts (any thread) -----------------------------------------------------------
 
@@ -198,19 +200,6 @@ class HeldMessages:
         self._forget(chunk)
         self._metrics.sqs_messages.labels(outcome="released").inc(len(chunk))
         self._log.info("messages released for redelivery", count=len(chunk))
-
-    def _delete_batch(self, chunk: list[Held]) -> Any:
-        entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
-        return self._client.delete_message_batch(QueueUrl=self._settings.queue_url, Entries=entries)
-
-    def _change_visibility(self, chunk: list[Held], seconds: Callable[[Held], int]) -> Any:
-        entries: list[Any] = [
-            {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
-            for i, h in enumerate(chunk)
-        ]
-        return self._client.change_message_visibility_batch(
-            QueueUrl=self._settings.queue_url, Entries=entries
-        )
 
     def _call_failed(self, exc: BaseException, what: str) -> str:
         code = error_code(exc)  # the failed call itself is counted by the clients' error hook

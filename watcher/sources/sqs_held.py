@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
 
-__all__ = ["BATCH", "Held", "chunks"]
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+__all__ = ["BATCH", "Held", "change_visibility_batch", "chunks", "delete_batch"]
 
 BATCH = 10  # SQS batch APIs take at most 10 entries
 _CEILING_MARGIN = 60.0
@@ -45,3 +50,20 @@ class Held:
 def chunks(items: list[Held]) -> list[list[Held]]:
     """Batches of at most BATCH messages, in order."""
     return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def delete_batch(client: SQSClient, queue_url: str, chunk: list[Held]) -> Any:
+    """DeleteMessageBatch of one chunk (entry ids are the chunk's indexes)."""
+    entries: list[Any] = [{"Id": str(i), "ReceiptHandle": h.receipt_handle} for i, h in enumerate(chunk)]
+    return client.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def change_visibility_batch(
+    client: SQSClient, queue_url: str, chunk: list[Held], seconds: Callable[[Held], int]
+) -> Any:
+    """ChangeMessageVisibilityBatch of one chunk, each message to `seconds(held)`."""
+    entries: list[Any] = [
+        {"Id": str(i), "ReceiptHandle": h.receipt_handle, "VisibilityTimeout": seconds(h)}
+        for i, h in enumerate(chunk)
+    ]
+    return client.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
