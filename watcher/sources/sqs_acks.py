@@ -26,7 +26,7 @@ from watcher.core.clock import Clock
 from watcher.core.config import SqsSettings
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
-from watcher.sources.sqs_held import Held, change_visibility_batch, chunks, delete_batch
+from watcher.sources.sqs_held import Held, change_visibility_batch, chunks, delete_batch, pick_due
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -123,31 +123,16 @@ class HeldMessages:
         self._metrics.held_messages.set(len(self))
 
     def _due(self, now: float) -> tuple[list[Held], list[Held], list[Held]]:
-        timeout = self._settings.visibility_timeout_seconds
-        deletes: list[Held] = []
-        releases: list[Held] = []
-        extends: list[Held] = []
-        lapsed: list[str] = []
         with self._lock:
-            for held in self._held.values():
-                if held.busy or held.retry_at > now:
-                    continue
-                if held.settled and self._dry_run and not held.failed:
-                    # Dry run: nothing is acknowledged and a settled message is no longer
-                    # kept alive; it returns to the queue when its visibility runs out.
-                    if held.visible_until <= now:
-                        lapsed.append(held.receipt_handle)
-                    continue
-                if held.settled:
-                    (releases if held.failed else deletes).append(held)
-                elif held.visible_until - now < max(timeout / 3, 5.0) and held.seconds_to_ceiling(now) > 1:
-                    extends.append(held)
-                else:
-                    continue
-                held.busy = True
-            for receipt_handle in lapsed:
+            due = pick_due(
+                self._held.values(),
+                now,
+                timeout=self._settings.visibility_timeout_seconds,
+                dry_run=self._dry_run,
+            )
+            for receipt_handle in due.lapsed:
                 del self._held[receipt_handle]
-        return deletes, releases, extends
+        return due.deletes, due.releases, due.extends
 
     # -- the calls (workers) -----------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
@@ -11,7 +11,7 @@ from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["BATCH", "Held", "change_visibility_batch", "chunks", "delete_batch"]
+__all__ = ["BATCH", "Due", "Held", "change_visibility_batch", "chunks", "delete_batch", "pick_due"]
 
 BATCH = 10  # SQS batch APIs take at most 10 entries
 _CEILING_MARGIN = 60.0
@@ -67,3 +67,36 @@ def change_visibility_batch(
         for i, h in enumerate(chunk)
     ]
     return client.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+
+
+@dataclass
+class Due:
+    """What one housekeeping pass hands out (marked busy), and the dry run's lapsed messages."""
+
+    deletes: list[Held] = field(default_factory=list)
+    releases: list[Held] = field(default_factory=list)
+    extends: list[Held] = field(default_factory=list)
+    lapsed: list[str] = field(default_factory=list)
+
+
+def pick_due(held: Iterable[Held], now: float, *, timeout: int, dry_run: bool) -> Due:
+    """Covered messages to delete, failed ones to release, and those whose visibility runs out
+    soon; each picked one is marked busy (call under `HeldMessages`'s lock)."""
+    due = Due()
+    for message in held:
+        if message.busy or message.retry_at > now:
+            continue
+        if message.settled and dry_run and not message.failed:
+            # Dry run: nothing is acknowledged and a settled message is no longer
+            # kept alive; it returns to the queue when its visibility runs out.
+            if message.visible_until <= now:
+                due.lapsed.append(message.receipt_handle)
+            continue
+        if message.settled:
+            (due.releases if message.failed else due.deletes).append(message)
+        elif message.visible_until - now < max(timeout / 3, 5.0) and message.seconds_to_ceiling(now) > 1:
+            due.extends.append(message)
+        else:
+            continue
+        message.busy = True
+    return due
