@@ -3,7 +3,9 @@
 While receives come back full (a backlog), it starts more receivers, up to
 `max_receivers` in all, each ending at its first receive that is not full:
 a backlog drains with several receives in flight, a quiet queue costs one
-long poll at a time.
+long poll at a time. Extra receivers also end (and none start) while the
+deletes of covered messages lag: the queue is the bottleneck then, and more
+receives in flight would only make every call to it slower.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class Receiver(threading.Thread):
             backoff, failures = 1.0, 0
             if self._once and received == 0:
                 return
-            if received >= self._source.batch_size:
+            if received >= self._source.batch_size and not self._source.acks_behind:
                 self._add_receiver()
 
     def _add_receiver(self) -> None:
@@ -106,7 +108,7 @@ class Receiver(threading.Thread):
 
     def _extra_loop(self) -> None:
         """Receive until a receive is not full (or on any error: the main receiver goes on)."""
-        while not self._stopping.is_set() and not self._source.saturated:
+        while not self._stopping.is_set() and not self._source.saturated and not self._source.acks_behind:
             try:
                 received = self._source.receive(wait_time_seconds=_EXTRA_WAIT_SECONDS)
             except Exception:  # noqa: BLE001 - counted and logged by the source

@@ -106,6 +106,11 @@ class SqsSource:
         """
         return self._messages.unsettled >= self._max_held or self.held >= 2 * self._max_held
 
+    @property
+    def acks_behind(self) -> bool:
+        """Covered messages wait for deletes the queue is slow to answer (extra receivers pause)."""
+        return self._messages.acks_behind
+
     def receive(self, wait_time_seconds: int | None = None) -> int:
         """One (long-poll) receive; each change goes to `on_change`. Returns messages received."""
         wait = self._settings.wait_time_seconds if wait_time_seconds is None else wait_time_seconds

@@ -5,7 +5,9 @@ picks the covered messages to delete, the failed ones to release and the ones
 whose visibility runs out soon, marks them busy and hands chunks of 10 to the
 workers. The AWS calls run there (deletes on a pool of their own, so several
 can be in flight; visibility changes on another), each bounded by the client's
-call budget. A message whose call failed backs off on its own schedule; a
+call budget. How many deletes are in flight follows SQS's answers (AIMD,
+`core/inflight.py`): a slow queue gets one at a time, not a pile of calls that
+each time out and are sent again. A message whose call failed backs off on its own schedule; a
 receipt handle SQS calls invalid (another replica received the message, or its
 visibility lapsed) is forgotten and counted: the message comes back, and is
 covered again, a harmless duplicate.
@@ -24,9 +26,10 @@ import structlog
 from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import SqsSettings
+from watcher.core.inflight import InFlightLimit
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
-from watcher.sources.sqs_held import Held, change_visibility_batch, chunks, delete_batch, pick_due
+from watcher.sources.sqs_held import BATCH, Held, change_visibility_batch, chunks, delete_batch, pick_due
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -60,6 +63,7 @@ class HeldMessages:
         self._lock = threading.Lock()
         self._held: dict[str, Held] = {}
         self._deletes = WorkerPool(delete_workers, "sqs-delete")
+        self._delete_limit = InFlightLimit(delete_workers)
         self._visibility = WorkerPool(visibility_workers, "sqs-visibility")
         self.uncovered = 0  # messages with a change that failed (for --once's exit code)
         self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
@@ -77,6 +81,14 @@ class HeldMessages:
         """Messages with changes not yet covered (what the hold limit counts)."""
         with self._lock:
             return sum(1 for h in self._held.values() if not h.settled)
+
+    @property
+    def acks_behind(self) -> bool:
+        """More covered messages wait for their delete than one round of delete calls takes
+        (extra receivers wait: more messages would only slow a queue that lags already)."""
+        with self._lock:
+            waiting = sum(1 for h in self._held.values() if h.settled and not h.failed)
+        return not self._dry_run and waiting > BATCH * self._delete_limit.ceiling
 
     # -- receiving and settling (any thread) ---------------------------------------------
 
@@ -115,7 +127,8 @@ class HeldMessages:
         """Hand out deletes, releases and visibility extensions that are due."""
         deletes, releases, extends = self._due(self._clock.monotonic())
         for chunk in chunks(deletes):
-            self._deletes.submit(partial(self._delete, chunk, final=False))
+            self._delete_limit.take(1)
+            self._deletes.submit(partial(self._paced_delete, chunk))
         for chunk in chunks(releases):
             self._visibility.submit(partial(self._release, chunk, visibility=None))
         for chunk in chunks(extends):
@@ -123,12 +136,14 @@ class HeldMessages:
         self._metrics.held_messages.set(len(self))
 
     def _due(self, now: float) -> tuple[list[Held], list[Held], list[Held]]:
+        room = BATCH * self._delete_limit.room()  # only this (main) thread takes slots
         with self._lock:
             due = pick_due(
                 self._held.values(),
                 now,
                 timeout=self._settings.visibility_timeout_seconds,
                 dry_run=self._dry_run,
+                delete_room=room,
             )
             for receipt_handle in due.lapsed:
                 del self._held[receipt_handle]
@@ -136,10 +151,18 @@ class HeldMessages:
 
     # -- the calls (workers) -----------------------------------------------------------
 
-    def _delete(self, chunk: list[Held], *, final: bool) -> None:
+    def _paced_delete(self, chunk: list[Held]) -> None:
+        ok = False
+        try:
+            ok = self._delete(chunk, final=False)
+        finally:
+            self._delete_limit.done(ok=ok)
+
+    def _delete(self, chunk: list[Held], *, final: bool) -> bool:
+        """Delete the chunk; False when the call itself failed (its messages back off)."""
         response = self._attempt(chunk, "delete", final, self._delete_batch)
         if response is None:
-            return
+            return False
         failed = self._failed_entries(chunk, response)
         deleted = [h for h in chunk if h.receipt_handle not in failed]
         self._forget(deleted)
@@ -149,6 +172,7 @@ class HeldMessages:
                 "messages deleted", count=len(deleted), message_ids=[h.message_id for h in deleted]
             )
         self._after_entry_failures(failed, final=final, what="delete")
+        return True
 
     def _extend(self, chunk: list[Held]) -> None:
         now = self._clock.monotonic()

@@ -79,9 +79,9 @@ class Due:
     lapsed: list[str] = field(default_factory=list)
 
 
-def pick_due(held: Iterable[Held], now: float, *, timeout: int, dry_run: bool) -> Due:
-    """Covered messages to delete, failed ones to release, and those whose visibility runs out
-    soon; each picked one is marked busy (call under `HeldMessages`'s lock)."""
+def pick_due(held: Iterable[Held], now: float, *, timeout: int, dry_run: bool, delete_room: int) -> Due:
+    """Covered messages to delete (at most `delete_room`), failed ones to release, and those whose
+    visibility runs out soon; each picked one is marked busy (call under `HeldMessages`'s lock)."""
     due = Due()
     for message in held:
         if message.busy or message.retry_at > now:
@@ -92,8 +92,12 @@ def pick_due(held: Iterable[Held], now: float, *, timeout: int, dry_run: bool) -
             if message.visible_until <= now:
                 due.lapsed.append(message.receipt_handle)
             continue
-        if message.settled:
-            (due.releases if message.failed else due.deletes).append(message)
+        if message.settled and message.failed:
+            due.releases.append(message)
+        elif message.settled:
+            if len(due.deletes) >= delete_room:
+                continue  # waits for a later pass: as many deletes as may be in flight now
+            due.deletes.append(message)
         elif message.visible_until - now < max(timeout / 3, 5.0) and message.seconds_to_ceiling(now) > 1:
             due.extends.append(message)
         else:
