@@ -51,9 +51,13 @@ def test_a_150_second_sqs_hang_with_30_messages_held(moto_server: str) -> None:
             assert watcher.http is not None
             assert watcher.sqs is not None
             base = watcher.http.url
+            # (deletes refused until the hang: on a loaded machine the first messages could be
+            # covered and deleted before the last arrive, and 30 would never be held at once)
+            site.sqs_proxy.set_fault_rate(1.0, kinds=("503",), match=lambda r: "DeleteMessage" in r.action)
             site.publish(f"hang/p{i}.html" for i in range(30))
             wait_until(lambda: watcher.sqs is not None and watcher.sqs.held == 30, timeout=30)
             # WHEN SQS hangs (accepts, never answers) for 150 s
+            site.sqs_proxy.set_fault_rate(0.0)
             site.sqs_proxy.set_hanging(True)
             hung_at = time.monotonic()
             invalidated_after = None
