@@ -13,7 +13,9 @@ from typing import Any
 
 from watcher.commands.iam_account import (
     Account,
+    bucket_arns,
     dead_letter_arn,
+    distribution_arns,
     offline_account,
     online_account,
     prefix_listing,
@@ -48,13 +50,8 @@ CLOUDFRONT_INVALIDATE = [
 ]
 
 
-def _bucket_arns(settings: Settings, partition: str) -> list[str]:
-    return sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
-
-
 def _distribution_arns(settings: Settings, account: Account) -> list[str]:
-    ids = sorted({site.distribution_id for site in settings.sites})
-    return [f"arn:{account.partition}:cloudfront::{account.account_id}:distribution/{i}" for i in ids]
+    return distribution_arns(settings, account.partition, account.account_id)
 
 
 def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
@@ -167,7 +164,7 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
         {
             "Sid": "SetupBucketNotifications",
             "Action": s3_actions,
-            "Resource": _bucket_arns(settings, account.partition),
+            "Resource": bucket_arns(settings, account.partition),
         },
         {"Sid": "SetupEventBridgeRule", "Action": rule_actions, "Resource": rule},
         {

@@ -12,7 +12,16 @@ from watcher.commands.setup.state import DLQ_SUFFIX
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
 
-__all__ = ["Account", "dead_letter_arn", "offline_account", "online_account", "prefix_listing", "sqs_arn"]
+__all__ = [
+    "Account",
+    "bucket_arns",
+    "dead_letter_arn",
+    "distribution_arns",
+    "offline_account",
+    "online_account",
+    "prefix_listing",
+    "sqs_arn",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,17 @@ class Account:
     account_id: str
     region: str
     partition: str = "aws"
+
+
+def bucket_arns(settings: Settings, partition: str) -> list[str]:
+    """The site buckets' ARNs, sorted, each once."""
+    return sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
+
+
+def distribution_arns(settings: Settings, partition: str, account_id: str) -> list[str]:
+    """The site distributions' ARNs in `account_id`, sorted by id, each once."""
+    ids = sorted({site.distribution_id for site in settings.sites})
+    return [f"arn:{partition}:cloudfront::{account_id}:distribution/{i}" for i in ids]
 
 
 def sqs_arn(account: Account, queue_url: str, name: str = "") -> str:

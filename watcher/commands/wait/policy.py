@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from watcher.commands.iam_account import prefix_listing
+from watcher.commands.iam_account import bucket_arns, distribution_arns, prefix_listing
 from watcher.core.config import Settings
 
 __all__ = ["wait_policy"]
@@ -18,9 +18,8 @@ def _listing(settings: Settings, partition: str) -> list[dict[str, Any]]:
 
 def wait_policy(settings: Settings, *, partition: str, account_id: str) -> dict[str, Any]:
     """List the site prefixes (and delete markers), read the buckets' versioning and the invalidations."""
-    buckets = sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
-    ids = sorted({site.distribution_id for site in settings.sites})
-    distributions = [f"arn:{partition}:cloudfront::{account_id}:distribution/{i}" for i in ids]
+    buckets = bucket_arns(settings, partition)
+    distributions = distribution_arns(settings, partition, account_id)
     statements = [
         *_listing(settings, partition),
         {
