@@ -1,11 +1,18 @@
-"""moto's server for the benchmark, with a cheaper clock in its SQS model.
+"""moto's server for the benchmark, with two of its SQS model's costs that AWS does not have removed.
 
-moto's SQS scans every message of a queue several times per call, and each
-look at a message builds two naive datetimes to learn the time (about 16 µs),
-so the emulator, not the consumers, would dominate every figure. This swaps
-that clock for `time.time()` (the same value: seconds since the epoch, UTC)
-and changes nothing else; the bare loop and the watcher run against the same
-server. Run as `python -m benchmarks.moto_server PORT`.
+moto's SQS scans every message of a queue several times per call, so the
+emulator, not the consumers, would dominate every figure:
+
+- each look at a message builds two naive datetimes to learn the time (about
+  16 µs): swapped for `time.time()` (the same value, seconds since the epoch);
+- ReceiveMessage checks each message it returns against the queue's retention
+  period by computing *all* the queue's attributes, three of which scan the
+  whole queue: 31 scans of the queue for a receive of 10 (1.27 s at 20,000
+  messages; 17 ms with this change). It reads the one attribute it needs instead.
+
+Nothing else changes: the same messages are returned, and deletes, visibility
+and attributes cost what they cost in moto. The bare loop and the watcher run
+against the same server. Run as `python -m benchmarks.moto_server PORT`.
 """
 
 from __future__ import annotations
@@ -27,7 +34,14 @@ def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
     return _unix_time(dt) * 1000.0
 
 
+def _within_retention(self: sqs_models.SQSBackend, queue_name: str, message: sqs_models.Message) -> bool:
+    """moto's check, reading the queue's retention period alone (not all its attributes)."""
+    retention = int(getattr(self.get_queue(queue_name), "message_retention_period"))  # noqa: B009
+    return retention + (message.sent_timestamp or 0) / 1000 > time.time()
+
+
 if __name__ == "__main__":
     setattr(sqs_models, "unix_time", _unix_time)  # noqa: B010 - moto does not export it
     setattr(sqs_models, "unix_time_millis", _unix_time_millis)  # noqa: B010
+    setattr(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", _within_retention)  # noqa: B010
     main(["-H", "127.0.0.1", "-p", sys.argv[1]])
