@@ -9,8 +9,9 @@ from benchmarks.throughput import Drain
 RATIO_TARGET = 0.9
 RSS_TARGET_MIB = 80.0
 _NOTE = """\
-Method. moto's server runs in its own process (with a cheaper clock in its SQS
-model, see `benchmarks/moto_server.py`; the same server for both consumers),
+Method. moto's server runs in its own process (a cheaper clock and a cheaper
+retention check in its SQS model, costs AWS does not have, see
+`benchmarks/moto_server.py`; the same server for both consumers),
 SQS is reached through a counting proxy, and a publisher keeps about 200
 faithful S3 notification messages visible ahead of the consumer (moto scans the
 whole queue on every call, so a bigger backlog measures moto). Both consumers
