@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from tests.support.accounts import as_role
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3_events import s3_body
 from tests.support.site import config_toml, run_cli, watcher_env
@@ -25,26 +26,11 @@ ROLE = f"arn:aws:iam::{THEIR_ACCOUNT}:role/site-invalidator"
 BUCKET = "agency-client-site"
 
 
-def _as_role(endpoint: str, service: str) -> Any:
-    """A client in their account (moto: an assumed role's credentials see that role's account)."""
-    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
-    credentials = sts.assume_role(RoleArn=ROLE, RoleSessionName="test", ExternalId="agency-42")["Credentials"]
-    session = boto3.session.Session()
-    return session.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-
-
 @pytest.fixture
 def their_site(moto_server: str) -> tuple[CloudFrontClient, S3Client, str]:
     """GIVEN a bucket and a distribution in another account, reachable through ROLE only."""
-    cloudfront: CloudFrontClient = _as_role(moto_server, "cloudfront")
-    s3: S3Client = _as_role(moto_server, "s3")
+    cloudfront: CloudFrontClient = as_role(moto_server, "cloudfront", ROLE, "agency-42")
+    s3: S3Client = as_role(moto_server, "s3", ROLE, "agency-42")
     s3.create_bucket(Bucket=BUCKET)
     distribution_id = create_distribution(cloudfront, BUCKET)
     return cloudfront, s3, distribution_id
