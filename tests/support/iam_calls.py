@@ -22,7 +22,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote
@@ -43,6 +43,8 @@ __all__ = [
 
 ACCOUNT = "123456789012"  # moto's account
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_KEY_ID = re.compile(r"Credential=([^/,\s]+)/")
+_ACCESS_KEY_ID = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
 # API operations that IAM authorises under another action.
 _SQS_ACTIONS = {
     "DeleteMessageBatch": "DeleteMessage",
@@ -74,6 +76,7 @@ class Call:
     resource: str
     context: tuple[tuple[str, str], ...] = ()
     status: int = 200
+    key_id: str = ""  # the access key that signed it (an assumed role's, or ours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +94,36 @@ class RecordingProxy(FaultProxy):
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
         self._whole: list[tuple[Request, int]] = []
+        self._roles: dict[str, str] = {}  # access key id -> the role STS issued it for
         self._whole_lock = threading.Lock()
 
     def dispatch(self, request: Request) -> Response:
-        """Forward, then remember the request and the status it got."""
+        """Forward, then remember the request and the status it got (and whose keys AssumeRole gave)."""
         response = self.forward(request)
         with self._whole_lock:
             self._whole.append((request, response.status))
+            issued = _ACCESS_KEY_ID.search(response.body) if request.action == "AssumeRole" else None
+            if issued is not None and response.status == 200:
+                self._roles[issued.group(1).decode()] = _form(request)["RoleArn"]
         return response
 
     def calls(self) -> list[Call]:
-        """Every recorded request that needs a permission, as IAM sees it."""
+        """Every recorded request that needs a permission, as IAM sees it (in the signer's account)."""
         with self._whole_lock:
             recorded = list(self._whole)
+            roles = dict(self._roles)
         out = []
         for request, status in recorded:
-            call = aws_call(request, status)
+            role = roles.get(_key_id(request), "")
+            call = aws_call(request, status, account=role.split(":")[4] if role else ACCOUNT)
             if call is not None:
                 out.append(call)
         return out
+
+    def role_of(self, call: Call) -> str:
+        """The role whose assumed credentials signed `call` ("" for our own identity)."""
+        with self._whole_lock:
+            return self._roles.get(call.key_id, "")
 
     def operations(self) -> set[str]:
         """The API operation names seen (for the comparison with CSM)."""
@@ -185,6 +199,16 @@ def _region_and_service(request: Request) -> tuple[str, str]:
     return (found.group(1), found.group(2)) if found else ("", request.service)
 
 
+def _key_id(request: Request) -> str:
+    found = _KEY_ID.search(request.header("Authorization"))
+    return found.group(1) if found else ""
+
+
+def _form(request: Request) -> dict[str, str]:
+    """A query-protocol request's parameters (STS)."""
+    return {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+
+
 def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
@@ -202,23 +226,33 @@ def _sqs_arn(region: str, params: Mapping[str, Any]) -> str:
     return f"arn:aws:sqs:{region}:{owner}:{name}"
 
 
-def aws_call(request: Request, status: int = 200) -> Call | None:
-    """The IAM view of one request; None when it needs no permission. Unknown APIs raise."""
+def aws_call(request: Request, status: int = 200, *, account: str = ACCOUNT) -> Call | None:
+    """The IAM view of one request, signed in `account`; None when it needs no permission.
+
+    Unknown APIs raise.
+    """
+    call = _aws_call(request, status, account)
+    return None if call is None else replace(call, key_id=_key_id(request))
+
+
+def _aws_call(request: Request, status: int, account: str) -> Call | None:
     region, service = _region_and_service(request)
     api = request.action.rpartition(".")[2]
     if (service, api) in _FREE:
         return None
+    if (service, api) == ("sts", "AssumeRole"):
+        form = _form(request)
+        external = (("sts:ExternalId", form["ExternalId"]),) if "ExternalId" in form else ()
+        return Call(api, "sts:AssumeRole", form["RoleArn"], external, status=status)
     if service == "sqs":
-        params: Mapping[str, Any] = _json_body(request) or {
-            k: v[0] for k, v in parse_qs(request.body.decode()).items()
-        }
+        params: Mapping[str, Any] = _json_body(request) or _form(request)
         action = _SQS_ACTIONS.get(api, api)
         return Call(api, f"sqs:{action}", _sqs_arn(region, params), status=status)
     if service == "cloudfront":
         distribution = re.search(r"/distribution/([^/]+)", request.path)
         if distribution is None:
             raise AssertionError(f"no distribution in {request.method} {request.path}")
-        resource = f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution.group(1)}"
+        resource = f"arn:aws:cloudfront::{account}:distribution/{distribution.group(1)}"
         return Call(api, f"cloudfront:{api}", resource, status=status)
     if service == "s3":
         if api not in _S3_ACTIONS:
@@ -233,14 +267,14 @@ def aws_call(request: Request, status: int = 200) -> Call | None:
         return Call(api, f"s3:{action}", f"arn:aws:s3:::{bucket}", context, status=status)
     if service == "events" and api == "PutEvents":
         bus = str(_json_body(request)["Entries"][0].get("EventBusName") or "default")
-        resource = bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"
+        resource = bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
         return Call(api, "events:PutEvents", resource, status=status)
     if service == "events":
         body = _json_body(request)
         name = body.get("Name") or body.get("Rule")
         if not name:
             raise AssertionError(f"no rule name in events {api}: {body}")
-        return Call(api, f"events:{api}", f"arn:aws:events:{region}:{ACCOUNT}:rule/{name}", status=status)
+        return Call(api, f"events:{api}", f"arn:aws:events:{region}:{account}:rule/{name}", status=status)
     raise AssertionError(f"no IAM mapping for {service} {api} ({request.method} {request.target})")
 
 
