@@ -173,6 +173,10 @@ def test_iam_policy_lets_us_assume_the_roles_and_says_what_each_role_needs(tmp_p
     (invalidate,) = role["PermissionPolicy"]["Statement"]
     assert "cloudfront:CreateInvalidation" in invalidate["Action"]
     assert invalidate["Resource"] == [f"arn:aws:cloudfront::{THEIR_ACCOUNT}:distribution/ETHEIRS"]
+    assert "cloudfront:GetDistribution" not in invalidate["Action"]  # the daemon never reads it
+    # ... and `setup` / `check --aws` read the distribution through the role with a policy of their own
+    (check,) = role["CheckPermissionPolicy"]["Statement"]
+    assert (check["Action"], check["Resource"]) == ("cloudfront:GetDistribution", invalidate["Resource"])
     (trust,) = role["TrustPolicy"]["Statement"]
     assert trust["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
     assert trust["Action"] == "sts:AssumeRole"

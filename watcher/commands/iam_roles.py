@@ -64,13 +64,13 @@ def site_role_policies(settings: Settings, account: Account, *, mode: str) -> di
     for (role_arn, external_id), sites in sorted(roles.items()):
         owner = Account(role_arn.split(":")[4], account.region, role_arn.split(":")[1])
         theirs = settings.model_copy(update={"sites": tuple(sites)})
+        distributions = _distribution_arns(theirs, owner)
         statements: list[dict[str, Any]] = [
             {
                 "Sid": "InvalidateSiteDistributions",
                 "Effect": "Allow",
-                # GetDistribution: for `watcher check --aws`.
-                "Action": [*CLOUDFRONT_INVALIDATE, "cloudfront:GetDistribution"],
-                "Resource": _distribution_arns(theirs, owner),
+                "Action": list(CLOUDFRONT_INVALIDATE),
+                "Resource": distributions,
             }
         ]
         statements.extend(site_listing_statements(theirs, owner, mode=mode))
@@ -86,6 +86,18 @@ def site_role_policies(settings: Settings, account: Account, *, mode: str) -> di
             "PermissionPolicy": {"Version": "2012-10-17", "Statement": statements},
             # `watcher wait` reads the site through the same role: add this where a CI job runs it.
             "WaitPermissionPolicy": waiting,
+            # `watcher setup` and `check --aws` read each distribution through the role (never the daemon).
+            "CheckPermissionPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CheckSiteDistributions",
+                        "Effect": "Allow",
+                        "Action": "cloudfront:GetDistribution",
+                        "Resource": distributions,
+                    }
+                ],
+            },
             "TrustPolicy": {"Version": "2012-10-17", "Statement": [trust]},
         }
     return documents
