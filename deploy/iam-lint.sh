@@ -6,7 +6,9 @@
 # Policies: the watcher's role in each mode (sqs with a dead-letter queue and a
 # customer KMS key by ARN and by alias, with [notify] events, with a cost strategy's
 # site index; poll with and without a site prefix; both), the identity running
-# `watcher setup`, and `watcher wait`.
+# `watcher setup`, `watcher wait`, and a site role's permission policies (--for
+# site-role: the daemon's, wait's and setup's; not its trust policy, which has no
+# Resource by design and which parliament, a linter of identity policies, rejects).
 # parliament is installed once into the gitignored .cache/iam-lint-venv from the
 # pinned deploy/iam-lint-requirements.txt.
 # Its community auditors are not run: they flag sqs:SetQueueAttributes/CreateQueue
@@ -36,6 +38,7 @@ import pathlib
 import sys
 
 from watcher.commands.iam import Account, setup_policy, watcher_policy
+from watcher.commands.iam_roles import site_role_policies
 from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings
 
@@ -67,6 +70,14 @@ policies = {
     "setup": setup_policy(settings, account),
     "wait": wait_policy(settings, partition=account.partition, account_id=account.account_id),
 }
+role = "arn:aws:iam::210987654321:role/site-invalidator"
+theirs = {"bucket": "client-site", "prefix": "www/", "distribution_id": "E4EXAMPLE", "role_arn": role}
+roles = Settings.model_validate(
+    {"sqs": {"queue_url": queue}, "sites": [*sites, {**theirs, "external_id": "agency-42"}]}
+)
+for document, policy in site_role_policies(roles, account, mode="both")[role].items():
+    if document != "TrustPolicy":
+        policies[f"site-role-{document}"] = policy
 for name, policy in policies.items():
     (out / f"{name}.json").write_text(json.dumps(policy, indent=2))
 PY
