@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.accounts import as_role
 from tests.support.fault_proxy import FaultProxy
+from tests.support.iam_calls import WAIT_ACTIONS, actions
 from tests.support.s3_events import s3_body
 from tests.support.site import config_toml, run_cli, watcher_env
 from watcher.aws import ClientFactory
@@ -211,12 +212,5 @@ def test_a_site_role_also_grants_the_site_index_listing_and_says_what_watcher_wa
     assert daemon["IndexSiteBuckets0"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
     # ... and `watcher wait`'s reads through the role are a policy of their own, read-only
     waiting = role["WaitPermissionPolicy"]["Statement"]
-    actions = {a for s in waiting for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert actions == {
-        "s3:ListBucket",
-        "s3:ListBucketVersions",
-        "s3:GetBucketVersioning",
-        "cloudfront:GetInvalidation",
-        "cloudfront:ListInvalidations",
-    }
+    assert actions(waiting) == WAIT_ACTIONS
     assert all(THEIR_ACCOUNT in str(s["Resource"]) or BUCKET in str(s["Resource"]) for s in waiting)

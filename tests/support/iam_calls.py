@@ -30,11 +30,13 @@ from urllib.parse import parse_qs, unquote
 from tests.support.fault_proxy import FaultProxy, Request, Response
 
 __all__ = [
+    "WAIT_ACTIONS",
     "Call",
     "CsmListener",
     "Grant",
     "RecordingProxy",
     "Verdict",
+    "actions",
     "aws_call",
     "evaluate",
     "grants",
@@ -42,6 +44,16 @@ __all__ = [
 ]
 
 ACCOUNT = "123456789012"  # moto's account
+# What `watcher iam-policy --for wait` grants (in our account, or through a site role): reads only.
+WAIT_ACTIONS = frozenset(
+    {
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetBucketVersioning",
+        "cloudfront:GetInvalidation",
+        "cloudfront:ListInvalidations",
+    }
+)
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _KEY_ID = re.compile(r"Credential=([^/,\s]+)/")
 _ACCESS_KEY_ID = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
@@ -303,6 +315,11 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mappin
             if not ok:
                 return False
     return True
+
+
+def actions(statements: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every action the statements name."""
+    return {action for statement in statements for action in _as_list(statement["Action"])}
 
 
 def grants(policy: Mapping[str, Any]) -> set[Grant]:

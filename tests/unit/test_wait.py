@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.iam_calls import WAIT_ACTIONS, actions
 from watcher.cli import main
 from watcher.commands.iam import Account, watcher_policy
 from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_paths
@@ -92,16 +93,7 @@ def test_the_wait_policy_is_read_only_and_scoped_to_prefixes_and_distributions(
     document = json.loads(capsys.readouterr().out)
     statements = document["Statement"]
     # THEN it only lists and reads, on the site buckets (prefix-scoped) and distributions
-    actions = {
-        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
-    }
-    assert actions == {
-        "s3:ListBucket",
-        "s3:ListBucketVersions",
-        "s3:GetBucketVersioning",
-        "cloudfront:GetInvalidation",
-        "cloudfront:ListInvalidations",
-    }
+    assert actions(statements) == WAIT_ACTIONS
     docs = next(s for s in statements if s["Resource"] == "arn:aws:s3:::docs")
     assert docs["Condition"] == {"StringLike": {"s3:prefix": ["v2/*"]}}
     www = next(s for s in statements if s["Resource"] == "arn:aws:s3:::www")
