@@ -159,3 +159,25 @@ def test_dry_run_never_extends_a_settled_message_and_keeps_receiving(moto_server
         assert held.proxy.count("ChangeMessageVisibilityBatch") == 0
         assert held.proxy.count("DeleteMessageBatch") == 0
         assert held.source.held == 0
+
+
+def test_covered_messages_waiting_for_their_delete_count_against_the_hold_limit(moto_server: str) -> None:
+    with _held_messages(moto_server, 3, max_held=3) as held:
+        # GIVEN as many messages held as the limit allows, all covered, and deletes the queue refuses
+        held.proxy.inject("503", 100, match=lambda r: "DeleteMessage" in r.action)
+        for change in held.changes:
+            change.ack.covered()
+        held.source.housekeeping()
+        # THEN receiving stays paused: memory is bounded by what is held, covered or not
+        assert held.source.saturated
+        # WHEN the queue takes the deletes again
+        held.proxy.clear_faults()
+        for _ in range(100):
+            held.clock.advance(1.0)
+            held.source.housekeeping()
+            if held.source.held == 0:
+                break
+            time.sleep(0.05)
+        # THEN the messages are gone and receiving resumes
+        assert held.source.held == 0
+        assert not held.source.saturated

@@ -73,9 +73,8 @@ class SqsSource:
         self._metrics = metrics
         self._on_change = on_change
         self._max_held = max_held
-        self._messages = HeldMessages(
-            client, settings, clock=clock, metrics=metrics, dry_run=(mode or RunMode()).dry_run
-        )
+        self._dry_run = (mode or RunMode()).dry_run
+        self._messages = HeldMessages(client, settings, clock=clock, metrics=metrics, dry_run=self._dry_run)
         self.health = SourceHealth(self.name, clock=clock, unready_after=unready_after)
         self.received_once = False  # a receive succeeded (--once fails without one)
         self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
@@ -99,12 +98,15 @@ class SqsSource:
 
     @property
     def saturated(self) -> bool:
-        """Too many unsettled messages held: stop receiving until flushes catch up.
+        """`max_held` messages held: stop receiving until flushes and deletes catch up.
 
-        Settled messages waiting for their delete count only against a looser
-        bound (memory), so a dry run, or a slow delete, never stops receiving.
+        This bounds memory (about 2.5 KiB a held message). A dry run deletes
+        nothing: its covered messages leave only when their visibility lapses, so
+        they count against a looser bound there, and a dry run keeps receiving.
         """
-        return self._messages.unsettled >= self._max_held or self.held >= 2 * self._max_held
+        if self._dry_run:
+            return self._messages.unsettled >= self._max_held or self.held >= 2 * self._max_held
+        return self.held >= self._max_held
 
     @property
     def acks_behind(self) -> bool:
