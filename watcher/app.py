@@ -243,7 +243,8 @@ class Watcher:
     def _tick(self) -> None:
         """One turn of the main loop: decide and hand out; never an AWS call."""
         self._heartbeat = self.clock.monotonic()
-        self.pipeline.dispatch()
+        # A full hold of uncovered messages receives nothing more: its batches are due now.
+        self.pipeline.dispatch(force=self.sqs is not None and self.sqs.waiting_on_flush)
         for source in self.sources:
             source.housekeeping()
         self.pipeline.publish_pending([site.distribution_id for site in self.settings.sites])

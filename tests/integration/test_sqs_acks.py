@@ -163,13 +163,18 @@ def test_dry_run_never_extends_a_settled_message_and_keeps_receiving(moto_server
 
 def test_covered_messages_waiting_for_their_delete_count_against_the_hold_limit(moto_server: str) -> None:
     with _held_messages(moto_server, 3, max_held=3) as held:
-        # GIVEN as many messages held as the limit allows, all covered, and deletes the queue refuses
+        # GIVEN as many messages held as the limit allows, none covered yet
+        # THEN their batches are due at once (nothing more can arrive to coalesce with them)
+        assert held.source.saturated
+        assert held.source.waiting_on_flush
+        # WHEN they are covered, and the queue refuses the deletes
         held.proxy.inject("503", 100, match=lambda r: "DeleteMessage" in r.action)
         for change in held.changes:
             change.ack.covered()
         held.source.housekeeping()
         # THEN receiving stays paused: memory is bounded by what is held, covered or not
         assert held.source.saturated
+        assert not held.source.waiting_on_flush
         # WHEN the queue takes the deletes again
         held.proxy.clear_faults()
         for _ in range(100):

@@ -109,6 +109,15 @@ class SqsSource:
         return self.held >= self._max_held
 
     @property
+    def waiting_on_flush(self) -> bool:
+        """The hold limit is reached by messages whose changes are not covered yet.
+
+        Nothing more is received until their batches flush, so waiting for the
+        quiet period cannot coalesce anything more: the main loop flushes them now.
+        """
+        return self._messages.unsettled >= self._max_held
+
+    @property
     def acks_behind(self) -> bool:
         """Covered messages wait for deletes the queue is slow to answer (extra receivers pause)."""
         return self._messages.acks_behind
