@@ -154,6 +154,18 @@ def test_sqs_mode_with_a_dead_letter_queue_and_completion(
     _assert_proven("sqs", policy, calls, witnesses)
 
 
+def _polling_config(
+    config: Path, tmp_path: Path, sources: list[str], *, site: list[str], sqs: list[str] | None = None
+) -> None:
+    """A daemon polling one site under www/ every second, completions awaited (and `sqs` lines, if any)."""
+    lines = ["[watcher]", f"sources = {json.dumps(sources)}", 'log_level = "debug"']
+    lines += ["shutdown_timeout_seconds = 10", "[http]", 'listen = "127.0.0.1:0"', *(sqs or [])]
+    lines += ["[poll]", "interval_seconds = 1", f'state_file = "{tmp_path / "poll-state.json"}"']
+    lines += ["[invalidation]", "quiet_period_seconds = 0.5", "max_delay_seconds = 5"]
+    lines += ["wait_for_completion = true", "[[sites]]", 'prefix = "www/"', *site]
+    config.write_text("\n".join(lines) + "\n")
+
+
 def test_poll_mode_lists_only_under_the_site_prefix(
     moto_server: str, witnesses: Witnesses, tmp_path: Path
 ) -> None:
@@ -164,30 +176,8 @@ def test_poll_mode_lists_only_under_the_site_prefix(
     s3.put_object(Bucket="poll-site", Key="private/index.html", Body=b"secret")
     distribution = create_distribution(cloudfront, "poll-site")
     config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[watcher]",
-                'sources = ["poll"]',
-                'log_level = "debug"',
-                "shutdown_timeout_seconds = 10",
-                "[http]",
-                'listen = "127.0.0.1:0"',
-                "[poll]",
-                "interval_seconds = 1",
-                f'state_file = "{tmp_path / "poll-state.json"}"',
-                "[invalidation]",
-                "quiet_period_seconds = 0.5",
-                "max_delay_seconds = 5",
-                "wait_for_completion = true",
-                "[[sites]]",
-                'bucket = "poll-site"',
-                'prefix = "www/"',
-                f'distribution_id = "{distribution}"',
-            ]
-        )
-        + "\n"
-    )
+    site = ['bucket = "poll-site"', f'distribution_id = "{distribution}"']
+    _polling_config(config, tmp_path, ["poll"], site=site)
     policy = _policy(config, moto_server)
 
     # WHEN the daemon takes its baseline, a page changes, and it stops
@@ -310,33 +300,13 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
     sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
     queue_url = sqs.create_queue(QueueName="our-changes")["QueueUrl"]
     config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[watcher]",
-                'sources = ["sqs", "poll"]',
-                "shutdown_timeout_seconds = 10",
-                "[http]",
-                'listen = "127.0.0.1:0"',
-                "[sqs]",
-                f'queue_url = "{queue_url}"',
-                "wait_time_seconds = 1",
-                "[poll]",
-                "interval_seconds = 1",
-                f'state_file = "{tmp_path / "poll-state.json"}"',
-                "[invalidation]",
-                "quiet_period_seconds = 0.5",
-                "max_delay_seconds = 5",
-                "wait_for_completion = true",
-                "[[sites]]",
-                'bucket = "their-site"',
-                'prefix = "www/"',
-                f'distribution_id = "{distribution}"',
-                f'role_arn = "{THEIR_ROLE}"',
-                'external_id = "agency-42"',
-            ]
-        )
-        + "\n"
+    site = ['bucket = "their-site"', f'distribution_id = "{distribution}"', f'role_arn = "{THEIR_ROLE}"']
+    _polling_config(
+        config,
+        tmp_path,
+        ["sqs", "poll"],
+        site=[*site, 'external_id = "agency-42"'],
+        sqs=["[sqs]", f'queue_url = "{queue_url}"', "wait_time_seconds = 1"],
     )
     ours = _policy(config, moto_server)
     role = _policy(config, moto_server, "--for", "site-role")[THEIR_ROLE]
