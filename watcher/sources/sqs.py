@@ -64,7 +64,7 @@ class SqsSource:
         metrics: Metrics,
         on_change: Callable[[Change], None],
         mode: RunMode | None = None,
-        max_held: int = 5000,
+        max_held: int = 2500,
         unready_after: float = 120.0,
     ) -> None:
         self._receive_client = receive_client or client  # the long poll has timeouts of its own
