@@ -100,7 +100,7 @@ class SqsSource:
     def saturated(self) -> bool:
         """`max_held` messages held: stop receiving until flushes and deletes catch up.
 
-        This bounds memory (about 2.5 KiB a held message). A dry run deletes
+        This bounds memory (a held message and its changes: a few KiB). A dry run deletes
         nothing: its covered messages leave only when their visibility lapses, so
         they count against a looser bound there, and a dry run keeps receiving.
         """
