@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.emulator import clients, fresh_target, s3_body
+from benchmarks.emulator import clients, fresh_target, queue_depth, s3_body
 from benchmarks.process import Sampler, proc_rss_mib
 from benchmarks.publisher import Publisher
 from benchmarks.throughput import watcher_settings
@@ -79,18 +79,9 @@ def run_daemon(endpoint: str, *, waves: int, wave_messages: int, samples: int) -
 
 
 def _wait_empty(endpoint: str, queue_url: str, timeout: float = 300) -> None:
-    sqs, _ = clients(endpoint)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        if (
-            int(attributes["ApproximateNumberOfMessages"])
-            + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-            == 0
-        ):
+        if queue_depth(endpoint, queue_url) == 0:
             return
         time.sleep(0.25)
     raise TimeoutError("the daemon did not drain the queue")

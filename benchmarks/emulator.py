@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from tests.support.s3_events import s3_body, s3_record
+from tests.support.site import queue_depth as depth_of
 from tests.support.waiting import free_port
 from watcher.commands.demo.emulator import create_distribution
 
@@ -94,11 +95,4 @@ def fresh_target(endpoint: str, name: str) -> Target:
 
 def queue_depth(endpoint: str, queue_url: str) -> int:
     """Messages on the queue, visible or in flight (what is left to drain)."""
-    sqs, _ = clients(endpoint)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
+    return depth_of(clients(endpoint)[0], queue_url)

@@ -31,6 +31,7 @@ from tests.support.site import (
     aws_clients,
     config_toml,
     make_stack,
+    queue_depth,
     run_cli,
     settings_for,
     watcher_env,
@@ -319,7 +320,7 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
         s3.put_object(Bucket="their-site", Key="www/index.html", Body=b"v2")
         sqs.send_message(QueueUrl=queue_url, MessageBody=s3_body(["www/docs/a.html"], 1, "their-site"))
         wait_until(lambda: log.read_text().count("invalidation completed") >= 1, 60, what="a completion")
-        wait_until(lambda: _queue_empty(sqs, queue_url), 30, what="an empty queue")
+        wait_until(lambda: queue_depth(sqs, queue_url) == 0, 30, what="an empty queue")
     finally:
         _stop(process, log)
 
@@ -342,9 +343,3 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
     assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "agency-42"}}
     _report("site-role (the role's keys)", role["PermissionPolicy"], theirs, 0)
-
-
-def _queue_empty(sqs: Any, queue_url: str) -> bool:
-    names: Any = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-    return all(value == "0" for value in attributes.values())

@@ -10,7 +10,7 @@ from typing import Any
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy
 from tests.support.s3_events import s3_body
-from tests.support.site import aws_clients
+from tests.support.site import aws_clients, queue_depth
 from watcher.commands.demo.emulator import create_distribution
 from watcher.core.config import Settings
 from watcher.core.routing import Router
@@ -53,13 +53,7 @@ class ChaosSite:
 
     def depth(self) -> int:
         """Visible + in-flight messages (asked of moto directly)."""
-        attributes = aws_clients(self.endpoint)[1].get_queue_attributes(
-            QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return queue_depth(aws_clients(self.endpoint)[1], self.queue_url)
 
     def expected_paths(self, keys: Iterable[str] | None = None) -> set[str]:
         """The encoded CloudFront paths the published keys need, by the daemon's own routing."""

@@ -73,13 +73,18 @@ class Stack:
 
     def queue_depth(self) -> int:
         """Visible + in-flight messages."""
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(
-            attributes["ApproximateNumberOfMessagesNotVisible"]
-        )
+        return queue_depth(self.sqs, self.queue_url)
+
+
+def queue_depth(sqs: SQSClient, queue_url: str) -> int:
+    """Messages on a queue, visible or in flight (what is left to drain)."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def aws_clients(endpoint: str) -> tuple[S3Client, SQSClient, CloudFrontClient]:
