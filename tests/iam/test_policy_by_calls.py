@@ -326,13 +326,13 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
 
     # THEN the calls signed with the role's keys are all allowed by, and use all of, its permission policy
     calls = witnesses.proxy.calls()
-    theirs = [c for c in calls if witnesses.proxy.role_of(c) == THEIR_ROLE]
+    theirs = [c for c in calls if c.role == THEIR_ROLE]
     assert {c.action for c in theirs} >= {"s3:ListBucket", "cloudfront:CreateInvalidation"}, theirs
     verdict = judge(role["PermissionPolicy"], theirs)
     assert not verdict.denied, verdict.denied
     assert not verdict.unused, sorted(verdict.unused, key=str)
     # ... the rest (SQS, and AssumeRole with the external id) by our own policy, which grants nothing else
-    own = [c for c in calls if c not in theirs]
+    own = [c for c in calls if not c.role]
     assume = [c for c in own if c.action == "sts:AssumeRole"]
     assert assume, "no AssumeRole recorded"
     assert {dict(c.context).get("sts:ExternalId") for c in assume} == {"agency-42"}

@@ -88,7 +88,7 @@ class Call:
     resource: str
     context: tuple[tuple[str, str], ...] = ()
     status: int = 200
-    key_id: str = ""  # the access key that signed it (an assumed role's, or ours)
+    role: str = ""  # the role whose assumed keys signed it ("" for our own identity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +126,10 @@ class RecordingProxy(FaultProxy):
             roles = dict(self._roles)
         out = []
         for request, status in recorded:
-            role = roles.get(_key_id(request), "")
-            call = aws_call(request, status, account=role.split(":")[4] if role else ACCOUNT)
+            call = aws_call(request, status, role=roles.get(_key_id(request), ""))
             if call is not None:
                 out.append(call)
         return out
-
-    def role_of(self, call: Call) -> str:
-        """The role whose assumed credentials signed `call` ("" for our own identity)."""
-        with self._whole_lock:
-            return self._roles.get(call.key_id, "")
 
     def operations(self) -> set[str]:
         """The API operation names seen (for the comparison with CSM)."""
@@ -238,13 +232,13 @@ def _sqs_arn(region: str, params: Mapping[str, Any]) -> str:
     return f"arn:aws:sqs:{region}:{owner}:{name}"
 
 
-def aws_call(request: Request, status: int = 200, *, account: str = ACCOUNT) -> Call | None:
-    """The IAM view of one request, signed in `account`; None when it needs no permission.
+def aws_call(request: Request, status: int = 200, *, role: str = "") -> Call | None:
+    """The IAM view of one request, signed by `role`'s assumed keys (in its account) or ours.
 
-    Unknown APIs raise.
+    None when it needs no permission; unknown APIs raise.
     """
-    call = _aws_call(request, status, account)
-    return None if call is None else replace(call, key_id=_key_id(request))
+    call = _aws_call(request, status, role.split(":")[4] if role else ACCOUNT)
+    return None if call is None else replace(call, role=role)
 
 
 def _aws_call(request: Request, status: int, account: str) -> Call | None:
