@@ -315,6 +315,10 @@ def test_the_shipped_alerts_fire_and_resolve_and_the_dashboard_aggregates_replic
         group.start(index)
     prometheus.wait_resolved("CloudFrontWatcherDeadLetters", 90)
     wait_until(lambda: not prometheus.firing() - _SCRAPE_FLAPS, 60, interval=0.5, what="no alert firing")
+    # ... and the last invalidation and event stay on the dashboard, though no process has seen one since
+    for title, expr in dashboard_exprs():
+        if title.startswith("Time since"):
+            assert prometheus.query(expr), f"{title}: restarted replicas blank the panel: {expr}"
 
 
 def dashboard_exprs() -> list[tuple[str, str]]:
