@@ -101,10 +101,10 @@ def test_housekeeping_never_waits_on_a_hung_sqs_and_deletes_once_it_answers(moto
         def deleted() -> bool:
             held.clock.advance(1.0)  # past each message's backoff
             held.source.housekeeping()
-            return _depth(moto_server, held.queue_url) == (0, 0)
+            # (SQS deletes a chunk before its worker reads the answer and forgets the chunk)
+            return _depth(moto_server, held.queue_url) == (0, 0) and held.source.held == 0
 
         wait_until(deleted, timeout=30, interval=0.2)
-        assert held.source.held == 0
 
 
 def test_a_stale_receipt_handle_is_forgotten_and_counted_not_retried_every_tick(moto_server: str) -> None:
