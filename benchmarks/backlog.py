@@ -37,6 +37,7 @@ from typing import Any
 
 from benchmarks.emulator import BUCKET, clients, moto_process, queue_depth, s3_body
 from benchmarks.process import Sampler
+from benchmarks.sections import replace_section
 from tests.support.fault_proxy import FaultProxy
 from tests.support.site import WATCHER_BIN, config_toml, watcher_env
 from tests.support.waiting import free_port
@@ -250,24 +251,6 @@ def render(figures: list[BacklogFigures], runtime: float) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def replace_section(text: str, section: str) -> str:
-    """`text` with its backlog section replaced by (or extended with) `section`."""
-    start = text.find(SECTION)
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + section
-    end = text.find("\n## ", start + len(SECTION))
-    return text[:start] + section.rstrip("\n") + "\n" + ("" if end < 0 else "\n" + text[end + 1 :])
-
-
-def carry_section(old: str, new: str) -> str:
-    """`new` (the main run's results.md) with the backlog section of `old` kept, if it had one."""
-    start = old.find(SECTION)
-    if start < 0:
-        return new
-    end = old.find("\n## ", start + len(SECTION))
-    return replace_section(new, old[start:] if end < 0 else old[start : end + 1])
 
 
 def main(argv: list[str] | None = None) -> int:
