@@ -75,3 +75,49 @@ def test_a_trickle_is_received_by_one_receiver(moto_server: str) -> None:
     assert len(received) == 7
     assert threads == {"receiver"}
     assert receives <= 3
+
+
+class _ScriptedSource:
+    """A source whose receives are scripted per thread: the main receiver's second long poll
+    comes back empty, while an extra receiver's receive, made during that poll, returns 10."""
+
+    batch_size = 10
+    saturated = False
+    acks_behind = False
+
+    def __init__(self) -> None:
+        self.nonempty_receives = 0
+        self.receives: dict[str, int] = {}
+        self._main_polling = threading.Event()
+        self._extra_received = threading.Event()
+
+    def receive(self, wait_time_seconds: int | None = None) -> int:
+        name = threading.current_thread().name
+        call = self.receives[name] = self.receives.get(name, 0) + 1
+        if name == "receiver":
+            script = {1: 10}  # full (an extra receiver joins), then empty
+            if call == 2:
+                self._main_polling.set()
+                assert self._extra_received.wait(10)
+        else:
+            script = {1: 10, 2: 3}  # full during the main receiver's empty poll, then not full
+            if call == 1:
+                assert self._main_polling.wait(10)
+        count = script.get(call, 0)
+        if count:
+            self.nonempty_receives += 1
+        if name != "receiver" and call == 1:
+            self._extra_received.set()
+        return count
+
+
+def test_once_ends_at_an_empty_receive_only_when_no_other_receiver_got_messages_meanwhile() -> None:
+    # GIVEN a --once drain whose main receiver's long poll comes back empty while an extra
+    # receiver's returns a full batch (the queue was not empty: other receivers emptied it)
+    source = _ScriptedSource()
+    receiver = Receiver(source, stop=threading.Event(), clock=FakeClock(), mode=RunMode(once=True))  # type: ignore[arg-type]
+    # WHEN it runs
+    receiver.start()
+    assert receiver.done.wait(30)
+    # THEN that empty receive did not end the drain: one more, empty with nothing received elsewhere, did
+    assert source.receives["receiver"] == 3, source.receives

@@ -28,7 +28,8 @@ _EXTRA_WAIT_SECONDS = 1
 
 
 class Receiver(threading.Thread):
-    """Receives until `stop`; with `once`, until a receive comes back empty or `max_seconds` pass.
+    """Receives until `stop`; with `once`, until a receive comes back empty (and no extra receiver
+    got messages meanwhile) or `max_seconds` pass.
 
     Errors are counted and logged by the source; here they only back off. With
     `once`, a permanent error (missing queue, no permission) ends the run with
@@ -76,6 +77,7 @@ class Receiver(threading.Thread):
             if self._source.saturated:
                 self._stopping.wait(_PAUSE)  # flushes must catch up before we hold more messages
                 continue
+            others = self._source.nonempty_receives
             try:
                 received = self._source.receive()
             except Exception as exc:  # noqa: BLE001 - counted and logged by the source; keep receiving
@@ -90,8 +92,8 @@ class Receiver(threading.Thread):
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
             backoff, failures = 1.0, 0
-            if self._once and received == 0:
-                return
+            if self._once and received == 0 and self._source.nonempty_receives == others:
+                return  # drained: no receiver got a message during this long poll
             if received >= self._source.batch_size and not self._source.acks_behind:
                 self._add_receiver()
 

@@ -77,6 +77,9 @@ class SqsSource:
         self._messages = HeldMessages(client, settings, clock=clock, metrics=metrics, dry_run=self._dry_run)
         self.health = SourceHealth(self.name, clock=clock, unready_after=unready_after)
         self.received_once = False  # a receive succeeded (--once fails without one)
+        # Receives that returned messages, on any receiver: --once's empty receive ends the
+        # drain only if no other receiver got messages meanwhile.
+        self.nonempty_receives = 0
         self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
 
     # -- receiving (receiver thread) -------------------------------------------------
@@ -142,6 +145,7 @@ class SqsSource:
         self.received_once = True
         messages = response.get("Messages", [])
         if messages:
+            self.nonempty_receives += 1
             self._metrics.sqs_messages.labels(outcome="received").inc(len(messages))
             self._log.info(
                 "messages received", count=len(messages), message_ids=[m.get("MessageId") for m in messages]
