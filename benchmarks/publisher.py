@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from benchmarks.emulator import clients, s3_body
 
 BACKLOG = 200  # visible messages kept ahead of the consumer
+SENDERS = 4  # send calls in flight while topping up
 
 
 def run_keys(run: str, message: int, records: int) -> list[str]:
@@ -51,7 +53,7 @@ class Publisher:
             self._thread.join()
 
     def _top_up(self) -> None:
-        sqs, _ = clients(self.endpoint)  # its own: boto3 clients are not shared across threads here
+        sqs, _ = clients(self.endpoint)  # its own, for the depth: the senders share self._sqs
         while self.sent < self.messages:
             visible = int(
                 sqs.get_queue_attributes(
@@ -65,12 +67,18 @@ class Publisher:
                 time.sleep(0.1)
 
     def _send(self, count: int) -> None:
+        """Send `count` messages in batches of 10, `SENDERS` batches in flight (one sender cannot
+        keep ahead of a consumer with several receivers)."""
         end = self.sent + count
-        while self.sent < end:
-            ids = range(self.sent, min(self.sent + 10, end))
-            entries = [
-                {"Id": str(i), "MessageBody": s3_body(run_keys(self.run, i, self.records), i * self.records)}
-                for i in ids
-            ]
-            self._sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
-            self.sent = ids[-1] + 1
+        batches = [range(i, min(i + 10, end)) for i in range(self.sent, end, 10)]
+        with ThreadPoolExecutor(SENDERS) as pool:
+            list(pool.map(self._send_batch, batches))
+        self.sent = end
+
+    def _send_batch(self, ids: range) -> None:
+        entries = [
+            {"Id": str(i), "MessageBody": s3_body(run_keys(self.run, i, self.records), i * self.records)}
+            for i in ids
+        ]
+        # boto3 clients are thread-safe (one connection pool of 10)
+        self._sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]

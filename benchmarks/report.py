@@ -12,7 +12,9 @@ _NOTE = """\
 Method. moto's server runs in its own process (a cheaper clock and a cheaper
 retention check in its SQS model, costs AWS does not have, see
 `benchmarks/moto_server.py`; the same server for both consumers),
-SQS is reached through a counting proxy, and a publisher keeps about 200
+SQS is reached through a counting proxy (which forwards DeleteMessageBatch
+calls one at a time: moto loses one of two concurrent deletions of one queue,
+AWS does not), and a publisher (4 send calls in flight) keeps about 200
 faithful S3 notification messages visible ahead of the consumer (moto scans the
 whole queue on every call, so a bigger backlog measures moto). Both consumers
 are subprocesses timed from spawn to exit, both stop at their first empty 1 s
