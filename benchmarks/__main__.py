@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks import backlog
 from benchmarks.daemon import run_daemon
-from benchmarks.emulator import moto_process
+from benchmarks.emulator import moto_process, serialize_deletes
 from benchmarks.machine import describe
 from benchmarks.planner import plan_cost
 from benchmarks.report import render
@@ -41,8 +41,7 @@ def main() -> int:
     started = time.monotonic()
     drains: list[Drain] = []
     with moto_process() as endpoint, FaultProxy(endpoint) as proxy:
-        # moto loses one of two concurrent deletions of one queue (AWS does not): see FaultProxy.serialize
-        proxy.serialize(lambda request: "DeleteMessage" in request.action)
+        serialize_deletes(proxy)
         for records in (10, 1):
             for consumer in ("bare", "watcher"):
                 run = f"{consumer}-{records}r-{args.messages}"

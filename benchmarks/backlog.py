@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.emulator import BUCKET, clients, moto_process, queue_depth, s3_body
+from benchmarks.emulator import BUCKET, clients, moto_process, queue_depth, s3_body, serialize_deletes
 from benchmarks.process import Sampler
 from benchmarks.sections import replace_section
 from tests.support.fault_proxy import FaultProxy
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     figures = []
     with moto_process() as endpoint, FaultProxy(endpoint) as proxy:
-        proxy.serialize(lambda request: "DeleteMessage" in request.action)
+        serialize_deletes(proxy)
         for size in args.sizes:
             figures.append(measure(endpoint, proxy, size, timeout=args.timeout))
             print(render(figures, time.monotonic() - started), file=sys.stderr)

@@ -33,11 +33,14 @@ __all__ = [
     "queue_depth",
     "s3_body",
     "s3_record",
+    "serialize_deletes",
 ]
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_sqs import SQSClient
+
+    from tests.support.fault_proxy import FaultProxy
 
 from tests.support.s3_events import BUCKET
 
@@ -96,3 +99,9 @@ def fresh_target(endpoint: str, name: str) -> Target:
 def queue_depth(endpoint: str, queue_url: str) -> int:
     """Messages on the queue, visible or in flight (what is left to drain)."""
     return depth_of(clients(endpoint)[0], queue_url)
+
+
+def serialize_deletes(proxy: FaultProxy) -> None:
+    """The proxy forwards DeleteMessageBatch calls one at a time: moto's SQS loses one of two
+    concurrent deletions of one queue (AWS does not; see FaultProxy.serialize)."""
+    proxy.serialize(lambda request: "DeleteMessage" in request.action)
