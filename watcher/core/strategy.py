@@ -44,8 +44,8 @@ class Strategy:
     def __call__(self, paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
         """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner.
 
-        The cover never bills more paths than the exact plan: a strategy trades collateral
-        for paths, never the other way round.
+        The only guard is on the weighted cost: the cover never costs more, by this strategy's
+        own weight, than the exact plan (it may bill more paths to purge far fewer objects).
         """
         targets = list(paths)
         exact = plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
@@ -56,7 +56,7 @@ class Strategy:
                 targets,
                 self.index,
                 weight=self.weight,
-                max_paths=min(max_paths, len(exact.paths)),
+                max_paths=max_paths,
                 wildcard_budget=wildcard_budget,
                 upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
             )
