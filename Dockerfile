@@ -37,7 +37,7 @@ RUN /opt/build/bin/python -m pip wheel --no-cache-dir --no-deps --no-build-isola
 
 FROM ${BASE_IMAGE} AS runtime
 ARG BASE_IMAGE
-ARG VERSION=0.1.0
+ARG VERSION=1.0.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="cloudfront-watcher" \
       org.opencontainers.image.description="Keeps CloudFront distributions fresh when their S3 origins change: exact, coalesced, never-lost invalidations." \

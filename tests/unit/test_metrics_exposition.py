@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from watcher import __version__
 from watcher.ops.build import git_revision
 from watcher.ops.metrics import Metrics
 
@@ -57,7 +58,7 @@ def test_build_info_names_version_python_and_revision(monkeypatch: pytest.Monkey
     [line] = [s for s in _series(metrics) if s.startswith("cloudfront_watcher_build_info")]
     assert 'revision="0123456789abcdef"' in line
     assert f'python_version="{platform.python_version()}"' in line
-    assert 'version="0.1.0"' in line
+    assert f'version="{__version__}"' in line
 
 
 def test_ready_follows_the_unready_reason() -> None:
