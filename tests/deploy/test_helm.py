@@ -249,6 +249,96 @@ def test_servicemonitor_scrapes_the_service_port(render: Render) -> None:
     assert manifests["ServiceMonitor"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
+def test_podmonitor_scrapes_the_pods_without_a_service(render: Render) -> None:
+    # GIVEN a Prometheus Operator that selects PodMonitors, and no Service (ci/podmonitor-values.yaml)
+    manifests = render("podmonitor")
+    assert "Service" not in manifests
+    assert "ServiceMonitor" not in manifests
+    monitor = manifests["PodMonitor"]
+    # THEN the PodMonitor selects this release's pods, in its namespace, on their metrics port
+    pod_labels = manifests["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["sites"]}
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["port"] in {p["name"] for p in watcher_container(manifests)["ports"]}
+    assert endpoint["metricRelabelings"][0]["action"] == "drop"
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    # AND the alerts select what that scrape labels: job = namespace/PodMonitor name
+    rules = manifests["PrometheusRule"]["spec"]["groups"][0]["rules"]
+    selector = f'namespace="sites", job="sites/{monitor["metadata"]["name"]}"'
+    assert all(selector in rule["expr"] for rule in rules if "cloudfront_watcher_" in rule["expr"])
+    assert not any("service=" in rule["expr"] for rule in rules)
+
+
+def test_podmonitor_in_sidecar_mode_scrapes_the_site_pods(render: Render) -> None:
+    # GIVEN sidecar mode with a PodMonitor (ci/podmonitor-sidecar-values.yaml)
+    manifests = render("podmonitor-sidecar")
+    # THEN besides the config only the PodMonitor is rendered; it selects the site's pods by
+    # the labels given, on the port the NOTES' sidecar snippet names
+    assert set(manifests) == {"ConfigMap", "PodMonitor"}
+    spec = manifests["PodMonitor"]["spec"]
+    assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "blog"}
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["port"] == "watcher-metrics"
+
+
+def test_sidecar_notes_keep_the_site_ready_during_an_aws_outage() -> None:
+    # GIVEN sidecar mode, WHEN installed (helm 4 renders NOTES without a cluster; helm 3's
+    # --dry-run=client still asks the cluster for its version)
+    result = subprocess.run(
+        [
+            str(helm_binary("v4")),
+            "install",
+            "cfw",
+            str(CHART),
+            "--namespace",
+            "sites",
+            "--dry-run=client",
+            *variant_args("podmonitor-sidecar"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    # THEN the snippet's readiness probe is /healthz, like its liveness probe: a sidecar's
+    # readiness is the site pod's readiness, and /readyz turns 503 when AWS fails
+    snippet = yaml.safe_load(
+        notes.split("your site's pod", 1)[1].split("and set the pod", 1)[0].split(":", 1)[1]
+    )
+    (container,) = snippet["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert "/readyz there" in notes
+    assert "alerting only" in notes
+    # AND they name the PodMonitor and the pods it scrapes
+    assert "PodMonitor sites/cfw-cloudfront-watcher scrapes port watcher-metrics" in notes
+
+
+@pytest.mark.parametrize("major", HELMS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-f", str(CHART / "ci" / "servicemonitor-values.yaml"), "--set", "podMonitor.enabled=true"],
+            "every pod would be scraped twice",
+        ),
+        (
+            ["-f", str(CHART / "ci" / "sidecar-values.yaml"), "--set", "podMonitor.enabled=true"],
+            "podMonitor.podSelector is required in sidecar mode",
+        ),
+    ],
+)
+def test_podmonitor_values_that_cannot_work_fail_clearly(
+    major: str, args: Sequence[str], message: str
+) -> None:
+    result = helm_template(major, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_alert_rules_are_the_shipped_rules_file_with_the_release_selector(render: Render) -> None:
     # GIVEN the one source of the rules
     source = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yaml").read_text())["groups"][0]["rules"]
@@ -468,16 +558,18 @@ def test_image_registry_and_the_global_registry_prefix_the_repository(render: Re
         value: str = watcher_container(render("sqs", *extra))["image"]
         return value
 
-    assert image() == "cloudfront-watcher:0.1.0"
+    # the published image, tagged with the chart's appVersion (one version: tests/unit/test_release.py)
+    version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    assert image() == f"ghcr.io/cloudfront-watcher/cloudfront-watcher:{version}"
     assert image("--set", "image.registry=registry.example.com/") == (
-        "registry.example.com/cloudfront-watcher:0.1.0"
+        f"registry.example.com/cloudfront-watcher/cloudfront-watcher:{version}"
     )
     # global.imageRegistry (a mirror for every chart of a platform) wins over image.registry
     assert image(
         "--set", "image.registry=registry.example.com", "--set", "global.imageRegistry=mirror.local"
-    ) == ("mirror.local/cloudfront-watcher:0.1.0")
+    ) == (f"mirror.local/cloudfront-watcher/cloudfront-watcher:{version}")
     digest = watcher_container(render("existingsecret"))["image"]
-    assert digest.startswith("mirror.example.com/cache/cloudfront-watcher@sha256:")
+    assert digest.startswith("mirror.example.com/cache/cloudfront-watcher/cloudfront-watcher@sha256:")
 
 
 @pytest.mark.parametrize(
