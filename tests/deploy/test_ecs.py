@@ -82,3 +82,30 @@ def test_policy_is_least_privilege() -> None:
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= allowed
     assert "cloudfront:CreateInvalidation" in allowed
     assert not {"sqs:SendMessage", "s3:PutObject", "s3:DeleteObject"} & allowed
+
+
+def test_the_execution_role_may_create_the_log_group_the_task_names() -> None:
+    # GIVEN a task definition that lets ECS create its log group at the first start
+    options = watcher_container()["logConfiguration"]["options"]
+    assert options["awslogs-create-group"] == "true"
+    # WHEN the execution role has the policy shipped beside it (the managed
+    # AmazonECSTaskExecutionRolePolicy lacks logs:CreateLogGroup)
+    policy = json.loads((ECS / "execution-role-policy.json").read_text())
+    (statement,) = policy["Statement"]
+    # THEN it grants exactly that action, on exactly that group, in the task's region
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "logs:CreateLogGroup"
+    region, group = options["awslogs-region"], options["awslogs-group"]
+    assert statement["Resource"] == f"arn:aws:logs:{region}:123456789012:log-group:{group}:*"
+    assert task_definition()["executionRoleArn"].endswith(":role/ecsTaskExecutionRole")
+
+
+def test_the_docs_say_the_task_needs_egress_for_cloudfront() -> None:
+    # CloudFront's API has no VPC endpoint: the ECS docs must say so and name each endpoint
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    ecs = docs.split("## ECS", 1)[1].split("\n## ", 1)[0]
+    assert "no VPC endpoint" in ecs
+    assert "NAT" in ecs
+    assert "logs:CreateLogGroup" in ecs
+    for endpoint in ("cloudfront.amazonaws.com", "sqs.REGION", "s3.REGION", "sts.REGION", "events.REGION"):
+        assert f"`{endpoint}" in ecs, endpoint
