@@ -84,6 +84,94 @@ def test_parse_body_rejects_every_bad_body_with_a_reason(body: str) -> None:
     assert all(isinstance(reason, str) and 0 < len(reason) <= 200 for reason in result.rejected)
 
 
+FUZZ_BODIES = 10_000
+
+
+def _random_text(rng: random.Random) -> str:
+    """Text of any size and kind: ASCII, any code point, lone surrogates, S3-encoded escapes."""
+    size = rng.choice([0, 1, 5, 30, 300, 3000])
+    kind = rng.randrange(4)
+    if kind == 0:
+        return "".join(chr(rng.randrange(32, 127)) for _ in range(size))
+    if kind == 1:
+        return "".join(chr(rng.randrange(0x110000)) for _ in range(size))  # surrogates included
+    if kind == 2:
+        return "".join(
+            rng.choice(["%FF", "%ED%A0%80", "+", "%2F", "\ud800", "\udfff", "a"]) for _ in range(size)
+        )
+    return "x" * size + chr(rng.randrange(0xD800, 0xE000))
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 6 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False, 0, -1, 2**64, 1e308, -0.0, float("nan"), float("inf")])
+    if kind in (2, 3, 4):
+        return _random_text(rng)
+    if kind == 5:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {_random_text(rng)[:20]: _random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def _random_body(rng: random.Random) -> str:
+    """Arbitrary JSON, alone or spliced into every place a real notification has a value."""
+    value = _random_json(rng)
+    record = s3_record("x.html", 1)
+    where = rng.randrange(9)
+    if where == 0:
+        return json.dumps(value)
+    if where == 1:
+        return json.dumps({"Records": [record, value] * rng.choice([1, 50])})
+    if where == 2:
+        record["s3"]["object"]["key"] = value
+    elif where == 3:
+        record["s3"]["bucket"]["name"] = value
+    elif where == 4:
+        record["eventName"] = value
+    elif where == 5:
+        record["eventTime"] = value
+    elif where == 6:
+        inner = json.dumps({"Records": [record]})
+        return json.dumps({"Type": "Notification", "Message": rng.choice([inner, json.dumps(value)])})
+    elif where == 7:
+        return json.dumps(
+            {"source": "aws.s3", "detail-type": "Object Created", "detail": value, "time": value}
+        )
+    else:
+        text = json.dumps({"Records": [record]})
+        return text[: rng.randrange(len(text))]
+    return json.dumps({"Records": [record]})
+
+
+def test_ten_thousand_random_bodies_raise_nothing_out_of_the_parser() -> None:
+    # GIVEN 10,000 random bodies: arbitrary JSON, any unicode, lone surrogates, small to large
+    rng = random.Random(22)
+    raised: list[str] = []
+    unloggable = 0
+    for n in range(FUZZ_BODIES):
+        body = _random_body(rng)
+        # WHEN each is parsed
+        try:
+            result = parse_body(body, message_id=f"m-{n}")
+        except Exception as exc:  # the test counts them
+            raised.append(f"{type(exc).__name__}: {body[:120]!r}")
+            continue
+        # THEN a result, whose changes and reasons are all valid UTF-8 text
+        texts = [*result.rejected, *result.ignored, *(c.key for c in result.changes)]
+        unloggable += sum(1 for text in texts if not _is_utf8(text))
+    assert (len(raised), unloggable) == (0, 0), f"{len(raised)} of {FUZZ_BODIES} raised: {raised[:3]}"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def test_a_running_watcher_keeps_the_queue_moving_through_poison(moto_server: str) -> None:
     rng = random.Random(5)
     poison = [

@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.events import (
     FIXTURES,
@@ -316,3 +318,89 @@ def test_localstack_sample_bodies_parse_without_rejection(path: object) -> None:
     result = parse_body(body, message_id="ls")
     assert not result.poison, result.rejected
     assert result.changes or result.ignored
+
+
+# -- any body, however odd: a rejection, never an exception --------------------------------
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        s3_record(encoded_key="bad\ud800.html"),
+        s3_record(bucket="bucket\udfff"),
+        s3_record(event_name="ObjectCreated:\ud83d"),
+    ],
+    ids=["key", "bucket", "event-name"],
+)
+def test_a_lone_surrogate_in_a_record_rejects_that_record_not_the_body(record: dict[str, object]) -> None:
+    # GIVEN valid JSON whose record holds a lone surrogate (JSON's "\ud800" escape), next to a good record
+    body = s3_body(record, s3_record(key="good.html"))
+    # WHEN parsed
+    result = parse_body(body, message_id="m")
+    # THEN the odd record is rejected with a reason, and the good one is still a change
+    assert [c.key for c in result.changes] == ["good.html"]
+    assert result.poison
+    assert "record 0:" in result.rejected[0]
+    # AND every reason can be written to a UTF-8 log
+    for reason in result.rejected + result.ignored:
+        reason.encode("utf-8")
+
+
+def test_a_lone_surrogate_in_an_eventbridge_key_or_detail_type_is_rejected_or_ignored_safely() -> None:
+    result = parse_body(eventbridge_event(key="x\udc80.html"), message_id="m")
+    assert result.changes == ()
+    assert result.poison
+    ignored = parse_body(eventbridge_event(detail_type="Object \ud800"), message_id="m")
+    assert ignored.changes == ()
+    for reason in ignored.rejected + ignored.ignored:
+        reason.encode("utf-8")
+
+
+# Any code point, lone surrogates included (hypothesis leaves them out unless asked).
+_SURROGATE = st.characters(categories=["Cs"])
+_ANY_TEXT = st.text(max_size=30) | st.builds(
+    lambda head, odd, tail: head + odd + tail, st.text(max_size=10), _SURROGATE, st.text(max_size=10)
+)
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_ANY_TEXT, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@st.composite
+def _odd_bodies(draw: st.DrawFn) -> str:
+    """Arbitrary JSON, alone or spliced into the places a real notification has strings and tables."""
+    value = draw(_ANY_JSON)
+    where = draw(st.sampled_from(["alone", "records", "record", "key", "bucket", "sns", "eventbridge"]))
+    record = s3_record()
+    if where == "records":
+        document: object = {"Records": value}
+    elif where == "record":
+        document = {"Records": [s3_record(), value]}
+    elif where in ("key", "bucket"):
+        value = draw(_ANY_TEXT | st.just(value))
+        record["s3"]["object" if where == "key" else "bucket"]["key" if where == "key" else "name"] = value
+        document = {"Records": [record]}
+    elif where == "sns":
+        document = json.loads(sns_envelope(json.dumps(value)))
+    elif where == "eventbridge":
+        document = json.loads(eventbridge_event())
+        document["detail"] = value  # type: ignore[index]
+    else:
+        document = value
+    return json.dumps(document, allow_nan=True)
+
+
+@given(_odd_bodies())
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_no_json_body_however_odd_raises_out_of_the_parser(body: str) -> None:
+    # GIVEN any JSON body (surrogates, NaN, wrong types anywhere)
+    # WHEN parsed THEN a result, never an exception
+    result = parse_body(body, message_id="m")
+    # AND every change and every reason is text a UTF-8 log and CloudFront can take
+    for change in result.changes:
+        change.key.encode("utf-8")
+        change.bucket.encode("utf-8")
+    for reason in result.rejected + result.ignored:
+        reason.encode("utf-8")

@@ -6,7 +6,9 @@ delivery), the same wrapped in an SNS envelope, an EventBridge event from
 Keys arrive form-URL-encoded (space as `+`); they leave here as stored in S3.
 
 Pure: no AWS, no metrics. Every outcome is data: changes, ignored records
-(with a reason), rejected records (with a reason). Nothing here raises.
+(with a reason), rejected records (with a reason). Nothing here raises: whatever a
+body holds (lone surrogates from JSON escapes, odd types, a bug of ours), the worst
+it gets is a rejection, so one odd message is one poison message.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def parse_body(body: str, *, message_id: str, source: str = "sqs") -> ParseResul
         return ParseResult(rejected=(_short(str(exc)),))
     except RecursionError:
         return ParseResult(rejected=("body is nested too deeply",))
+    except Exception as exc:  # noqa: BLE001 - whatever a body holds, it is one poison message, never a crash
+        return ParseResult(rejected=(_short(f"body could not be parsed: {type(exc).__name__}: {exc}"),))
 
 
 def _parse_document(document: Any, *, message_id: str, source: str, depth: int) -> ParseResult:
@@ -116,6 +120,9 @@ def _parse_records(records: Any, *, message_id: str, source: str) -> ParseResult
         except _Reject as exc:
             rejected.append(_short(f"record {index}: {exc}"))
             continue
+        except Exception as exc:  # noqa: BLE001 - one odd record must not sink its neighbours
+            rejected.append(_short(f"record {index}: could not be parsed: {type(exc).__name__}: {exc}"))
+            continue
         if isinstance(change, str):
             ignored.append(change)
         else:
@@ -132,7 +139,7 @@ def _parse_s3_record(record: Any, *, identity: str, source: str) -> Change | str
     event_name = _text(record, "eventName")
     kind = change_kind(event_name)
     if kind is None:
-        return f"event {event_name}"
+        return _short(f"event {event_name}")
     s3 = _table(record, "s3")
     bucket = _text(_table(s3, "bucket"), "name")
     obj = _table(s3, "object")
@@ -153,7 +160,7 @@ def _parse_eventbridge(document: dict[str, Any], *, message_id: str, source: str
     detail_type = document.get("detail-type")
     kind = _EVENTBRIDGE_KINDS.get(detail_type) if isinstance(detail_type, str) else None
     if kind is None:
-        return ParseResult(ignored=(f"EventBridge {detail_type}",))
+        return ParseResult(ignored=(_short(f"EventBridge {detail_type}"),))
     detail = _table(document, "detail")
     bucket = _text(_table(detail, "bucket"), "name")
     key = _decode_key(_text(_table(detail, "object"), "key"))
@@ -179,7 +186,19 @@ def _text(parent: dict[str, Any], name: str) -> str:
     value = parent.get(name)
     if not isinstance(value, str) or not value:
         raise _Reject(f"{name} is missing or not a string")
+    if not _is_unicode(value):
+        # JSON's \uXXXX escapes can spell lone surrogates: no S3 name or key holds one,
+        # and nothing downstream (UTF-8 paths, logs) could carry it.
+        raise _Reject(f"{name} is not valid Unicode (a lone surrogate): {value[:80]!r}")
     return value
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _decode_key(encoded: str) -> str:
@@ -205,4 +224,6 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _short(reason: str) -> str:
+    # A reason quotes the body: make it text any UTF-8 log can take (surrogates as \udXXX).
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
     return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
