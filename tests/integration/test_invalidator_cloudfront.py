@@ -16,7 +16,6 @@ import pytest
 from botocore.config import Config
 from prometheus_client import CollectorRegistry
 
-from tests.conftest import running_moto
 from tests.support.clock import FakeClock
 from tests.support.scripted_cloudfront import ScriptedCloudFront, is_create_invalidation
 from watcher.cloudfront.inprogress import InProgress
@@ -31,13 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    """One moto server for the module (each test makes its own distribution)."""
-    with running_moto() as url:
-        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from tests.conftest import running_moto
 from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy, Request
 
@@ -55,17 +54,6 @@ def _invalidate(
 def _error(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     response = raised.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    """One moto server for this module (shadows conftest's per-test one).
-
-    Stopping a moto server costs half a second; each test here makes its own
-    distribution, queues and buckets under unique names, so sharing is safe.
-    """
-    with running_moto() as url:
-        yield url
 
 
 @pytest.fixture
