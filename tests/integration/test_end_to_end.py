@@ -16,6 +16,7 @@ from tests.support.site import (
     settings_for,
     watcher_env,
 )
+from tests.support.visibility import ReceiptRecorder
 from tests.support.waiting import wait_until
 
 DEPLOY_40 = {
@@ -142,37 +143,30 @@ def test_sigterm_during_the_quiet_period_flushes_before_exit(moto_server: str, t
 
 
 def test_sigkill_while_a_batch_is_pending_loses_nothing(moto_server: str, tmp_path: Path) -> None:
-    # GIVEN a daemon that holds a batch in its quiet period (short visibility timeout)
+    # GIVEN a daemon that holds a batch in its quiet period, its SQS calls through a proxy
+    # that remembers receipt handles (so the visibility timeout can lapse without waiting)
     stack = make_stack(moto_server)
     config = tmp_path / "config.toml"
     config.write_text(
-        config_toml(
-            settings_for(
-                stack,
-                sqs={"visibility_timeout_seconds": 10},
-                invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120},
-            )
+        config_toml(settings_for(stack, invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120}))
+    )
+    with ReceiptRecorder(moto_server) as sqs_proxy:
+        process = subprocess.Popen(
+            [WATCHER_BIN, "run", "--config", str(config)],
+            env=watcher_env(moto_server, AWS_ENDPOINT_URL_SQS=sqs_proxy.url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-    )
-    process = subprocess.Popen(
-        [WATCHER_BIN, "run", "--config", str(config)],
-        env=watcher_env(moto_server),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    stack.deploy({"docs/index.html": "x"})
-    wait_until(lambda: _in_flight(stack) == 1, timeout=20)
-    # WHEN it is killed with SIGKILL before flushing
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(10)
-    assert stack.invalidations() == []
-    # THEN after a restart (once the visibility timeout lapses) the change is still invalidated
-    result = run_cli(
-        ["run", "--config", str(config), "--once", "--max-seconds", "60"],
-        env=watcher_env(
-            moto_server, WATCHER__SQS__WAIT_TIME_SECONDS="15", WATCHER__WATCHER__SHUTDOWN_TIMEOUT_SECONDS="20"
-        ),
-    )
+        stack.deploy({"docs/index.html": "x"})
+        wait_until(lambda: _in_flight(stack) == 1, timeout=20)
+        # WHEN it is killed with SIGKILL before flushing
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        assert stack.invalidations() == []
+        # ... and its messages' visibility timeout lapses (made to lapse now: nothing was deleted)
+        assert sqs_proxy.lapse(stack.sqs, stack.queue_url) >= 1
+    # THEN a restarted watcher still invalidates the change and empties the queue
+    result = run_cli(["run", "--config", str(config), "--once"], env=watcher_env(moto_server))
     assert result.returncode == 0, result.stderr[-3000:]
     assert {"/docs/index.html", "/docs/"} <= _all_paths(stack.invalidations())
     assert stack.queue_depth() == 0

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.cloudfront_proxy import StrictCloudFront
-from tests.support.fault_proxy import FaultProxy
 from tests.support.s3_events import s3_body
 from tests.support.site import aws_clients, queue_depth
+from tests.support.visibility import ReceiptRecorder
 from watcher.commands.demo.emulator import create_distribution
 from watcher.core.config import Settings
 from watcher.core.routing import Router
@@ -25,7 +25,7 @@ class ChaosSite:
     endpoint: str
     queue_url: str
     distribution_id: str
-    sqs_proxy: FaultProxy
+    sqs_proxy: ReceiptRecorder
     cloudfront: StrictCloudFront
     published: list[str] = field(default_factory=list)
 
@@ -50,6 +50,10 @@ class ChaosSite:
             ]
             sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
         self.published.extend(keys)
+
+    def lapse_visibility(self) -> int:
+        """What the visibility timeout does to the messages of a killed consumer, now (see visibility.py)."""
+        return self.sqs_proxy.lapse(aws_clients(self.endpoint)[1], self.queue_url)
 
     def depth(self) -> int:
         """Visible + in-flight messages (asked of moto directly)."""
@@ -96,5 +100,5 @@ def chaos_site(
     _, sqs, cloudfront = aws_clients(endpoint)
     queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     distribution_id = create_distribution(cloudfront, BUCKET)
-    with FaultProxy(endpoint, seed=seed) as sqs_proxy, cloudfront_class(endpoint, seed=seed) as strict:
+    with ReceiptRecorder(endpoint, seed=seed) as sqs_proxy, cloudfront_class(endpoint, seed=seed) as strict:
         yield ChaosSite(endpoint, queue_url, distribution_id, sqs_proxy, strict)
