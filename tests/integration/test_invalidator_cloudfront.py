@@ -24,6 +24,8 @@ from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.commands.demo.emulator import create_distribution
 from watcher.core.batching import Batch
 from watcher.core.model import Change, ChangeKind
+from watcher.core.site_index import DistributionIndex, SiteIndex
+from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -231,6 +233,37 @@ def test_invalid_argument_on_one_path_is_isolated_and_the_rest_covered(
     assert len(cloudfront.invalidations) == 3
     assert cloudfront.create_calls == 7
     assert clock.sleeps == []
+
+
+def test_a_wildcard_cloudfront_rejects_is_not_planned_again(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN a balanced strategy over a site of 50 pages and 6 sections of 10 pages, all of
+    # which changed (cheapest cover: "/section*"), and CloudFront rejects that wildcard
+    batch = _wide_batch(distribution)
+    pages = [f"/about{i}.html" for i in range(50)]
+    index = DistributionIndex([SiteIndex([*pages, *("/" + change.key for change in batch.changes)])])
+    metrics = Metrics(CollectorRegistry())
+    invalidator = Invalidator(
+        client,
+        clock=clock,
+        metrics=metrics,
+        limiter=RateLimiter(rate=100, burst=100, clock=clock),
+        in_progress=InProgress(client, clock=clock, metrics=metrics),
+        max_paths_per_request=10,
+        max_wildcards_in_progress=13,
+        strategies={distribution: Strategy("balanced", 1.0, index)},
+    )
+    cloudfront.rejected_paths = {"/section*"}
+    # WHEN the batch is flushed: its changes fail with the rejected wildcard
+    first = _flush(invalidator, batch)
+    assert len(first.failed) == 60
+    # AND flushed again (its changes came back)
+    second = _flush(invalidator, _batch(distribution, [c.key for c in first.failed], message="again"))
+    # THEN the rejected wildcard is not planned again: another cover is accepted
+    assert second.outcome == "created"
+    assert len(second.covered) == 60
+    assert all("/section*" not in i.paths for i in cloudfront.invalidations)
 
 
 # -- wildcard budget from ListInvalidations ------------------------------------------

@@ -57,6 +57,29 @@ def test_a_wildcard_never_ends_inside_an_escape() -> None:
     assert safe_wildcard_prefix("/a%2B") == "/a%2B"
 
 
+def test_a_wildcard_never_ends_inside_a_character() -> None:
+    # GIVEN prefixes that end inside the UTF-8 escapes of one character (é is %C3%A9, € %E2%82%AC)
+    # THEN the wildcard is cut before that character; a whole character stays
+    assert safe_wildcard_prefix("/caf%C3") == "/caf"
+    assert safe_wildcard_prefix("/caf%C3%A") == "/caf"
+    assert safe_wildcard_prefix("/caf%C3%A9") == "/caf%C3%A9"
+    assert safe_wildcard_prefix("/%E2%82") == "/"
+    assert safe_wildcard_prefix("/%E2%82%AC") == "/%E2%82%AC"
+    assert safe_wildcard_prefix("/a%2B%F0%9F%98") == "/a%2B"
+    assert safe_wildcard_prefix("/a%2B%F0%9F%98%80") == "/a%2B%F0%9F%98%80"
+
+
+def test_the_cover_does_not_cut_between_two_accented_letters() -> None:
+    # GIVEN /é1 and /ê2 changed (%C3%A9 and %C3%AA: they share the byte %C3) beside an unchanged /Ā3
+    site = _site(["/%C3%A91", "/%C3%AA2", "/%C4%803"])
+    # WHEN one path must cover both
+    cover = optimal_cover(["/%C3%A91", "/%C3%AA2"], site, weight=1.0, max_paths=1, wildcard_budget=1)
+    # THEN the wildcard is cut at a character boundary ("/*"), never "/%C3*"
+    assert cover is not None
+    assert cover.plan.paths == ("/*",)
+    assert cover.collateral == 1
+
+
 # -------------------------------------------------------------- brute force
 
 
@@ -92,7 +115,7 @@ def _brute_force(
     return min(best) if best else None
 
 
-_NAMES = st.sampled_from(["a", "b", "ab", "a%2B", "x"])
+_NAMES = st.sampled_from(["a", "b", "ab", "a%2B", "x", "%C3%A9", "%C3%AAx"])
 _PATHS = st.lists(_NAMES, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 
 

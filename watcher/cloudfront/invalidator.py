@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,7 +23,7 @@ from watcher.cloudfront.request import Backoff, CreatedInvalidation, Progress, R
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
-from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan
+from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan, is_wildcard
 from watcher.core.schedule import Schedule, schedule_requests
 from watcher.core.strategy import Strategy
 from watcher.ops.metrics import Metrics
@@ -99,6 +99,8 @@ class Invalidator:
         self._on_call = on_call or (lambda _error: None)
         self._strategies = dict(strategies or {})
         self._bill = bill
+        # Wildcards CloudFront rejected (InvalidArgument), per distribution: never planned again.
+        self._refused: dict[str, set[str]] = {}
         self._log = structlog.get_logger("watcher.invalidator")
 
     def strategy(self, distribution_id: str) -> Strategy:
@@ -108,12 +110,18 @@ class Invalidator:
     def plan(self, batch: Batch) -> Schedule:
         """The frozen requests for a batch, within the wildcards and file paths free on its distribution."""
         wildcards_used, files_used = self._in_progress.usage(batch.distribution_id)
+        strategy = self.strategy(batch.distribution_id)
+        refused = frozenset(self._refused.get(batch.distribution_id, ()))
+
+        def planner(paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
+            return strategy(paths, max_paths=max_paths, wildcard_budget=wildcard_budget, avoid=refused)
+
         return schedule_requests(
             batch.paths,
             max_paths=self._max_paths,
             wildcard_budget=max(0, self._max_wildcards - wildcards_used),
             file_room=CLOUDFRONT_MAX_FILE_PATHS - files_used,
-            planner=self.strategy(batch.distribution_id),
+            planner=planner,
         )
 
     def flush(self, batch: Batch, *, abort: threading.Event, deadline: float | None = None) -> FlushResult:
@@ -223,6 +231,8 @@ class Invalidator:
             else:
                 if sent.status == "invalid":
                     log.error("CloudFront rejected a path", path=part.paths[0][:300], reason=sent.reason)
+                    if is_wildcard(part.paths[0]):
+                        self._refused.setdefault(request.dist, set()).add(part.paths[0])
                 progress.reasons.append(sent.reason)
                 progress.permanent = progress.permanent or sent.permanent or sent.status == "invalid"
 

@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from watcher.core.planning import MAX_PATH_LENGTH, InvalidationPlan, is_wildcard, normalize
+from watcher.core.planning import (
+    MAX_PATH_LENGTH,
+    InvalidationPlan,
+    character_prefix,
+    is_wildcard,
+    normalize,
+)
 from watcher.core.trie import Node, compressed_trie
 
 __all__ = ["Cover", "ObjectCounts", "collateral", "optimal_cover", "safe_wildcard_prefix"]
@@ -47,12 +53,8 @@ class Cover:
 
 
 def safe_wildcard_prefix(prefix: str) -> str:
-    """The longest prefix of `prefix` that does not end inside a %XX escape."""
-    if prefix.endswith("%"):
-        return prefix[:-1]
-    if prefix[-2:-1] == "%":
-        return prefix[:-2]
-    return prefix
+    """The longest prefix of `prefix` that ends at a character boundary (`character_prefix`)."""
+    return character_prefix(prefix)
 
 
 class _Changed:
@@ -149,7 +151,9 @@ class _Solver:
         max_wildcards: int,
         weight: float,
         bound: float,
+        avoid: Collection[str] = frozenset(),
     ) -> None:
+        self.avoid = avoid
         self.weight = weight
         self.bound = bound
         self.index = index
@@ -168,8 +172,11 @@ class _Solver:
         cost = self.collateral_of(prefix)
         directory = prefix[: prefix.rfind("/") + 1]
         # A longer prefix than the parent's covers no other changed path: same cover, plainer name.
-        if directory != prefix and len(directory) > parent_length and self.collateral_of(directory) == cost:
+        plainer = directory != prefix and len(directory) > parent_length and directory + "*" not in self.avoid
+        if plainer and self.collateral_of(directory) == cost:
             return directory, cost
+        if prefix + "*" in self.avoid:
+            return None  # CloudFront rejected it once: it would again
         return prefix, cost
 
     def front(self, node: Node, parent_length: int = 0) -> _Front:
@@ -233,13 +240,15 @@ def optimal_cover(
     max_paths: int,
     wildcard_budget: int,
     upper_bound: float | None = None,
+    avoid: Collection[str] = frozenset(),
 ) -> Cover | None:
     """The minimum-cost cover of the changed (encoded) paths, or None if no cover fits.
 
     Cost = billed paths + `weight` x unchanged objects purged (objects of `index` under a
     wildcard, less the changed ones). Ties go to less collateral, then fewer wildcards.
     `upper_bound`: the cost of a cover known to fit; partial covers that already cost more
-    are pruned (costs only add up the tree, so the optimum stays).
+    are pruned (costs only add up the tree, so the optimum stays). `avoid`: wildcards never
+    to plan (CloudFront rejected them).
     Raises ValueError for a path that fails `validate_path`.
     """
     targets = normalize(paths)
@@ -247,7 +256,7 @@ def optimal_cover(
         return Cover(InvalidationPlan(()), 0, 0, 0)
     changed = _Changed(targets, index)
     bound = math.inf if upper_bound is None else upper_bound + 1e-6
-    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget), weight, bound)
+    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget), weight, bound, avoid)
     root = compressed_trie(targets)
     if not root.terminal and root.children and len(root.children) == 1:
         root = root.children[0]

@@ -20,6 +20,7 @@ __all__ = [
     "CLOUDFRONT_MAX_FILE_PATHS",
     "MAX_PATH_LENGTH",
     "InvalidationPlan",
+    "character_prefix",
     "encode_path",
     "is_wildcard",
     "normalize",
@@ -39,17 +40,44 @@ _BAD_CHAR = re.compile(r"[^\x21-\x7e]")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # The common case in one pass: printable ASCII but '%' and '*', escapes, a final '*'.
 _VALID = re.compile(r"/(?:[!-$&-)+-~]|%[0-9A-Fa-f]{2})*\*?")
+_LAST_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})$")
+
+
+def _utf8_length(lead: int) -> int:
+    """Bytes of the UTF-8 character that starts with `lead` (1 for ASCII, 0 for a continuation)."""
+    if lead < 0x80:
+        return 1
+    if lead < 0xC0:
+        return 0
+    return 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+def character_prefix(prefix: str) -> str:
+    """The longest prefix of an encoded path that ends between two characters.
+
+    Never inside a %XX escape, nor inside the escapes of one UTF-8 character: `/caf%C3` is
+    half of "é" (%C3%A9), and what CloudFront makes of a wildcard cut there is unknown.
+    """
+    # Every '%' in encoded text starts an escape: never keep half of one.
+    if prefix.endswith("%"):
+        prefix = prefix[:-1]
+    elif prefix[-2:-1] == "%":
+        prefix = prefix[:-2]
+    end, continuations = len(prefix), 0
+    while match := _LAST_ESCAPE.search(prefix, 0, end):
+        length = _utf8_length(int(match.group(1), 16))
+        if length == 0:  # a continuation byte: its character starts further back
+            continuations += 1
+            end = match.start()
+            continue
+        complete = length == continuations + 1
+        return prefix if complete else prefix[: match.start() if length > 1 else match.end()]
+    return prefix[:end]  # continuation bytes with no lead (not UTF-8): cut them all
 
 
 def _cut_to_wildcard(encoded: str) -> str:
     """A wildcard of at most MAX_PATH_LENGTH characters that still covers `encoded`."""
-    head = encoded[: MAX_PATH_LENGTH - 1]
-    # Every '%' in encoded text starts an escape: never keep half of one.
-    if head.endswith("%"):
-        head = head[:-1]
-    elif head[-2:-1] == "%":
-        head = head[:-2]
-    return head + "*"
+    return character_prefix(encoded[: MAX_PATH_LENGTH - 1]) + "*"
 
 
 def encode_path(path: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ optimal cover against the distribution's site index; until the index is listed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from watcher.core.config import InvalidationSettings
@@ -41,9 +41,17 @@ class Strategy:
         """Whether this strategy plans against a listed site index right now."""
         return self.weight is not None and self.index is not None and self.index.ready
 
-    def __call__(self, paths: Iterable[str], *, max_paths: int, wildcard_budget: int) -> InvalidationPlan:
+    def __call__(
+        self,
+        paths: Iterable[str],
+        *,
+        max_paths: int,
+        wildcard_budget: int,
+        avoid: Collection[str] = frozenset(),
+    ) -> InvalidationPlan:
         """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner.
 
+        `avoid`: wildcards CloudFront rejected, never planned again by the cover.
         The only guard is on the weighted cost: the cover never costs more, by this strategy's
         own weight, than the exact plan (it may bill more paths to purge far fewer objects).
         """
@@ -59,6 +67,7 @@ class Strategy:
                 max_paths=max_paths,
                 wildcard_budget=wildcard_budget,
                 upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
+                avoid=avoid,
             )
         except RecursionError:  # keys nested a thousand prefixes deep: the exact plan still covers
             return exact
