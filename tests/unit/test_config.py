@@ -151,7 +151,7 @@ def test_an_unknown_key_names_the_closest_valid_key(tmp_path: Path, extra: str, 
         ('[watcher]\nsources = "sqs"', 'watcher.sources: must be a list (got a string: "sqs")'),
         (
             "[invalidation]\nmax_paths_per_request = 2.5",
-            "invalidation.max_paths_per_request: must be an integer (no fraction) (got a float: 2.5)",
+            "invalidation.max_paths_per_request: must be an integer (got a float: 2.5)",
         ),
         ("[poll]\ninterval_seconds = [60]", "poll.interval_seconds: must be a number (got a list)"),
         ("[poll]\nstate_file = 3", "poll.state_file: must be a string (got an integer: 3)"),

@@ -123,13 +123,25 @@ def load_settings(
         missing_file = True
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read TOML: {exc}"]) from exc
-    problems = sections_not_tables(data, Settings) or lay_over(data, Settings, env, overrides or {})
+    origins: dict[tuple[str, ...], str] = {}
+    problems = sections_not_tables(data, Settings) or lay_over(data, Settings, env, overrides or {}, origins)
     if problems:
         raise ConfigError(problems)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [line for error in exc.errors() for line in describe_error(error, Settings).splitlines()]
+        lines = [
+            line
+            for error in exc.errors()
+            for line in describe_error(error, Settings, origin=_origin(error["loc"], origins)).splitlines()
+        ]
         if missing_file:
             lines.insert(0, f"{path}: {_NOT_FOUND}")
         raise ConfigError(lines) from exc
+
+
+def _origin(loc: tuple[int | str, ...], origins: Mapping[tuple[str, ...], str]) -> str:
+    """The WATCHER__ variable that set the key at `loc` ("" when the file did)."""
+    if not loc:
+        return ""  # a rule across keys (the model's own check): no one variable
+    return origins.get(tuple(str(part) for part in loc[:2]), "") or origins.get((str(loc[0]),), "")

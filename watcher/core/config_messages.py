@@ -34,10 +34,13 @@ _TOML_TYPE_ERRORS = {
 }
 
 
-def describe_error(error: Any, root: type[BaseModel]) -> str:
-    """One line for one pydantic error of `root`, in the words of the TOML file: key path, TOML types."""
+def describe_error(error: Any, root: type[BaseModel], *, origin: str = "") -> str:
+    """One line for one pydantic error of `root`, in the words of the TOML file: key path, TOML types.
+
+    `origin` names the WATCHER__ variable the value came from, when it did not come from the file.
+    """
     loc = tuple(error["loc"])
-    location = _dotted(loc)
+    location = _dotted(loc) + (f" ({origin})" if origin and loc else "")
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
         message = "unknown key"

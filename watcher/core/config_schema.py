@@ -11,16 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from watcher.core.config import Settings
+from watcher.core.sections import PATTERNS
 
 __all__ = ["config_json_schema"]
 
+# Keys that may be "" (= unset): their pattern allows the empty string too.
+_MAY_BE_EMPTY = {("aws", "region"), ("sqs", "queue_url"), ("sites", "role_arn"), ("sites", "external_id")}
+_MAY_BE_EMPTY |= {("notify", "eventbridge_bus")}
 # Checks made by the model's field validators, for the keys whose rule JSON Schema can express.
+# The identifiers' patterns are the model's own (sections.PATTERNS), anchored: in Go's regexp,
+# which Helm validates with, `^...$` is the whole text.
 _VALIDATOR_RULES: dict[tuple[str, str], dict[str, Any]] = {
     ("watcher", "sources"): {"minItems": 1, "uniqueItems": True},
-    ("http", "listen"): {"pattern": r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):[0-9]{1,5}$"},
-    ("sites", "bucket"): {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"},
-    ("sites", "distribution_id"): {"pattern": r"^[A-Z0-9]{1,128}$"},
     ("sites", "prefix"): {"pattern": r"^(|[^/].*/)$"},
+    **{
+        where: {"pattern": f"^({'|' if where in _MAY_BE_EMPTY else ''}{pattern})$"}
+        for where, pattern in PATTERNS.items()
+    },
 }
 
 

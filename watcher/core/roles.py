@@ -8,21 +8,22 @@ from typing import Annotated, Protocol
 
 from pydantic import AfterValidator
 
-__all__ = ["ExternalId", "RoleArn", "role_problems"]
+__all__ = ["EXTERNAL_ID_PATTERN", "ROLE_ARN_PATTERN", "ExternalId", "RoleArn", "role_problems"]
 
-# IAM role ARNs of every partition (aws, aws-cn, aws-us-gov, ...), path allowed.
-_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+# IAM role ARNs of every partition (aws, aws-cn, aws-us-gov, ...), path allowed. Matched whole,
+# ASCII only (`\w` and `\d` of Python also take other scripts' letters and digits).
+ROLE_ARN_PATTERN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}"
+EXTERNAL_ID_PATTERN = r"[A-Za-z0-9_+=,.@:/-]{2,1224}"
 
 
 def _role_arn(value: str) -> str:
-    if value and not _ROLE_ARN_RE.match(value):
+    if value and not re.fullmatch(ROLE_ARN_PATTERN, value):
         raise ValueError(f"not an IAM role ARN (like arn:aws:iam::123456789012:role/NAME): {value!r}")
     return value
 
 
 def _external_id(value: str) -> str:
-    if value and not _EXTERNAL_ID_RE.match(value):
+    if value and not re.fullmatch(EXTERNAL_ID_PATTERN, value):
         raise ValueError("2..1224 characters of letters, digits and +=,.@:/-")
     return value
 

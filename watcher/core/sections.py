@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,10 +18,11 @@ from pydantic import (
 )
 
 from watcher.core.globs import check_globs
-from watcher.core.roles import ExternalId, RoleArn
+from watcher.core.roles import EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN, ExternalId, RoleArn
 from watcher.core.sites import is_fifo
 
 __all__ = [
+    "PATTERNS",
     "RECEIVE_READ_MARGIN_SECONDS",
     "SQS_MAX_VISIBILITY_SECONDS",
     "AwsSettings",
@@ -38,15 +39,46 @@ __all__ = [
 SQS_MAX_VISIBILITY_SECONDS = 43_200
 # A long poll's read timeout is its wait time plus this (aws.py); the drain waits for it.
 RECEIVE_READ_MARGIN_SECONDS = 3.0
-_LISTEN_RE = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
+# Identifiers are matched whole (re.fullmatch here, `^...$` in the chart's schema, where Go's
+# `$` ends the text), in ASCII classes only, so that both engines read them alike: a trailing
+# newline or a look-alike digit is refused, not carried into an AWS call that matches nothing.
+# config_schema.py gives these to the chart; "" stays allowed where the key is optional.
+PATTERNS: dict[tuple[str, str], str] = {
+    ("http", "listen"): r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):[0-9]{1,5}",
+    ("aws", "region"): r"[a-z]{2}(-[a-z0-9]+)+",
+    ("sqs", "queue_url"): r"https?://[!-.0-~]+/[!-~]+",
+    ("sites", "bucket"): r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}",
+    ("sites", "distribution_id"): r"[A-Z0-9]{1,128}",
+    ("sites", "role_arn"): ROLE_ARN_PATTERN,
+    ("sites", "external_id"): EXTERNAL_ID_PATTERN,
+    ("notify", "eventbridge_bus"): r"[A-Za-z0-9._:/-]{1,512}",
+}
 _AWS_NAMES = {
-    "bucket": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,254}$"), "a valid S3 bucket name"),
-    "distribution_id": (re.compile(r"^[A-Z0-9]{1,128}$"), "a CloudFront distribution id (like E2EXAMPLE)"),
+    "bucket": "a valid S3 bucket name",
+    "distribution_id": "a CloudFront distribution id (like E2EXAMPLE)",
 }
 
 
+def _whole(section: str, key: str, value: str) -> bool:
+    """Whether `value` matches the pattern of `section.key` as a whole."""
+    return re.fullmatch(PATTERNS[(section, key)], value) is not None
+
+
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A table of the file. Values are strict (CONTRACT v4): no coercion between TOML types
+    (`"yes"` is not a boolean, `true` is not a number; an integer is a valid float), and no
+    infinity or NaN. Every number also declares a maximum (tests/unit/test_config_strict.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_are_tuples(cls, data: Any) -> Any:
+        # TOML and JSON arrays arrive as lists; the frozen models hold tuples, and strict
+        # mode takes a tuple only. The items are still checked strictly, one by one.
+        if isinstance(data, dict):
+            return {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+        return data
 
 
 class WatcherSettings(Section):
@@ -72,13 +104,12 @@ class HttpSettings(Section):
     """`[http]`: the metrics/health server."""
 
     listen: str = "0.0.0.0:9102"
-    unready_after_failing_seconds: Annotated[float, Field(gt=0)] = 120
+    unready_after_failing_seconds: Annotated[float, Field(gt=0, le=86_400)] = 120
 
     @field_validator("listen")
     @classmethod
     def _listen_is_host_port(cls, value: str) -> str:
-        match = _LISTEN_RE.match(value)
-        if not match or int(match.group("port")) > 65535:
+        if not _whole("http", "listen", value) or int(value.rsplit(":", 1)[1]) > 65535:
             raise ValueError(f"must be HOST:PORT, e.g. 0.0.0.0:9102 (got {value!r})")
         return value
 
@@ -101,6 +132,13 @@ class AwsSettings(Section):
     connect_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 5
     read_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30
 
+    @field_validator("region")
+    @classmethod
+    def _region_name(cls, value: str) -> str:
+        if value and not _whole("aws", "region", value):
+            raise ValueError(f"not an AWS region name (like us-east-1): {value!r}")
+        return value
+
 
 class SqsSettings(Section):
     """`[sqs]`: the queue fed by S3 notifications."""
@@ -114,7 +152,7 @@ class SqsSettings(Section):
     @field_validator("queue_url")
     @classmethod
     def _queue_url_shape(cls, value: str) -> str:
-        if value and not re.match(r"^https?://[^/\s]+/\S+$", value):
+        if value and not _whole("sqs", "queue_url", value):
             raise ValueError(
                 f"must be a queue URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (got {value!r})"
             )
@@ -126,7 +164,7 @@ class SqsSettings(Section):
 class PollSettings(Section):
     """`[poll]`: ETag polling when notifications are not available."""
 
-    interval_seconds: Annotated[float, Field(ge=1)] = 60
+    interval_seconds: Annotated[float, Field(ge=1, le=86_400)] = 60
     watch: tuple[str, ...] = ("index.html", "**/index.html")
     state_file: str = ""
     on_change: Literal["object", "site"] = "object"
@@ -164,7 +202,14 @@ class InvalidationSettings(Section):
 class NotifySettings(Section):
     """`[notify]`: completion events (EventBridge PutEvents) to a bus name or ARN; "" = off."""
 
-    eventbridge_bus: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:/\-]{0,512}$")] = ""
+    eventbridge_bus: str = ""
+
+    @field_validator("eventbridge_bus")
+    @classmethod
+    def _bus_name_or_arn(cls, value: str) -> str:
+        if value and not _whole("notify", "eventbridge_bus", value):
+            raise ValueError(f"not an EventBridge bus name or ARN: {value!r}")
+        return value
 
 
 class SiteSettings(Section):
@@ -181,9 +226,9 @@ class SiteSettings(Section):
     @field_validator("bucket", "distribution_id")
     @classmethod
     def _aws_name(cls, value: str, info: ValidationInfo) -> str:
-        pattern, what = _AWS_NAMES[str(info.field_name)]
-        if not pattern.match(value):
-            raise ValueError(f"not {what}: {value!r}")
+        key = str(info.field_name)
+        if not _whole("sites", key, value):
+            raise ValueError(f"not {_AWS_NAMES[key]}: {value!r}")
         return value
 
     @field_validator("prefix")
