@@ -93,7 +93,7 @@ def test_cloudfront_watcher_is_the_same_program() -> None:
 def test_the_readme_shows_what_watcher_check_prints_for_a_wrong_key_and_type(tmp_path: Path) -> None:
     # GIVEN the example file of the README's "Configuration" section
     readme = (ROOT / "README.md").read_text()
-    example = readme.split("wrong type is named by its TOML type. For this file:", 1)[1]
+    example = readme.split("refuses what `watcher check` refuses. For this file:", 1)[1]
     toml_text = example.split("```toml\n", 1)[1].split("```", 1)[0]
     shown = example.split("prints:\n\n```\n", 1)[1].split("```", 1)[0]
     (tmp_path / "config.toml").write_text(toml_text)
