@@ -37,6 +37,10 @@ class _Server(ThreadingHTTPServer):
     """Tracks open connections: (opened at, still reading its request)."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of connections beyond it (scrapers,
+    # probes, slow clients) waits out TCP's one-second SYN retransmits before the cap and
+    # the eviction above ever see it.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], cap: int) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
