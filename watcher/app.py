@@ -19,6 +19,7 @@ from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
+from watcher.cloudfront.readiness import CloudFrontHealth
 from watcher.cloudfront.side import CloudFrontSide
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
@@ -115,9 +116,8 @@ class Watcher:
     ) -> CloudFrontSide:
         settings = self.settings
         unready_after = settings.http.unready_after_failing_seconds
-        self.cloudfront_health = SourceHealth(  # ready until CreateInvalidation fails for too long
-            "cloudfront", clock=self.clock, unready_after=unready_after, needs_first_success=False
-        )
+        # Ready until one distribution's CreateInvalidation fails for too long.
+        self.cloudfront_health = CloudFrontHealth(clock=self.clock, unready_after=unready_after)
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
         cloudfront, site_clients = factory.cloudfront(), factory.for_sites(settings.sites)
         self.bill = MonthlyBill(
@@ -128,8 +128,7 @@ class Watcher:
             client_for=site_clients.cloudfront,
         )
         self.indexer = site_indexer(settings, site_clients.s3, clock=self.clock, stop=self.stop)
-        first = settings.sites[0].distribution_id
-        self._probe = CloudFrontProbe(site_clients.cloudfront(first), first, self.cloudfront_health)
+        self._probe = CloudFrontProbe(site_clients.cloudfront, self.cloudfront_health)
         return CloudFrontSide.build(
             cloudfront,
             settings.invalidation,
@@ -201,7 +200,8 @@ class Watcher:
 
     def unready_reason(self) -> str | None:
         """None when ready, else why not (one line)."""
-        healths = [source.health for source in self.sources] + [self.cloudfront_health]
+        healths: list[SourceHealth | CloudFrontHealth] = [source.health for source in self.sources]
+        healths.append(self.cloudfront_health)
         return next((reason for health in healths if (reason := health.unready_reason()) is not None), None)
 
     # -- loops ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +73,8 @@ class ChaosSite:
         """Expected paths that no accepted invalidation covers (must end empty)."""
         return {p for p in self.expected_paths() if not self.cloudfront.covered(self.distribution_id, p)}
 
-    def settings(self, **sections: Mapping[str, Any]) -> Settings:
-        """Fast settings for this site; sections override."""
+    def settings(self, **sections: Any) -> Settings:
+        """Fast settings for this site; sections override (`sites`: the whole array)."""
         data: dict[str, Any] = {
             "watcher": {"log_level": "info", "shutdown_timeout_seconds": 10},
             "http": {"listen": "127.0.0.1:0", "unready_after_failing_seconds": 5},
@@ -84,7 +84,10 @@ class ChaosSite:
             "sites": [{"bucket": BUCKET, "distribution_id": self.distribution_id}],
         }
         for name, values in sections.items():
-            data.setdefault(name, {}).update(values)
+            if name == "sites":
+                data["sites"] = values  # the whole array
+            else:
+                data.setdefault(name, {}).update(values)
         return Settings.model_validate(data)
 
 

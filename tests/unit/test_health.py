@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.support.clock import FakeClock
+from watcher.cloudfront.readiness import CloudFrontHealth
 from watcher.sources.health import SourceHealth
 
 
@@ -33,4 +34,28 @@ def test_a_source_failing_all_along_stays_unready() -> None:
     # THEN unready, until a call succeeds
     assert health.unready_reason() is not None
     health.success()
+    assert health.unready_reason() is None
+
+
+def test_cloudfront_readiness_is_per_distribution_and_a_probe_clears_only_an_outage() -> None:
+    # GIVEN CloudFront's readiness, 120 s to unready
+    clock = FakeClock()
+    health = CloudFrontHealth(clock=clock, unready_after=120)
+    # WHEN E1 is refused (AccessDenied) and E2 throttled for 150 s, while E3 succeeds all along
+    for _ in range(6):
+        health.record("E1", "CreateInvalidation failed: AccessDenied", outage=False)
+        health.record("E2", "CreateInvalidation failed: Throttling", outage=True)
+        health.record("E3", None)
+        clock.advance(30)
+    # THEN unready, naming the distribution that has failed longest, and why
+    assert (health.unready_reason() or "").startswith("cloudfront: distribution E1: failing for 180s")
+    assert "AccessDenied" in (health.unready_reason() or "")
+    # WHEN the probe reads both successfully
+    assert health.probe_targets() == ["E2"]  # a refusal is never probed away
+    health.probed("E1", None)
+    health.probed("E2", None)
+    # THEN E2's outage is over, E1's refusal is not: only its own CreateInvalidation can clear it
+    assert health.probe_targets() == []
+    assert "distribution E1" in (health.unready_reason() or "")
+    health.record("E1", None)
     assert health.unready_reason() is None

@@ -77,12 +77,13 @@ class Invalidator:
         rng: random.Random | None = None,
         base_delay: float = 1.0,
         max_delay: float = 60.0,
-        on_call: Callable[[str | None], None] | None = None,
+        on_call: Callable[[str, str | None, bool], None] | None = None,
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
     ) -> None:
-        """`on_call` hears every CreateInvalidation: None when it succeeded, else the error (readiness).
+        """`on_call(distribution_id, error, outage)` hears every CreateInvalidation (readiness): error
+        None when it succeeded; `outage` when the error is transient or throttling.
 
         `client_for(distribution_id)`: the distribution's own client (a role per site); by default
         the one `in_progress` uses.
@@ -96,7 +97,7 @@ class Invalidator:
         self._max_wildcards = max_wildcards_in_progress
         self._dry_run = dry_run
         self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
-        self._on_call = on_call or (lambda _error: None)
+        self._on_call = on_call or (lambda _dist, _error, _outage: None)
         self._strategies = dict(strategies or {})
         self._bill = bill
         # Wildcards CloudFront rejected (InvalidArgument), per distribution: never planned again.
@@ -263,7 +264,7 @@ class Invalidator:
                 attempt += 1
                 continue
             self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-            self._on_call(None)
+            self._on_call(request.dist, None, False)
             return self._created(request, response["Invalidation"])
 
     def _after_error(
@@ -272,9 +273,9 @@ class Invalidator:
         """The outcome of a failed attempt, or the delay before the next one."""
         error = classify(exc)
         code = error.code
-        self._on_call(f"CreateInvalidation failed: {code}")
         if code == "InvalidArgument":
-            return Sent("invalid", reason=f"InvalidArgument: {exc}")
+            return Sent("invalid", reason=f"InvalidArgument: {exc}")  # a bad path, not a failing distribution
+        self._on_call(request.dist, f"CreateInvalidation failed: {code}", error.retryable)
         if not error.retryable:
             request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
             return Sent("failed", reason=f"{code}: {exc}", permanent=True)

@@ -42,7 +42,7 @@ class CloudFrontSide:
         limiter: RateLimiter,
         dry_run: bool,
         rng: random.Random | None = None,
-        on_call: Callable[[str | None], None] | None = None,
+        on_call: Callable[[str, str | None, bool], None] | None = None,
         on_completed: Callable[[str, str], None] | None = None,
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
