@@ -10,6 +10,7 @@ import pytest
 from watcher.commands.iam import Account, watcher_policy
 from watcher.core.config import ConfigError, Settings, load_settings
 from watcher.core.strategy import configured_weight
+from watcher.sources.site_listing import cost_strategies
 
 SITES = [{"bucket": "site", "distribution_id": "E1", "prefix": "www/"}]
 QUEUE = {"queue_url": "https://sqs.eu-west-1.amazonaws.com/111122223333/site-changes"}
@@ -38,6 +39,25 @@ def test_each_strategy_has_its_weight_and_collateral_weight_overrides_it(
 def test_defaults_are_exact_and_an_hourly_relist() -> None:
     inv = _settings().invalidation
     assert (inv.strategy, inv.collateral_weight, inv.index_refresh_seconds) == ("exact", None, 3600)
+
+
+def test_the_planner_keeps_two_wildcards_and_50_ms_by_default() -> None:
+    inv = _settings().invalidation
+    assert (inv.wildcard_reserve, inv.planner_budget_ms) == (2, 50)
+    tuned = _settings(wildcard_reserve=0, planner_budget_ms=250).invalidation
+    assert (tuned.wildcard_reserve, tuned.planner_budget_ms) == (0, 250)
+    with pytest.raises(ValueError, match="wildcard_reserve"):
+        _settings(wildcard_reserve=16)
+    with pytest.raises(ValueError, match="planner_budget_ms"):
+        _settings(planner_budget_ms=0)
+
+
+def test_each_distribution_plans_with_the_configured_reserve_and_budget() -> None:
+    # GIVEN exact (no site index) with a reserve of 3 and a budget of 80 ms
+    strategies = cost_strategies(_settings(wildcard_reserve=3, planner_budget_ms=80), None)
+    # THEN the distribution's strategy carries them (exact keeps a reserve too)
+    assert strategies["E1"].reserve == 3
+    assert strategies["E1"].budget_seconds == pytest.approx(0.08)
 
 
 def test_an_unknown_strategy_or_a_negative_weight_is_one_clear_line(tmp_path: Path) -> None:

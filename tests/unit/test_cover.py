@@ -219,6 +219,41 @@ def test_a_re_rendered_blog_is_not_purged_whole_under_balanced() -> None:
     assert optimum.cost(1.0) < 0.6 * _cost(exact, changed, index, 1.0)
 
 
+def _directories(count: int, size: int) -> list[str]:
+    return [f"/d{d:02}/p{p:02}.html" for d in range(count) for p in range(size)]
+
+
+def test_a_burst_leaves_the_reserve_of_wildcards_free_when_it_fits_without_them() -> None:
+    # GIVEN 13 wildcards free, a reserve of 2, and 13 directories of 10 pages that all changed
+    # (130 paths: 100 fit), each beside an unchanged directory of 10 pages
+    changed = _directories(13, 10)
+    unchanged = [f"/d{d:02}-old/p{p}.html" for d in range(13) for p in range(10)]
+    index = DistributionIndex([SiteIndex([*changed, *unchanged])])
+    strategy = Strategy("balanced", 1.0, index, reserve=2)
+    # WHEN balanced plans it (its cheapest cover would spend 13 wildcards)
+    plan = strategy(changed, max_paths=100, wildcard_budget=13)
+    unreserved = Strategy("balanced", 1.0, index)(changed, max_paths=100, wildcard_budget=13)
+    # THEN it spends at most 11, leaving 2 for the next burst, and still covers everything
+    assert unreserved.wildcards == 13
+    assert plan.wildcards <= 11
+    assert all(plan.covers(path) for path in changed)
+    assert len(plan.paths) <= 100
+
+
+def test_the_reserve_is_spent_when_the_burst_cannot_fit_otherwise() -> None:
+    # GIVEN only 2 wildcards free and a reserve of 2
+    changed = _directories(30, 10)
+    index = DistributionIndex([SiteIndex(changed)])
+    for strategy in (Strategy("exact", reserve=2), Strategy("balanced", 1.0, index, reserve=2)):
+        # WHEN 300 paths must fit 100 THEN wildcards are used after all
+        plan = strategy(changed, max_paths=100, wildcard_budget=2)
+        assert 1 <= plan.wildcards <= 2
+        assert all(plan.covers(path) for path in changed)
+        assert len(plan.paths) <= 100
+        # AND 50 paths that fit exact keep both wildcards free
+        assert strategy(changed[:50], max_paths=100, wildcard_budget=2).wildcards == 0
+
+
 def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() -> None:
     # GIVEN 1,500 keys each the prefix of the next (a trie 1,500 levels deep)
     changed = ["/" + "a" * n for n in range(1, 1500)]
@@ -234,23 +269,31 @@ def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() ->
     weight=st.sampled_from([0.0, 0.05, 0.5, 1.0, 2.0, 3.0]),
     max_paths=st.one_of(st.integers(min_value=1, max_value=5), st.integers(min_value=1, max_value=100)),
     budget=st.one_of(st.integers(min_value=1, max_value=4), st.integers(min_value=1, max_value=100)),
+    reserve=st.integers(min_value=0, max_value=3),
 )
 @settings(max_examples=400, deadline=None)
-def test_a_strategy_is_optimal_for_its_weight(
-    site: list[str], picks: list[int], weight: float, max_paths: int, budget: int
+def test_a_strategy_is_optimal_for_its_weight(  # noqa: PLR0917 - one argument per generated dimension
+    site: list[str], picks: list[int], weight: float, max_paths: int, budget: int, reserve: int
 ) -> None:
     # GIVEN a small random site, some of its objects changed, any weight 0-3, limits 1-100
     index = DistributionIndex([SiteIndex(site)])
     changed = sorted({site[i % len(site)] for i in picks})
-    # WHEN a strategy of that weight plans them
-    exact = Strategy("exact")(changed, max_paths=max_paths, wildcard_budget=budget)
-    plan = Strategy("custom", weight, index)(changed, max_paths=max_paths, wildcard_budget=budget)
-    # THEN it covers every change, keeps the limits, and costs exactly the brute-force optimum,
-    # which is never more than the exact plan's cost by the same weight
+    # WHEN a strategy of that weight plans them, keeping a reserve of wildcards
+    exact = Strategy("exact", reserve=reserve)(changed, max_paths=max_paths, wildcard_budget=budget)
+    plan = Strategy("custom", weight, index, reserve=reserve)(
+        changed, max_paths=max_paths, wildcard_budget=budget
+    )
+    # THEN it covers every change, keeps the limits, and costs exactly the brute-force optimum
+    # within the wildcards past the reserve (all of them when nothing fits otherwise), which is
+    # never more than the exact plan's cost by the same weight
     assert all(plan.covers(path) for path in changed)
     assert len(plan.paths) <= max_paths
     assert plan.wildcards <= budget
-    expected = _brute_force(changed, _site(site), weight, max_paths, budget)
+    expected = _brute_force(changed, _site(site), weight, max_paths, max(0, budget - reserve))
+    if expected is None:
+        expected = _brute_force(changed, _site(site), weight, max_paths, budget)
+    else:
+        assert plan.wildcards <= max(0, budget - reserve)
     assert expected is not None
     assert abs(_cost(plan, changed, index, weight) - expected) < 1e-9
     assert expected <= _cost(exact, changed, index, weight) + 1e-9

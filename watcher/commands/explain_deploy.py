@@ -86,7 +86,9 @@ def explain_deploy(settings: Settings, source: str) -> str:
             if weight is not None and index is None:
                 lines.append(f"  {name}{mark}: needs a listing of the site")
                 continue
-            strategy = Strategy(name, weight, index)
+            strategy = Strategy(
+                name, weight, index, reserve=inv.wildcard_reserve, budget_seconds=inv.planner_budget_ms / 1000
+            )
             schedule = schedule_requests(
                 paths,
                 max_paths=inv.max_paths_per_request,

@@ -188,6 +188,10 @@ class InvalidationSettings(Section):
     collateral_weight: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
     index_refresh_seconds: Annotated[float, Field(ge=60, le=86_400)] = 3600
     requests_per_second: Annotated[float, Field(gt=0, le=100)] = 0.5  # per process: replicas share 0.5
+    # Wildcards a burst leaves free for the next one, unless it cannot fit otherwise.
+    wildcard_reserve: Annotated[int, Field(ge=0, le=15)] = 2
+    # The planner's deadline: past it, the best cover found so far (never worse than exact).
+    planner_budget_ms: Annotated[float, Field(gt=0, le=60_000)] = 50
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:

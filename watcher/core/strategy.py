@@ -16,7 +16,7 @@ from watcher.core.cover import collateral, optimal_cover
 from watcher.core.planning import InvalidationPlan, plan_invalidation
 from watcher.core.site_index import DistributionIndex
 
-__all__ = ["STRATEGY_WEIGHTS", "Strategy", "configured_weight"]
+__all__ = ["STRATEGY_WEIGHTS", "Strategy", "configured_strategy", "configured_weight"]
 
 STRATEGY_WEIGHTS: dict[str, float | None] = {"exact": None, "balanced": 1.0, "frugal": 0.05}
 
@@ -28,13 +28,34 @@ def configured_weight(invalidation: InvalidationSettings) -> float | None:
     return STRATEGY_WEIGHTS[invalidation.strategy]
 
 
+def configured_strategy(invalidation: InvalidationSettings, index: DistributionIndex | None) -> Strategy:
+    """The strategy `[invalidation]` configures, over the distribution's index (None: exact)."""
+    weight = configured_weight(invalidation) if index is not None else None
+    name: str = invalidation.strategy
+    if invalidation.collateral_weight is not None and index is not None:
+        name = f"weight {invalidation.collateral_weight:g}"
+    return Strategy(
+        name,
+        weight,
+        index,
+        reserve=invalidation.wildcard_reserve,
+        budget_seconds=invalidation.planner_budget_ms / 1000,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    """How one distribution's bursts are planned."""
+    """How one distribution's bursts are planned.
+
+    `reserve`: wildcards left free for the next burst unless this one cannot fit otherwise;
+    `budget_seconds`: the planner's deadline (None = unbounded).
+    """
 
     name: str
     weight: float | None = None
     index: DistributionIndex | None = None
+    reserve: int = 0
+    budget_seconds: float | None = None
 
     @property
     def uses_index(self) -> bool:
@@ -51,14 +72,29 @@ class Strategy:
     ) -> InvalidationPlan:
         """The plan (a `Planner`): the cheapest cover when the index is ready, else the exact planner.
 
-        `avoid`: wildcards CloudFront rejected, never planned again by the cover.
         The only guard is on the weighted cost: the cover never costs more, by this strategy's
         own weight, than the exact plan (it may bill more paths to purge far fewer objects).
+        It spends no more than `wildcard_budget - reserve` wildcards when that fits.
+        `avoid`: wildcards CloudFront rejected, never planned again by the cover.
         """
         targets = list(paths)
+        kept = max(0, wildcard_budget - self.reserve)
+        if kept < wildcard_budget:
+            plan = self._plan(targets, max_paths, kept, avoid)
+            if plan is not None:
+                return plan
+        plan = self._plan(targets, max_paths, wildcard_budget, avoid)
+        return plan or plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
+
+    def _plan(
+        self, targets: list[str], max_paths: int, wildcard_budget: int, avoid: Collection[str]
+    ) -> InvalidationPlan | None:
+        """The plan within these limits, or None when none fits them."""
         exact = plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
+        fits = len(exact.paths) <= max_paths and exact.wildcards <= wildcard_budget
         if self.weight is None or self.index is None or not self.index.ready:
-            return exact
+            return exact if fits else None
+        bound = len(exact.paths) + self.weight * collateral(exact, targets, self.index) if fits else None
         try:
             cover = optimal_cover(
                 targets,
@@ -66,12 +102,14 @@ class Strategy:
                 weight=self.weight,
                 max_paths=max_paths,
                 wildcard_budget=wildcard_budget,
-                upper_bound=len(exact.paths) + self.weight * collateral(exact, targets, self.index),
+                upper_bound=bound,
                 avoid=avoid,
             )
         except RecursionError:  # keys nested a thousand prefixes deep: the exact plan still covers
-            return exact
-        return exact if cover is None else cover.plan
+            return exact if fits else None
+        if cover is None:
+            return exact if fits else None
+        return cover.plan
 
     def collateral(self, plan: InvalidationPlan, changed: Iterable[str]) -> int | None:
         """Unchanged objects the plan purges, or None when no index says (exact, not yet listed)."""

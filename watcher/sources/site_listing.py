@@ -19,7 +19,7 @@ from watcher.core.config import Settings
 from watcher.core.model import Change, ChangeKind
 from watcher.core.routing import SiteLike
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
-from watcher.core.strategy import Strategy, configured_weight
+from watcher.core.strategy import Strategy, configured_strategy, configured_weight
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,14 +60,13 @@ def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Ca
 
 
 def cost_strategies(settings: Settings, indexer: SiteIndexer | None) -> dict[str, Strategy]:
-    """Each distribution's strategy over its sites' index (empty: every distribution plans exact)."""
+    """Each distribution's strategy over its sites' index (without an indexer: exact)."""
     inv = settings.invalidation
-    if indexer is None:
-        return {}
-    weight = configured_weight(inv)
-    name = inv.strategy if inv.collateral_weight is None else f"weight {weight:g}"
     dists = {site.distribution_id for site in settings.sites}
-    return {dist: Strategy(name, weight, indexer.distribution_index(dist)) for dist in dists}
+    return {
+        dist: configured_strategy(inv, None if indexer is None else indexer.distribution_index(dist))
+        for dist in dists
+    }
 
 
 class SiteIndexer:
