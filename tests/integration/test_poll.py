@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -10,6 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from tests.support.clock import FakeClock
 from tests.support.fault_proxy import FaultProxy, Request
@@ -234,3 +236,24 @@ def test_dry_run_invalidates_nothing_and_commits_nothing(moto_server: str, tmp_p
     # AND the next real run still invalidates the change
     assert run_once(settings)[0] == 0
     assert site.paths() == [{"/index.html", "/"}]
+
+
+def test_a_state_file_of_the_wrong_shape_starts_a_baseline_with_a_warning(
+    moto_server: str, tmp_path: Path
+) -> None:
+    # GIVEN a state file that is valid JSON of the wrong shape (it crashed the start before)
+    site = make_poll_site(moto_server)
+    state_file = tmp_path / "state.json"
+    state_file.write_text('{"version": 1, "scopes": [], "objects": []}')
+    # WHEN `run --once` starts on it
+    with capture_logs() as logs:
+        code, watcher = run_once(poll_settings(site, state_file=str(state_file)))
+    # THEN no crash: a warning names the file, the cycle is a baseline, the file is rewritten
+    assert code == 0
+    assert watcher.poll is not None
+    assert watcher.poll.took_baseline
+    (warning,) = [log for log in logs if log["event"] == "poll state"]
+    assert warning["log_level"] == "warning"
+    assert "new baseline" in warning["detail"]
+    assert json.loads(state_file.read_text())["scopes"]  # the baseline is saved
+    assert site.paths() == []  # and nothing was invalidated

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from watcher.core.config import SiteSettings
 from watcher.core.model import ChangeKind
 from watcher.sources.poll_scan import Scope, listing_scopes
@@ -59,7 +61,7 @@ def test_the_state_survives_a_restart_through_its_file(tmp_path: Path) -> None:
     assert not state.save()  # nothing new: no write
     # WHEN a new process loads it
     again = PollState(path)
-    assert "state loaded" in again.load()
+    assert "state loaded" in again.load().detail
     # THEN it knows the scope and the committed versions, and no temporary file is left
     assert again.has_scope("b/")
     assert again.committed("b", "") == {"index.html": V2}
@@ -79,7 +81,53 @@ def test_an_unreadable_state_file_means_a_new_baseline_said_in_the_log(tmp_path:
     path = tmp_path / "poll.json"
     path.write_text(json.dumps({"version": 99}))
     state = PollState(path)
-    assert "new baseline" in state.load()
+    loaded = state.load()
+    assert "new baseline" in loaded.detail
+    assert loaded.warning
     assert not state.has_scope("b/")
-    assert "first cycle takes a baseline" in PollState(tmp_path / "missing.json").load()
-    assert "a restart takes a new baseline" in PollState(None).load()
+    missing = PollState(tmp_path / "missing.json").load()
+    assert "first cycle takes a baseline" in missing.detail
+    assert not missing.warning
+    assert "a restart takes a new baseline" in PollState(None).load().detail
+
+
+# Valid JSON, wrong shape: each one crashed the start (AttributeError) or was taken as
+# something it is not ("b/" as the scopes "b" and "/", "ab" as ETag "a" and date "b").
+WRONG_SHAPES = {
+    "objects a list": {"version": 1, "scopes": [], "objects": []},
+    "a bucket a list": {"version": 1, "scopes": [], "objects": {"b": []}},
+    "scopes a string": {"version": 1, "scopes": "b/", "objects": {}},
+    "scopes of numbers": {"version": 1, "scopes": [1], "objects": {}},
+    "a version as a string": {"version": "ab", "scopes": "b/", "objects": {"b": {"k": "ab"}}},
+    "a version as a boolean": {"version": True, "scopes": ["b/"], "objects": {}},
+    "a version as a string pair": {"version": 1, "scopes": ["b/"], "objects": {"b": {"k": "ab"}}},
+    "a version of numbers": {"version": 1, "scopes": ["b/"], "objects": {"b": {"k": [1, 2]}}},
+    "a version of three": {"version": 1, "scopes": ["b/"], "objects": {"b": {"k": ["e", "d", "x"]}}},
+    "a version null": {"version": 1, "scopes": ["b/"], "objects": {"b": {"k": None}}},
+    "no objects": {"version": 1, "scopes": ["b/"]},
+    "a number": 7,
+    "null": None,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(WRONG_SHAPES))
+def test_a_state_file_of_the_wrong_shape_is_a_new_baseline_with_a_warning(tmp_path: Path, shape: str) -> None:
+    # GIVEN a state file that is valid JSON of the wrong shape
+    path = tmp_path / "poll.json"
+    path.write_text(json.dumps(WRONG_SHAPES[shape]))
+    # WHEN the state loads
+    state = PollState(path)
+    loaded = state.load()
+    # THEN no crash: a new baseline, said as a warning, and nothing of the file is kept
+    assert loaded.warning
+    assert "new baseline" in loaded.detail
+    assert not state.has_scope("b/")
+    assert state.size() == 0
+
+
+def test_a_state_file_nested_too_deep_for_the_parser_is_a_new_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "poll.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)  # json.loads raises RecursionError
+    loaded = PollState(path).load()
+    assert loaded.warning
+    assert "new baseline" in loaded.detail

@@ -107,7 +107,8 @@ class PollSource:
         self._skip = 0
         self._scheduler: BackgroundScheduler | None = None
         self._log = structlog.get_logger("watcher.poll")
-        self._log.info("poll state", detail=self._state.load())
+        loaded = self._state.load()
+        (self._log.warning if loaded.warning else self._log.info)("poll state", detail=loaded.detail)
 
     @property
     def pending(self) -> int:

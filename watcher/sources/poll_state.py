@@ -21,7 +21,7 @@ from typing import Any
 
 from watcher.core.model import Ack, Change, ChangeKind
 
-__all__ = ["Difference", "PollState", "Seen", "differences", "poll_change"]
+__all__ = ["Difference", "Loaded", "PollState", "Seen", "differences", "poll_change"]
 
 _FORMAT_VERSION = 1
 
@@ -40,6 +40,14 @@ class Seen:
             return datetime.fromisoformat(self.last_modified)
         except ValueError:
             return None
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What loading the state file did, for the log: `warning` when the file was there but unusable."""
+
+    detail: str
+    warning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,22 +115,28 @@ class PollState:
 
     # -- reading -------------------------------------------------------------------
 
-    def load(self) -> str:
-        """Read the state file if there is one; returns what happened, for the log."""
+    def load(self) -> Loaded:
+        """Read the state file if there is one; what happened, for the log.
+
+        A file that cannot be used (unreadable, not JSON, or JSON of another shape) is a
+        new baseline with a warning, never a crash: refusing to start would stop
+        invalidations altogether; a baseline loses only what changed while the watcher
+        was down, and the log says so.
+        """
         if self.path is None:
-            return "no state_file: state is kept in memory, a restart takes a new baseline"
+            return Loaded("no state_file: state is kept in memory, a restart takes a new baseline")
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             scopes, objects = _parse(raw)
         except FileNotFoundError:
-            return f"no saved state at {self.path}: the first cycle takes a baseline"
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            # Refusing to start would stop invalidations altogether; a baseline loses
-            # only what changed while the watcher was down, and the log says so.
-            return f"unreadable state at {self.path} ({exc}): the first cycle takes a new baseline"
+            return Loaded(f"no saved state at {self.path}: the first cycle takes a baseline")
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+            return Loaded(
+                f"unusable state at {self.path} ({exc}): the first cycle takes a new baseline", warning=True
+            )
         with self._lock:
             self._scopes, self._objects = scopes, objects
-        return f"state loaded from {self.path}: {len(scopes)} scope(s), {self.size()} key(s)"
+        return Loaded(f"state loaded from {self.path}: {len(scopes)} scope(s), {self.size()} key(s)")
 
     def has_scope(self, scope: str) -> bool:
         """Whether a listing scope ("bucket/prefix") has a baseline."""
@@ -198,15 +212,33 @@ def _dump(scopes: set[str], objects: dict[str, dict[str, Seen]]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
+class _WrongShape(ValueError):
+    """Valid JSON, but not the document `_dump` writes."""
+
+
 def _parse(raw: Any) -> tuple[set[str], dict[str, dict[str, Seen]]]:
-    if not isinstance(raw, dict) or raw.get("version") != _FORMAT_VERSION:
-        raise ValueError(f"not a version {_FORMAT_VERSION} poll state")
-    scopes = {str(scope) for scope in raw["scopes"]}
-    objects = {
-        str(bucket): {str(key): Seen(str(etag), str(modified)) for key, (etag, modified) in keys.items()}
-        for bucket, keys in raw["objects"].items()
-    }
-    return scopes, objects
+    """The document `_dump` writes, checked shape by shape; _WrongShape naming the first thing amiss."""
+    if not isinstance(raw, dict) or type(raw.get("version")) is not int or raw["version"] != _FORMAT_VERSION:
+        raise _WrongShape(f"not a version {_FORMAT_VERSION} poll state")
+    scopes, objects = raw.get("scopes"), raw.get("objects")
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise _WrongShape("'scopes' is not a list of strings")
+    if not isinstance(objects, dict):
+        raise _WrongShape("'objects' is not a table of buckets")
+    parsed: dict[str, dict[str, Seen]] = {}
+    for bucket, keys in objects.items():
+        if not isinstance(keys, dict):
+            raise _WrongShape(f"objects[{bucket!r}] is not a table of keys")
+        parsed[bucket] = {key: _seen(bucket, key, version) for key, version in keys.items()}
+    return set(scopes), parsed
+
+
+def _seen(bucket: str, key: str, version: Any) -> Seen:
+    """`[etag, last_modified]`, both strings."""
+    pair = isinstance(version, list) and len(version) == 2
+    if not (pair and all(isinstance(part, str) for part in version)):
+        raise _WrongShape(f"objects[{bucket!r}][{key!r}] is not [etag, last_modified]")
+    return Seen(version[0], version[1])
 
 
 def _write_atomically(path: Path, text: str) -> None:
