@@ -119,6 +119,24 @@ def test_the_same_batch_retried_even_after_a_restart_makes_one_invalidation(
     assert len(cloudfront.invalidations) == 2
 
 
+def test_with_tight_quotas_a_retry_after_a_restart_gets_the_same_caller_reference(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN people hold 12 wildcards in progress, so a wide batch gets the last one we may use
+    _people_hold_wildcards(client, distribution, 12)
+    first = _flush(_invalidator(client, clock, max_paths=10)[0], _wide_batch(distribution))
+    assert first.outcome == "created"
+    made = len(cloudfront.invalidations)
+    # WHEN a restarted process flushes the same messages again, with the first attempt still in
+    # progress (it now holds that last wildcard)
+    again = _flush(_invalidator(client, clock, max_paths=10)[0], _wide_batch(distribution))
+    # THEN it recognised its own invalidation: the same plan and CallerReference, no new invalidation
+    assert again.outcome == "created"
+    assert again.invalidation_ids == first.invalidation_ids
+    assert len(cloudfront.invalidations) == made
+    assert cloudfront.refusals == []
+
+
 def test_a_lost_response_is_retried_without_a_duplicate(
     cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
 ) -> None:

@@ -34,6 +34,7 @@ class _Known:
     created: float
     completed: bool = False
     files: int = 0  # file paths: they count against CloudFront's 3,000 in progress
+    reference: str = ""  # its CallerReference, when known
 
 
 class InProgress:
@@ -60,12 +61,20 @@ class InProgress:
         self._refresh_lock = threading.Lock()
         self._log = structlog.get_logger("watcher.inprogress")
 
-    def record(self, distribution_id: str, invalidation_id: str, paths: list[str], *, created: float) -> None:
+    def record(
+        self,
+        distribution_id: str,
+        invalidation_id: str,
+        paths: list[str],
+        *,
+        created: float,
+        reference: str = "",
+    ) -> None:
         """Remember an invalidation we created (its paths are known without a GetInvalidation)."""
         wildcards = sum(1 for path in paths if is_wildcard(path))
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = _Known(
-                wildcards=wildcards, created=created, files=len(paths) - wildcards
+                wildcards=wildcards, created=created, files=len(paths) - wildcards, reference=reference
             )
         self._publish(distribution_id)
 
@@ -110,9 +119,17 @@ class InProgress:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
         return self.usage(distribution_id)[0]
 
-    def usage(self, distribution_id: str) -> tuple[int, int]:
-        """(wildcard paths, file paths) in progress on the distribution (refreshed from CloudFront)."""
-        running = self.refresh(distribution_id)
+    def usage(self, distribution_id: str, *, excluding: str = "") -> tuple[int, int]:
+        """(wildcard paths, file paths) in progress on the distribution (refreshed from CloudFront).
+
+        `excluding`: a CallerReference prefix whose invalidations do not count (a batch's own
+        first attempt, which its retry would otherwise plan around, changing its reference).
+        """
+        running = [
+            known
+            for known in self.refresh(distribution_id)
+            if not (excluding and known.reference.startswith(excluding))
+        ]
         return sum(known.wildcards for known in running), sum(known.files for known in running)
 
     def refresh(self, distribution_id: str) -> list[_Known]:
@@ -175,11 +192,17 @@ class InProgress:
         except AWS_ERRORS:
             # Unknown paths: count it as one wildcard, the conservative guess.
             return _Known(wildcards=1, created=self._clock.time())
-        paths = response["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", [])
+        batch = response["Invalidation"]["InvalidationBatch"]
+        paths = batch["Paths"].get("Items", [])
         created_at = response["Invalidation"].get("CreateTime")
         created = created_at.timestamp() if created_at is not None else self._clock.time()
         wildcards = sum(1 for path in paths if is_wildcard(path))
-        known = _Known(wildcards=wildcards, created=created, files=len(paths) - wildcards)
+        known = _Known(
+            wildcards=wildcards,
+            created=created,
+            files=len(paths) - wildcards,
+            reference=str(batch.get("CallerReference", "")),
+        )
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known
         return known

@@ -19,7 +19,15 @@ from watcher.awserrors import AWS_ERRORS, classify
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
-from watcher.cloudfront.request import Backoff, CreatedInvalidation, Progress, Request, Sent, caller_reference
+from watcher.cloudfront.request import (
+    Backoff,
+    CreatedInvalidation,
+    Progress,
+    Request,
+    Sent,
+    batch_prefix,
+    caller_reference,
+)
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -109,8 +117,14 @@ class Invalidator:
         return self._strategies.get(distribution_id) or Strategy("exact")
 
     def plan(self, batch: Batch) -> Schedule:
-        """The frozen requests for a batch, within the wildcards and file paths free on its distribution."""
-        wildcards_used, files_used = self._in_progress.usage(batch.distribution_id)
+        """The frozen requests for a batch, within the wildcards and file paths free on its distribution.
+
+        The batch's own invalidations in progress (a first attempt, before a restart) do not
+        count: the retry plans what the first attempt planned, so it sends the same
+        CallerReference and CloudFront answers with the same invalidation.
+        """
+        own = batch_prefix(batch.distribution_id, [change.identity for change in batch.changes])
+        wildcards_used, files_used = self._in_progress.usage(batch.distribution_id, excluding=own)
         strategy = self.strategy(batch.distribution_id)
         refused = frozenset(self._refused.get(batch.distribution_id, ()))
 
@@ -291,7 +305,9 @@ class Invalidator:
         return delay
 
     def _created(self, request: Request, invalidation: Any) -> Sent:
-        self._in_progress.record(request.dist, invalidation["Id"], request.paths, created=self._clock.time())
+        self._in_progress.record(
+            request.dist, invalidation["Id"], request.paths, created=self._clock.time(), reference=request.ref
+        )
         if self._bill is not None:
             self._bill.record(request.dist, invalidation["Id"], len(request.paths))
         request.log.info(

@@ -2,7 +2,9 @@
 
 The reference is derived from the identities of the batch's changes and the
 request's paths, so a retry after a lost response, even from a restarted
-process, returns the same invalidation.
+process, returns the same invalidation. It starts with a prefix derived from
+the batch alone, by which a retry recognises the invalidations of its own
+first attempt among those in progress (see Invalidator.plan).
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from typing import Literal
 
 import structlog
 
-__all__ = ["Backoff", "CreatedInvalidation", "Progress", "Request", "Sent", "caller_reference"]
+__all__ = [
+    "Backoff",
+    "CreatedInvalidation",
+    "Progress",
+    "Request",
+    "Sent",
+    "batch_prefix",
+    "caller_reference",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +80,25 @@ class Progress:
     created: list[CreatedInvalidation] = field(default_factory=list)
 
 
-def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:
-    """Derived from the batch's change identities and the frozen paths: same batch, same reference."""
+def batch_prefix(distribution_id: str, identities: Sequence[str]) -> str:
+    """The part of a CallerReference that names the batch alone (its distribution and changes).
+
+    Every request of a batch starts with it, so the batch recognises its own invalidations
+    among those in progress (after a restart too) and plans as if they were not there.
+    """
     digest = hashlib.sha256()
     digest.update(distribution_id.encode())
     for identity in sorted(set(identities)):
         digest.update(b"\0" + identity.encode())
-    digest.update(b"\1")
+    return "cfw-" + digest.hexdigest()[:20] + "-"
+
+
+def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:
+    """The batch's prefix, then a digest of the frozen paths: same batch and paths, same reference."""
+    digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(b"\0" + path.encode())
-    return "cfw-" + digest.hexdigest()[:40]
+    return batch_prefix(distribution_id, identities) + digest.hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)
