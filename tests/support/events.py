@@ -38,11 +38,15 @@ def s3_record(
     event_time: str = "2026-03-01T12:00:00.000Z",
     source: str = "aws:s3",
     sequence: int | None = None,
+    version_id: str | None = None,
+    etag: str | None = None,
 ) -> dict[str, Any]:
     """One record of an S3 event notification (event version 2.1).
 
     With `sequence`, the record's size, ETag, sequencer and request id derive from
-    it, so a stream of records looks like distinct real uploads.
+    it, so a stream of records looks like distinct real uploads. With `version_id`,
+    the record names the version as S3 does in a versioned bucket (moto's own
+    notifications leave `versionId` out: tests of the content check publish these).
     """
     record: dict[str, Any] = {
         "eventVersion": "2.1",
@@ -77,6 +81,10 @@ def s3_record(
         record["s3"]["object"].update(
             {"size": 1024 + sequence % 4096, "eTag": f"{sequence:032x}", "sequencer": f"{sequence:018X}"}
         )
+    if version_id is not None:
+        record["s3"]["object"]["versionId"] = version_id
+    if etag is not None:
+        record["s3"]["object"]["eTag"] = etag
     return record
 
 
@@ -110,25 +118,35 @@ def eventbridge_event(
     key: str = "index.html",
     source: str = "aws.s3",
     time: str = "2026-03-01T12:00:00Z",
+    version_id: str | None = None,
+    reason: str = "PutObject",
+    deletion_type: str | None = None,
 ) -> str:
-    """An EventBridge event from S3 (as an SQS target receives it)."""
-    return json.dumps(
-        {
+    """An EventBridge event from S3 (as an SQS target receives it).
+
+    `version_id` adds `detail.object.version-id` as S3 sends it for a versioned bucket;
+    `deletion_type` ("Permanently Deleted", "Delete Marker Created") as in Object Deleted.
+    """
+    event: dict[str, Any] = {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": detail_type,
+        "source": source,
+        "account": "123456789012",
+        "time": time,
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
             "version": "0",
-            "id": "17793124-05d4-b198-2fde-7ededc63b103",
-            "detail-type": detail_type,
-            "source": source,
-            "account": "123456789012",
-            "time": time,
-            "region": "us-east-1",
-            "resources": [f"arn:aws:s3:::{bucket}"],
-            "detail": {
-                "version": "0",
-                "bucket": {"name": bucket},
-                "object": {"key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184"},
-                "request-id": "N4N7GDK58NMKJ12R",
-                "requester": "123456789012",
-                "reason": "PutObject",
-            },
-        }
-    )
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184"},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "reason": reason,
+        },
+    }
+    if version_id is not None:
+        event["detail"]["object"]["version-id"] = version_id
+    if deletion_type is not None:
+        event["detail"]["deletion-type"] = deletion_type
+    return json.dumps(event)

@@ -180,6 +180,81 @@ def test_the_tags_added_sample_is_ignored() -> None:
     assert result.ignored == ("EventBridge Object Tags Added",)
 
 
+# -- versions (versioned buckets) ------------------------------------------------------------
+
+
+def test_a_record_of_a_versioned_bucket_carries_its_version_id_into_the_change() -> None:
+    # GIVEN an ObjectCreated record as S3 writes it in a versioned bucket
+    body = s3_body(s3_record(key="a.html", version_id="3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"))
+    # WHEN it is parsed
+    (change,) = parse_body(body, message_id="m").changes
+    # THEN the change names that version, for the content check
+    assert change.version_id == "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+
+
+def test_a_record_without_a_version_or_of_the_null_version_has_none() -> None:
+    # GIVEN records of an unversioned bucket (no versionId) and of a suspended one ("null")
+    body = s3_body(s3_record(key="a.html"), s3_record(key="b.html", version_id="null"))
+    # WHEN parsed, THEN neither names a version: nothing to compare with, always a change
+    assert [c.version_id for c in parse_body(body, message_id="m").changes] == [None, None]
+
+
+def test_an_eventbridge_event_carries_its_version_id() -> None:
+    body = eventbridge_event(version_id="IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
+    (change,) = parse_body(body, message_id="m").changes
+    assert change.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+
+
+def test_a_lifecycle_expiration_of_a_noncurrent_version_is_not_a_change() -> None:
+    # GIVEN a lifecycle rule permanently deleting one (noncurrent) version of a.html
+    body = s3_body(s3_record("LifecycleExpiration:Delete", key="a.html", version_id="v1"))
+    # WHEN parsed
+    result = parse_body(body, message_id="m")
+    # THEN nothing served changed: ignored, with the reason, not rejected
+    assert result.changes == ()
+    assert result.ignored == ("noncurrent version expired by lifecycle: a.html",)
+    assert not result.poison
+
+
+def test_eventbridge_lifecycle_permanent_deletion_of_a_version_is_not_a_change() -> None:
+    body = eventbridge_event(
+        "Object Deleted",
+        version_id="v1",
+        reason="Lifecycle Expiration",
+        deletion_type="Permanently Deleted",
+    )
+    result = parse_body(body, message_id="m")
+    assert result.changes == ()
+    assert result.ignored == ("noncurrent version expired by lifecycle: index.html",)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "version_id"),
+    [
+        ("LifecycleExpiration:DeleteMarkerCreated", "dm1"),  # the current version now 404s
+        ("LifecycleExpiration:Delete", None),  # unversioned: the object itself is gone
+        ("ObjectRemoved:Delete", "v1"),  # a user deleting a version: may be a rollback
+        ("ObjectRemoved:DeleteMarkerCreated", "dm1"),
+    ],
+)
+def test_removals_that_may_change_what_is_served_stay_changes(
+    event_name: str, version_id: str | None
+) -> None:
+    body = s3_body(s3_record(event_name, key="a.html", version_id=version_id))
+    (change,) = parse_body(body, message_id="m").changes
+    assert change.kind == ChangeKind.REMOVED
+
+
+def test_eventbridge_delete_marker_from_lifecycle_stays_a_change() -> None:
+    body = eventbridge_event(
+        "Object Deleted",
+        version_id="dm1",
+        reason="Lifecycle Expiration",
+        deletion_type="Delete Marker Created",
+    )
+    assert [c.kind for c in parse_body(body, message_id="m").changes] == [ChangeKind.REMOVED]
+
+
 # -- foreign sources -----------------------------------------------------------------------
 
 

@@ -4,6 +4,11 @@ Bodies come in four shapes: an S3 event notification (direct, or SNS with raw
 delivery), the same wrapped in an SNS envelope, an EventBridge event from
 `aws.s3`, or the `s3:TestEvent` S3 sends when a notification is configured.
 Keys arrive form-URL-encoded (space as `+`); they leave here as stored in S3.
+In a versioned bucket a record names the object's version (`versionId`; EventBridge:
+`detail.object.version-id`): it travels with the change, for the content check.
+A lifecycle rule's permanent deletion of a version (`LifecycleExpiration:Delete`
+with a version id) only ever removes a noncurrent version (expiring a current one
+creates a delete marker), so it changes nothing served and is ignored.
 
 Pure: no AWS, no metrics. Every outcome is data: changes, ignored records
 (with a reason), rejected records (with a reason). Nothing here raises: whatever a
@@ -27,6 +32,7 @@ _CREATED_PREFIXES = ("ObjectCreated:",)
 _REMOVED_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:")
 _EVENTBRIDGE_KINDS = {"Object Created": ChangeKind.CREATED, "Object Deleted": ChangeKind.REMOVED}
 _MAX_REASON = 200
+_NONCURRENT_EXPIRED = "noncurrent version expired by lifecycle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,9 @@ def _parse_s3_record(record: Any, *, identity: str, source: str) -> Change | str
     bucket = _text(_table(s3, "bucket"), "name")
     obj = _table(s3, "object")
     key = _decode_key(_text(obj, "key"))
+    version_id = _version_id(obj.get("versionId"))
+    if version_id is not None and event_name.removeprefix("s3:") == "LifecycleExpiration:Delete":
+        return _short(f"{_NONCURRENT_EXPIRED}: {key[:100]}")
     return Change(
         bucket=bucket,
         key=key,
@@ -151,6 +160,7 @@ def _parse_s3_record(record: Any, *, identity: str, source: str) -> Change | str
         identity=identity,
         event_time=_timestamp(record.get("eventTime")),
         source=source,
+        version_id=version_id,
     )
 
 
@@ -163,7 +173,15 @@ def _parse_eventbridge(document: dict[str, Any], *, message_id: str, source: str
         return ParseResult(ignored=(_short(f"EventBridge {detail_type}"),))
     detail = _table(document, "detail")
     bucket = _text(_table(detail, "bucket"), "name")
-    key = _decode_key(_text(_table(detail, "object"), "key"))
+    obj = _table(detail, "object")
+    key = _decode_key(_text(obj, "key"))
+    version_id = _version_id(obj.get("version-id"))
+    if (
+        version_id is not None
+        and detail.get("reason") == "Lifecycle Expiration"
+        and detail.get("deletion-type") == "Permanently Deleted"
+    ):
+        return ParseResult(ignored=(_short(f"{_NONCURRENT_EXPIRED}: {key[:100]}"),))
     change = Change(
         bucket=bucket,
         key=key,
@@ -171,6 +189,7 @@ def _parse_eventbridge(document: dict[str, Any], *, message_id: str, source: str
         identity=f"{message_id}#0",
         event_time=_timestamp(document.get("time")),
         source=source,
+        version_id=version_id,
     )
     return ParseResult(changes=(change,))
 
@@ -199,6 +218,13 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _version_id(value: Any) -> str | None:
+    # "null" names the version an unversioned (or suspended) bucket writes: no chain to compare.
+    if not isinstance(value, str) or not value or value == "null" or len(value) > 1024:
+        return None
+    return value
 
 
 def _decode_key(encoded: str) -> str:

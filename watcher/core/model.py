@@ -79,6 +79,8 @@ class Change:
     index) or, for poll mode, key + ETag. It feeds the CallerReference.
     `site_wide` (poll's `on_change = "site"`) asks routing for one wildcard over
     the whole site instead of the key's own paths.
+    `version_id` is the S3 version the event names (versioned buckets only): a write
+    with one can be compared with the version before it (see `watcher.core.content`).
     """
 
     bucket: str
@@ -89,6 +91,7 @@ class Change:
     source: str = "sqs"
     ack: Ack = field(default_factory=NullAck, compare=False, repr=False)
     site_wide: bool = False
+    version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
