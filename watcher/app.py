@@ -32,6 +32,7 @@ from watcher.ops.observer import Observer
 from watcher.pipeline import Pipeline
 from watcher.sources import SourceHealth
 from watcher.sources.build import build_sources
+from watcher.sources.content import ContentCheck
 from watcher.sources.poll import PollSource
 from watcher.sources.queue_depth import QueueDepth
 from watcher.sources.receiver import Receiver
@@ -56,7 +57,7 @@ class StartupError(Exception):
 
 
 class Watcher:
-    """The daemon: sources -> routing -> batching -> invalidation -> acks."""
+    """The daemon: sources -> routing -> content -> batching -> invalidation -> acks."""
 
     def __init__(
         self,
@@ -120,6 +121,12 @@ class Watcher:
         self.cloudfront_health = CloudFrontHealth(clock=self.clock, unready_after=unready_after)
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
         cloudfront, site_clients = factory.cloudfront(), factory.for_sites(settings.sites)
+        self.content = ContentCheck(
+            site_clients.s3,
+            clock=self.clock,
+            metrics=self.metrics,
+            skip_unchanged=settings.invalidation.skip_unchanged,
+        )
         self.bill = MonthlyBill(
             cloudfront,
             settings.sites,
@@ -159,6 +166,8 @@ class Watcher:
             stop=self.stop,
             completion=self.completion,
             on_flushed=self.followup.flushed,
+            content=self.content,
+            on_unchanged=self.followup.unchanged,
         )
 
     def _http_server(self) -> HealthServer | None:

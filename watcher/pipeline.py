@@ -1,4 +1,8 @@
-"""Changes in, acknowledgements out: routing -> batching -> invalidation -> acks.
+"""Changes in, acknowledgements out: routing -> content -> batching -> invalidation -> acks.
+
+The content check (versioned buckets) starts its S3 lookups when a change is
+submitted and runs them off the main loop during the quiet period; each flush first
+sifts its batch: unchanged writes are acknowledged without an invalidation.
 
 The lifecycle owner (app.py) feeds changes with `submit` from the source
 threads and calls `dispatch` from its main loop; flushes run on a small pool
@@ -27,6 +31,7 @@ from watcher.core.model import Change, FanOutAck
 from watcher.core.routing import Router
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources.content import ContentCheck
 
 __all__ = ["Pipeline"]
 
@@ -46,7 +51,11 @@ class Pipeline:
         completion: CompletionTracker | None = None,
         workers: int = 4,
         on_flushed: Callable[[Batch, FlushResult], None] | None = None,
+        content: ContentCheck | None = None,
+        on_unchanged: Callable[[str, int], None] | None = None,
     ) -> None:
+        """`content` compares writes with their previous version (None: every write is a change);
+        `on_unchanged(distribution_id, count)` hears of the writes a flush acknowledged unchanged."""
         self._router = router
         self._batcher = batcher
         self._invalidator = invalidator
@@ -54,6 +63,8 @@ class Pipeline:
         self._metrics = metrics
         # Observers of each flush (events, /status), told after the acks; they must not block.
         self._on_flushed = on_flushed
+        self._content = content
+        self._on_unchanged = on_unchanged
         self._clock = clock
         self._stop = stop
         self._abort = threading.Event()
@@ -69,8 +80,11 @@ class Pipeline:
     def submit(self, change: Change) -> None:
         """Route one change to every site that serves it and queue its paths."""
         result = self._router.route(change.bucket, change.key, site_wide=change.site_wide)
-        outcome = "ignored" if result.ignored else "accepted"
-        self._metrics.events.labels(source=change.source, outcome=outcome).inc()
+        if self._content is not None and not result.ignored:
+            change = self._content.start(change)  # counted accepted or unchanged once compared
+        if change.content is None:
+            outcome = "ignored" if result.ignored else "accepted"
+            self._metrics.events.labels(source=change.source, outcome=outcome).inc()
         if result.ignored:
             self._log.info(
                 "change ignored",
@@ -139,8 +153,32 @@ class Pipeline:
         with self._lock:
             return self._deadline
 
+    def _sift(self, batch: Batch) -> Batch | None:
+        """The batch without its unchanged writes (acknowledged here); None when nothing changed."""
+        if self._content is None:
+            return batch
+        sifted = self._content.sift(batch, deadline=self._current_deadline())
+        if not sifted.unchanged:
+            return batch
+        for change in sifted.unchanged:
+            change.ack.covered()  # the version before it is served: nothing to invalidate
+        self._log.info(
+            "unchanged writes acknowledged without an invalidation",
+            distribution=batch.distribution_id,
+            unchanged=len(sifted.unchanged),
+            changed=len(sifted.batch.entries) if sifted.batch is not None else 0,
+            keys=[change.key[:300] for change in sifted.unchanged[:20]],
+        )
+        if self._on_unchanged is not None:
+            self._on_unchanged(batch.distribution_id, len(sifted.unchanged))
+        return sifted.batch
+
     def _flush(self, batch: Batch) -> None:
         try:
+            sifted = self._sift(batch)
+            if sifted is None:
+                return
+            batch = sifted
             result = self._invalidator.flush(batch, abort=self._abort, deadline=self._current_deadline())
         except Exception:  # noqa: BLE001 - a bug must not lose the batch: release it for redelivery
             self._log.exception("flush crashed; releasing its changes", distribution=batch.distribution_id)
@@ -168,6 +206,8 @@ class Pipeline:
     def abort(self, grace: float) -> None:
         """Give up on running flushes (their changes fail), waiting at most `grace` seconds in all."""
         self._abort.set()
+        if self._content is not None:
+            self._content.close()
         until = time.monotonic() + grace
         with self._lock:
             running = list(self._in_flight.values())

@@ -40,6 +40,7 @@ def test_status_shows_pending_paths_then_the_invalidation_in_flight(
                 "in_flight_count": 0,
                 "in_flight": [],
                 "last_invalidation": None,
+                "unchanged_writes": 0,
             }
             # WHEN a deploy lands
             stack.deploy({"index.html": "home"})

@@ -29,7 +29,7 @@ __all__ = [
     "identify",
 ]
 
-ERROR_FAULT_KINDS = ("503", "500", "throttle")
+ERROR_FAULT_KINDS = ("503", "500", "throttle", "denied")
 FAULT_KINDS = (*ERROR_FAULT_KINDS, "lost_response", "slow", "hang", "reset", "down")
 
 # SigV4 credential scope: AKID/DATE/REGION/SERVICE/aws4_request
@@ -235,7 +235,7 @@ def _throttle_code(service: str) -> str:
 
 
 def fault_error(kind: str, request: Request) -> Response:
-    """The error response that AWS sends for fault `kind` ("503", "500", "throttle")."""
+    """The error response that AWS sends for fault `kind` ("503", "500", "throttle", "denied")."""
     protocol = _protocol(request.service, request)
     if kind == "503":
         return aws_error(request, 503, "ServiceUnavailable", "Service Unavailable", sender=False)
@@ -248,6 +248,8 @@ def fault_error(kind: str, request: Request) -> Response:
             "We encountered an internal error. Please try again.",
             sender=False,
         )
+    if kind == "denied":  # what IAM answers a call the policy does not allow
+        return aws_error(request, 403, "AccessDenied", "User is not authorized to perform this action")
     if kind == "throttle":
         if protocol == "s3":
             return aws_error(request, 503, "SlowDown", "Please reduce your request rate.")

@@ -7,7 +7,8 @@ generator under a lock, so a run with the same requests is the same run.
 
 Fault kinds:
     "503", "500", "throttle"  an AWS error response in the service's own protocol,
-                              not forwarded (botocore sees the real error code)
+    "denied"                  not forwarded (botocore sees the real error code;
+                              "denied" is IAM's 403 AccessDenied)
     "lost_response"           forwarded (the request IS applied), then the
                               connection is closed without an answer
     "slow"                    held for ``slow_seconds`` (beyond the client's read
@@ -36,7 +37,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from tests.support.aws_wire import FAULT_KINDS, Request, Response, fault_error, identify
+from tests.support.aws_wire import ERROR_FAULT_KINDS, FAULT_KINDS, Request, Response, fault_error, identify
 
 __all__ = ["FAULT_KINDS", "FaultProxy", "Matcher", "RecordedRequest", "Request", "Response"]
 
@@ -305,7 +306,7 @@ class FaultProxy:
                 release = self._release_hung
             release.wait()
             raise _Dropped
-        if fault in ("503", "500", "throttle"):
+        if fault in ERROR_FAULT_KINDS:
             response = fault_error(fault, request)
         else:
             if fault == "slow":

@@ -48,6 +48,11 @@ class FollowUp:
         if self.notifier is not None:
             self.notifier.created(notices_for(batch, result, self._clock.time()))
 
+    def unchanged(self, distribution_id: str, count: int) -> None:
+        """A flush acknowledged `count` unchanged writes without an invalidation: /status counts them."""
+        if self._board is not None:
+            self._board.unchanged(distribution_id, count)
+
     def completed(self, distribution_id: str, invalidation_id: str) -> None:
         """CloudFront said Completed: a Completed event (queued only)."""
         if self.notifier is not None:

@@ -46,7 +46,13 @@ class StatusBoard:
         self._in_progress = in_progress
         self._clock = clock
         self._last: dict[str, dict[str, Any]] = {}
+        self._unchanged: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def unchanged(self, distribution_id: str, count: int) -> None:
+        """Count writes acknowledged unchanged (same content as the version before them)."""
+        with self._lock:
+            self._unchanged[distribution_id] = self._unchanged.get(distribution_id, 0) + count
 
     def flushed(self, batch: Batch, result: FlushResult) -> None:
         """Remember the last invalidation a flush created on its distribution."""
@@ -76,6 +82,7 @@ class StatusBoard:
             flying = self._in_progress.in_flight(dist)
             with self._lock:
                 last = dict(self._last[dist]) if dist in self._last else None
+                unchanged = self._unchanged.get(dist, 0)
             oldest = since.get(dist)
             distributions[dist] = {
                 "pending_paths": pending.get(dist, 0),
@@ -86,5 +93,6 @@ class StatusBoard:
                     for i, created in flying[:MAX_IN_FLIGHT_SHOWN]
                 ],
                 "last_invalidation": last,
+                "unchanged_writes": unchanged,
             }
         return {"time": _iso(self._clock.time()), "distributions": distributions}

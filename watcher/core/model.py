@@ -72,6 +72,25 @@ class FanOutAck:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a write changed what is served, and why (one short line, for logs)."""
+
+    unchanged: bool
+    reason: str
+
+
+class PendingVerdict(Protocol):
+    """A content comparison running off the main loop (see `watcher.core.content`).
+
+    `settle(timeout)` waits for it at most `timeout` seconds (past that: a change) and
+    gives the verdict; every call gives the first one (a change routed to several
+    distributions is settled once).
+    """
+
+    def settle(self, timeout: float) -> Verdict: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One object changed in one bucket.
 
@@ -80,7 +99,8 @@ class Change:
     `site_wide` (poll's `on_change = "site"`) asks routing for one wildcard over
     the whole site instead of the key's own paths.
     `version_id` is the S3 version the event names (versioned buckets only): a write
-    with one can be compared with the version before it (see `watcher.core.content`).
+    with one can be compared with the version before it (see `watcher.core.content`);
+    `content` is that comparison, started when the change was submitted.
     """
 
     bucket: str
@@ -92,6 +112,7 @@ class Change:
     ack: Ack = field(default_factory=NullAck, compare=False, repr=False)
     site_wide: bool = False
     version_id: str | None = None
+    content: PendingVerdict | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,6 +192,9 @@ class InvalidationSettings(Section):
     wildcard_reserve: Annotated[int, Field(ge=0, le=15)] = 2
     # The planner's deadline: past it, the best cover found so far (never worse than exact).
     planner_budget_ms: Annotated[float, Field(gt=0, le=60_000)] = 50
+    # Versioned buckets: a write with the same bytes and cached headers as the version
+    # before it is acknowledged without an invalidation (watcher.core.content).
+    skip_unchanged: bool = True
 
     @model_validator(mode="after")
     def _delay_covers_quiet_period(self) -> InvalidationSettings:

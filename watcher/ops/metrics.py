@@ -82,7 +82,7 @@ class Metrics:
         counter, gauge, histogram = self._counter, self._gauge, self._histogram
         self.events = counter(
             "events",
-            "S3 event records seen, by source and outcome (accepted, ignored, rejected).",
+            "S3 event records seen, by source and outcome (accepted, ignored, rejected, unchanged).",
             "source",
             "outcome",
         )
@@ -139,6 +139,11 @@ class Metrics:
             "poll_cycles", "Poll cycles by outcome (ok, baseline, failed, skipped).", "outcome"
         )
         self.poll_list_calls = counter("poll_list_calls", "ListObjectsV2 calls made by poll cycles.")
+        self.content_lookup_calls = counter(
+            "content_lookup_calls",
+            "S3 calls of the content check (call = ListObjectVersions, HeadObject): is a write a change?",
+            "call",
+        )
         self.queue_messages = gauge(
             "queue_messages",
             "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
@@ -199,7 +204,7 @@ class Metrics:
         `absent()` alerts and leaves dashboards empty on a quiet day.
         """
         for source in sources:
-            for outcome in ("accepted", "ignored", "rejected"):
+            for outcome in ("accepted", "ignored", "rejected", "unchanged"):
                 self.events.labels(source=source, outcome=outcome)
         if "sqs" in sources:
             for outcome in ("received", "deleted", "released"):

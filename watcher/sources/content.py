@@ -1,0 +1,205 @@
+"""The content check: S3 lookups that tell an unchanged write from a change.
+
+A write naming its version (a versioned bucket) starts a lookup when it is
+submitted, on a small pool of threads (never on the main loop), so the lookups run
+concurrently and inside the quiet period. The flush of its batch then `sift`s: it
+waits for its lookups at most one call budget in all, acknowledges the unchanged
+writes without an invalidation and sends the rest. Any doubt is a change (see
+`watcher.core.content`): an error, AccessDenied, or a lookup not done in time.
+
+A lookup costs ListObjectVersions (the version before), HeadObject of the new
+version and, only when the bytes may be equal, HeadObject of the previous one. The
+clients are the sites' own (role per site), built by `ClientFactory`, so their
+failures are counted in `aws_errors_total` like every other call, and each call in
+`content_lookup_calls_total`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from watcher.aws import CALL_BUDGET_SECONDS
+from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.core.batching import Batch
+from watcher.core.clock import Clock
+from watcher.core.content import VersionFacts, changed, compare_versions, needs_lookup, predecessor
+from watcher.core.model import Change, Verdict
+from watcher.core.workers import WorkerPool
+from watcher.ops.metrics import Metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["ContentCheck", "Sifted"]
+
+DEFAULT_WORKERS = 8
+
+Entry = tuple[Change, tuple[str, ...]]
+
+
+class _OutOfTime(Exception):
+    """The lookup's budget ran out (or its flush stopped waiting) before its next call."""
+
+
+class _Lookup:
+    """One write's comparison: a future, settled once (the first verdict wins)."""
+
+    def __init__(self, change: Change, on_settled: Callable[[Change, Verdict], None]) -> None:
+        self.future: Future[Verdict] = Future()  # the pool's job, once submitted
+        self._change = change
+        self._on_settled = on_settled
+        self._verdict: Verdict | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def settled(self) -> bool:
+        """A flush has taken a verdict: a lookup still queued need not call S3 any more."""
+        with self._lock:
+            return self._verdict is not None
+
+    def settle(self, timeout: float) -> Verdict:
+        """The verdict, waiting at most `timeout` seconds (a lookup not done by then: a change)."""
+        try:
+            verdict = self.future.result(timeout=max(0.0, timeout))
+        except FutureTimeout:
+            verdict = changed("lookup not done within its time budget")
+        except Exception as exc:  # noqa: BLE001 - a bug in a lookup is a doubt: a change, never a crash
+            verdict = changed(f"lookup failed: {type(exc).__name__}")
+        with self._lock:
+            first = self._verdict is None
+            if first:
+                self._verdict = verdict
+            verdict = self._verdict or verdict
+        if first:
+            self._on_settled(self._change, verdict)
+        return verdict
+
+
+class Sifted:
+    """A batch split by its verdicts: what to invalidate, and the unchanged writes."""
+
+    def __init__(self, batch: Batch | None, unchanged: list[Change]) -> None:
+        self.batch = batch  # None when nothing in it changed
+        self.unchanged = unchanged
+
+
+class ContentCheck:
+    """Starts lookups for writes as they are submitted; sifts each batch before its flush."""
+
+    def __init__(
+        self,
+        client_for: Callable[[str], S3Client],
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        skip_unchanged: bool = True,
+        budget: float = CALL_BUDGET_SECONDS,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self._client_for = client_for
+        self._clock = clock
+        self._metrics = metrics
+        self._skip = skip_unchanged
+        self._budget = budget
+        self._workers = workers
+        self._pool: WorkerPool | None = None  # started with the first lookup
+        self._pool_lock = threading.Lock()
+        self._log = structlog.get_logger("watcher.content")
+
+    def start(self, change: Change) -> Change:
+        """The change with its lookup started, or as it is when there is nothing to compare."""
+        if not needs_lookup(change, skip_unchanged=self._skip):
+            return change
+        lookup = _Lookup(change, self._settled)
+        # A job cancelled at shutdown raises CancelledError from settle(): a change.
+        lookup.future = self._start_pool().submit(partial(self._compare, change, lookup))
+        return replace(change, content=lookup)
+
+    def sift(self, batch: Batch, *, deadline: float | None = None) -> Sifted:
+        """Wait for the batch's lookups (one budget in all, less before `deadline`) and split it."""
+        until = self._clock.monotonic() + self._budget
+        if deadline is not None:
+            until = min(until, deadline)
+        kept: list[Entry] = []
+        unchanged: list[Change] = []
+        for change, paths in batch.entries:
+            pending = change.content
+            if pending is not None and pending.settle(until - self._clock.monotonic()).unchanged:
+                unchanged.append(change)
+            else:
+                kept.append((change, paths))
+        if not unchanged:
+            return Sifted(batch, [])
+        return Sifted(replace(batch, entries=tuple(kept)) if kept else None, unchanged)
+
+    def close(self) -> None:
+        """No more lookups (shutdown): queued ones are cancelled, their writes are changes."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+
+    def _start_pool(self) -> WorkerPool:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self._workers, "content")
+            return self._pool
+
+    def _settled(self, change: Change, verdict: Verdict) -> None:
+        outcome = "unchanged" if verdict.unchanged else "accepted"
+        self._metrics.events.labels(source=change.source, outcome=outcome).inc()
+        self._log.debug(
+            "write compared",
+            change=change.identity,
+            bucket=change.bucket,
+            key=change.key[:300],
+            version_id=change.version_id,
+            unchanged=verdict.unchanged,
+            reason=verdict.reason,
+        )
+
+    def _compare(self, change: Change, lookup: _Lookup) -> Verdict:
+        """The lookup itself (on a worker): list the version before, head both when needed."""
+        deadline = self._clock.monotonic() + self._budget
+        client = self._client_for(change.bucket)
+        bucket, key, version_id = change.bucket, change.key, str(change.version_id)
+        call = partial(self._call, deadline, lookup)
+        try:
+            listing = call(
+                "ListObjectVersions",
+                client.list_object_versions,
+                Bucket=bucket,
+                Prefix=key,
+                KeyMarker=key,
+                VersionIdMarker=version_id,
+                MaxKeys=1,
+            )
+            before = predecessor(key, listing)
+            if isinstance(before, Verdict):
+                return before
+            head = partial(
+                call, "HeadObject", client.head_object, Bucket=bucket, Key=key, ChecksumMode="ENABLED"
+            )
+            new = VersionFacts.from_head(head(VersionId=version_id))
+            if not new.keyed_encryption and new.etag != before.etag:
+                return changed("different ETag")  # one HeadObject saved: the bytes differ
+            return compare_versions(new, VersionFacts.from_head(head(VersionId=before.version_id)))
+        except _OutOfTime:
+            return changed("lookup ran out of its time budget")
+        except AWS_ERRORS as exc:  # counted by the clients' error hook
+            return changed(f"lookup failed: {error_code(exc)}")
+
+    def _call(
+        self, deadline: float, lookup: _Lookup, name: str, method: Callable[..., Any], **kwargs: Any
+    ) -> Any:
+        if lookup.settled or self._clock.monotonic() >= deadline:
+            raise _OutOfTime
+        self._metrics.content_lookup_calls.labels(call=name).inc()
+        return method(**kwargs)
