@@ -25,14 +25,30 @@ def _source(
     """A source on a fresh moto queue holding `bodies` (sent as S3 would: straight to the queue)."""
     raw = aws_clients(endpoint)[1]
     queue_url = raw.create_queue(QueueName=f"poison-{len(bodies)}")["QueueUrl"]
-    entries: list[dict[str, str]] = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)]
-    raw.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+    for body in bodies:  # one by one: a batch of large bodies would pass SQS's 1 MiB per call
+        raw.send_message(QueueUrl=queue_url, MessageBody=body)
     metrics = Metrics(CollectorRegistry())
     settings = SqsSettings(queue_url=queue_url, wait_time_seconds=1, max_messages=10)
     with environment({"AWS_ENDPOINT_URL_SQS": endpoint}):
         client = ClientFactory(region="us-east-1").sqs()
     source = SqsSource(client, settings, clock=FakeClock(), metrics=metrics, on_change=on_change)
     return source, metrics, queue_url
+
+
+def _lean_body(prefix: str, records: int) -> str:
+    """A body of `records` lean records (only the fields read): ~1,900 fit in SQS's 256 KiB."""
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {"bucket": {"name": "site-bucket"}, "object": {"key": f"{prefix}/{i}.html"}},
+                }
+                for i in range(records)
+            ]
+        }
+    )
 
 
 def _rejected(metrics: Metrics) -> float:
@@ -93,3 +109,41 @@ def test_a_change_the_pipeline_cannot_take_fails_its_message_alone(moto_server: 
     assert sorted(c.key for c in changes) == ["a.html", "b.html"]
     assert source.uncovered == 1
     assert source.held == 3
+
+
+def test_a_body_with_more_records_than_a_notification_holds_is_poison_and_holds_nothing(
+    moto_server: str,
+) -> None:
+    # GIVEN a flood of bodies of 1,900 records each (S3 sends one), and one real notification
+    flood = [_lean_body(f"f{n}", 1900) for n in range(5)]
+    changes: list[Change] = []
+    source, metrics, _queue_url = _source(
+        moto_server, [*flood, s3_body(s3_record(key="real.html"))], changes.append
+    )
+    # WHEN they are received
+    _receive_all(source, len(flood) + 1)
+    # THEN each flooding body is one rejection (poison), none of its records is held, the real change goes on
+    assert [c.key for c in changes] == ["real.html"]
+    assert _rejected(metrics) == len(flood)
+    assert source.held_changes == 1
+    assert not source.saturated
+
+
+def test_the_hold_limit_counts_changes_not_messages(moto_server: str) -> None:
+    # GIVEN 100 bodies of 100 records each: 10,000 changes in 100 messages (the hold takes 2,500 messages)
+    bodies = [_lean_body(f"m{n}", 100) for n in range(100)]
+    changes: list[Change] = []
+    source, _metrics, _queue_url = _source(moto_server, bodies, changes.append)
+    # WHEN they are received and none is covered yet
+    for _ in range(40):
+        if source.saturated:
+            break
+        source.receive(wait_time_seconds=0)
+    # THEN receiving pauses at the limit in changes, and their batches are due now
+    assert len(changes) == 10_000
+    assert source.saturated
+    assert source.waiting_on_flush
+    # WHEN they are covered THEN it receives again
+    for change in changes:
+        change.ack.covered()
+    assert not source.saturated

@@ -26,7 +26,12 @@ from urllib.parse import unquote_plus
 
 from watcher.core.model import Change, ChangeKind
 
-__all__ = ["ParseResult", "change_kind", "parse_body"]
+__all__ = ["MAX_RECORDS_PER_BODY", "ParseResult", "change_kind", "parse_body"]
+
+# S3 sends one record per notification; a body with more than this many is not S3's
+# and is rejected whole (poison), so that no body can fill the hold by itself
+# (a 256 KiB body has room for ~1,900 records).
+MAX_RECORDS_PER_BODY = 100
 
 _CREATED_PREFIXES = ("ObjectCreated:",)
 _REMOVED_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:")
@@ -117,6 +122,8 @@ def _parse_records(records: Any, *, message_id: str, source: str) -> ParseResult
         raise _Reject("Records is not a list")
     if not records:
         raise _Reject("Records is empty")
+    if len(records) > MAX_RECORDS_PER_BODY:
+        raise _Reject(f"{len(records)} records in one body: more than {MAX_RECORDS_PER_BODY} (S3 sends one)")
     changes: list[Change] = []
     ignored: list[str] = []
     rejected: list[str] = []

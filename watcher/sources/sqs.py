@@ -30,8 +30,12 @@ from watcher.sources.sqs_held import Held
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["SqsSource"]
+__all__ = ["MAX_HELD_CHANGES", "SqsSource"]
 
+# The hold limit in changes: receiving pauses while this many changes wait to be covered
+# (measured with tracemalloc: ~0.7 KiB a change routed and batched, ~7 MiB in all), however
+# many records each body holds.
+MAX_HELD_CHANGES = 10_000
 # A change the pipeline could not take (a bug) comes back this much later, so that the
 # queue's redrive policy counts its receives at a sane pace.
 _HAND_ON_FAILED_RETRY_SECONDS = 30.0
@@ -69,6 +73,7 @@ class SqsSource:
         on_change: Callable[[Change], None],
         mode: RunMode | None = None,
         max_held: int = 2500,
+        max_held_changes: int = MAX_HELD_CHANGES,
         unready_after: float = 120.0,
     ) -> None:
         self._receive_client = receive_client or client  # the long poll has timeouts of its own
@@ -77,6 +82,7 @@ class SqsSource:
         self._metrics = metrics
         self._on_change = on_change
         self._max_held = max_held
+        self._max_held_changes = max_held_changes
         self._dry_run = (mode or RunMode()).dry_run
         self._messages = HeldMessages(client, settings, clock=clock, metrics=metrics, dry_run=self._dry_run)
         self.health = SourceHealth(self.name, clock=clock, unready_after=unready_after)
@@ -104,13 +110,23 @@ class SqsSource:
         return self._messages.uncovered
 
     @property
-    def saturated(self) -> bool:
-        """`max_held` messages held: stop receiving until flushes and deletes catch up.
+    def held_changes(self) -> int:
+        """Changes of held messages not covered yet."""
+        return self._messages.held_changes
 
-        This bounds memory (a held message and its changes: a few KiB). A dry run deletes
+    @property
+    def saturated(self) -> bool:
+        """`max_held_changes` changes or `max_held` messages held: stop receiving until flushes
+        and deletes catch up.
+
+        This bounds memory by what it grows with, the changes (a change and its paths:
+        a few KiB), whatever the number of records per body (at most
+        MAX_RECORDS_PER_BODY, beyond which a body is poison). A dry run deletes
         nothing: its covered messages leave only when their visibility lapses, so
         they count against a looser bound there, and a dry run keeps receiving.
         """
+        if self.held_changes >= self._max_held_changes:
+            return True
         if self._dry_run:
             return self._messages.unsettled >= self._max_held or self.held >= 2 * self._max_held
         return self.held >= self._max_held
@@ -122,7 +138,7 @@ class SqsSource:
         Nothing more is received until their batches flush, so waiting for the
         quiet period cannot coalesce anything more: the main loop flushes them now.
         """
-        return self._messages.unsettled >= self._max_held
+        return self._messages.unsettled >= self._max_held or self.held_changes >= self._max_held_changes
 
     @property
     def acks_behind(self) -> bool:

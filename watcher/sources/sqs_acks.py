@@ -83,6 +83,12 @@ class HeldMessages:
             return sum(1 for h in self._held.values() if not h.settled)
 
     @property
+    def held_changes(self) -> int:
+        """Changes of held messages not yet covered (what memory grows with)."""
+        with self._lock:
+            return sum(h.outstanding for h in self._held.values() if not h.settled)
+
+    @property
     def acks_behind(self) -> bool:
         """More covered messages wait for their delete than one round of delete calls takes
         (extra receivers wait: more messages would only slow a queue that lags already)."""
