@@ -240,7 +240,7 @@ class Watcher:
             self._tick()
             if self.mode.once and (receiver is None or receiver.done.is_set()):
                 break
-            self.stop.wait(_TICK)
+            self.clock.sleep(_TICK, self.stop)
         return self._drain(receiver)
 
     def _start_polling(self, poll: PollSource) -> None:

@@ -75,7 +75,8 @@ class Receiver(threading.Thread):
             if self._once and self._clock.monotonic() - started >= self._max_seconds:
                 return
             if self._source.saturated:
-                self._stopping.wait(_PAUSE)  # flushes must catch up before we hold more messages
+                # Flushes must catch up before we hold more messages.
+                self._clock.sleep(_PAUSE, self._stopping)
                 continue
             others = self._source.nonempty_receives
             try:
@@ -88,7 +89,7 @@ class Receiver(threading.Thread):
                     return
                 failures += 1
                 self._log.warning("retrying receive", reason=error.code, attempt=failures, delay=backoff)
-                self._stopping.wait(backoff)
+                self._clock.sleep(backoff, self._stopping)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
             backoff, failures = 1.0, 0
