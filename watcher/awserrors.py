@@ -1,9 +1,14 @@
 """The one place that classifies AWS errors, and the one hook that counts them.
 
-Every caller asks `classify(exc)`: transient (5xx, timeouts, connections: try
-again soon), throttled (throttling and quotas: try again, slower) or permanent
-(missing resources, permissions, bad input: retrying does not help), with the
-bounded error code used in logs and in `aws_errors_total{service,code}`.
+Every caller asks `classify(exc)` and gets one of four kinds, the way botocore's
+standard retry mode sees them: transient (500/502/503/504, timeouts, connections:
+try again soon), throttled (throttling and quota codes, a bare 429: try again,
+slower), configuration (no credentials, no region, invalid parameters: no attempt
+can succeed until the configuration changes) or permanent (missing resources,
+permissions, other 4xx). Callers that must tell a denial, a missing resource or a
+stale SQS receipt handle apart ask the predicates `denied`, `missing` and `stale`
+rather than matching codes. `Backoff` is the one retry delay (full jitter), slept on
+the injected clock.
 
 Counting happens once per failed API call (after botocore's own retries), in a
 botocore event hook that `ClientFactory` registers on its session, so no call
@@ -12,28 +17,61 @@ site counts errors by hand.
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    InvalidRegionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-__all__ = ["AWS_ERRORS", "AwsError", "Kind", "classify", "count_errors", "error_code", "is_transient"]
+from watcher.core.clock import Clock
+
+__all__ = [
+    "AWS_ERRORS",
+    "AwsError",
+    "Backoff",
+    "Kind",
+    "classify",
+    "classify_code",
+    "count_errors",
+    "error_code",
+    "is_transient",
+]
 
 # What an AWS call may raise: botocore's own errors, and socket errors it lets through.
 AWS_ERRORS = (ClientError, BotoCoreError, OSError)
 
-# "Slow down", whatever the service calls it (quotas in progress included).
+# "Slow down", whatever the service calls it: botocore's standard-mode list
+# (tests/unit/test_awserrors.py keeps it a subset), plus CloudFront's quota in progress.
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
         "ThrottledException",
-        "RequestThrottled",
         "RequestThrottledException",
         "TooManyRequestsException",
-        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
         "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
         "TooManyInvalidationsInProgress",
         "KMS.ThrottlingException",
     }
@@ -41,21 +79,69 @@ THROTTLING_CODES = frozenset(
 # "Try again later" whatever the HTTP status says.
 TRANSIENT_CODES = frozenset(
     {
+        "RequestTimeout",
+        "RequestTimeoutException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
         "InternalError",
         "InternalFailure",
         "InternalServerError",
-        "RequestTimeout",
-        "RequestTimeoutException",
         "RequestExpired",
-        "PriorRequestNotComplete",
     }
 )
-_RETRYABLE_EXCEPTIONS = (BotoCoreError, ConnectionError, TimeoutError)
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})  # botocore's; a 501 is not worth a retry
+_THROTTLING_STATUS = 429
+# Not allowed: the identity lacks a permission, or its keys are not accepted.
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",
+        "UnauthorizedOperation",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "KMS.AccessDeniedException",
+    }
+)
+# The named resource does not exist (bucket, distribution, queue, rule, invalidation).
+MISSING_CODES = frozenset(
+    {
+        "NoSuchBucket",
+        "NoSuchDistribution",
+        "NoSuchInvalidation",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "ResourceNotFoundException",
+    }
+)
+# An SQS receipt handle that is gone: another replica received the message, or its visibility
+# lapsed (SQS answers an expired handle with InvalidParameterValue). Never worth a retry.
+STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
+
+# No attempt can succeed until the configuration changes (botocore retries none of them).
+_CONFIGURATION_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    NoRegionError,
+    InvalidRegionError,
+    ParamValidationError,
+    ProfileNotFound,
+)
+# botocore's transient exceptions, the socket errors it lets through, and a credential
+# provider that could not be reached this time (IMDS, the ECS agent).
+_TRANSIENT_ERRORS = (
+    BotocoreConnectionError,
+    HTTPClientError,
+    ConnectionError,
+    TimeoutError,
+    CredentialRetrievalError,
+)
 _HOOK_ID = "cloudfront-watcher-aws-errors"
-# What to do about an error: try again soon, try again slower, or give up.
-Kind = Literal["transient", "throttled", "permanent"]
+# What to do about an error: try again soon, try again slower, fix the configuration, or give up.
+Kind = Literal["transient", "throttled", "configuration", "permanent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +155,22 @@ class AwsError:
     @property
     def retryable(self) -> bool:
         """Worth trying again: transient or throttled."""
-        return self.kind != "permanent"
+        return self.kind in ("transient", "throttled")
+
+    @property
+    def denied(self) -> bool:
+        """Not allowed (a missing permission, keys not accepted)."""
+        return self.code in DENIED_CODES
+
+    @property
+    def missing(self) -> bool:
+        """The named resource does not exist."""
+        return self.code in MISSING_CODES
+
+    @property
+    def stale(self) -> bool:
+        """An SQS receipt handle that is no longer valid."""
+        return self.code in STALE_CODES
 
 
 def _response_code(response: Mapping[str, Any]) -> str:
@@ -83,8 +184,10 @@ def _response_code(response: Mapping[str, Any]) -> str:
 def _response_kind(code: str, status: int) -> Kind:
     if code in THROTTLING_CODES:
         return "throttled"
-    if code in TRANSIENT_CODES or status >= 500:
+    if code in TRANSIENT_CODES or status in _TRANSIENT_STATUS:
         return "transient"
+    if status == _THROTTLING_STATUS:
+        return "throttled"  # a 429 whatever its code says (botocore: ThrottlingStatusCodeChecker)
     return "permanent"
 
 
@@ -95,8 +198,36 @@ def classify(exc: BaseException) -> AwsError:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         message = str(exc.response.get("Error", {}).get("Message", "") or "")
         return AwsError(_response_kind(code, status), code, message)
-    kind: Kind = "transient" if isinstance(exc, _RETRYABLE_EXCEPTIONS) else "permanent"
+    kind: Kind = "permanent"
+    if isinstance(exc, _CONFIGURATION_ERRORS):
+        kind = "configuration"
+    elif isinstance(exc, _TRANSIENT_ERRORS):
+        kind = "transient"
     return AwsError(kind, type(exc).__name__[:64], str(exc))
+
+
+def classify_code(code: str, status: int = 400) -> AwsError:
+    """The same classification for an error code without an exception (a batch call's failed entry)."""
+    return AwsError(_response_kind(code, status), code[:64])
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Full jitter (AWS architecture blog) between attempts, slept on the injected clock."""
+
+    rng: random.Random
+    base: float = 1.0
+    ceiling: float = 60.0
+
+    def delay(self, attempt: int, code: str = "") -> float:
+        """Seconds before attempt `attempt + 1` (0-based `attempt`) after an error `code`."""
+        # Quota errors wait for invalidations to complete (P95 ~25 s): they start higher than throttling.
+        base = self.base * (5 if code == "TooManyInvalidationsInProgress" else 1)
+        return max(self.base / 2, self.rng.uniform(0, min(self.ceiling, base * (2**attempt))))
+
+    def wait(self, clock: Clock, attempt: int, code: str = "", stop: threading.Event | None = None) -> bool:
+        """Sleep the delay on `clock`; True when `stop` was set meanwhile."""
+        return clock.sleep(self.delay(attempt, code), stop)
 
 
 def error_code(exc: BaseException) -> str:

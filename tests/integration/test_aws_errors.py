@@ -42,17 +42,17 @@ def _error(code: str, status: int, message: str = "") -> ClientError:
             "EndpointConnectionError",
         ),
         (ConnectionResetError(), "transient", "ConnectionResetError"),
-        (ParamValidationError(report="bad"), "transient", "ParamValidationError"),
+        (ParamValidationError(report="bad"), "configuration", "ParamValidationError"),
         (ValueError("not AWS"), "permanent", "ValueError"),
     ],
 )
-def test_every_error_is_transient_throttled_or_permanent_with_its_code(
+def test_every_error_is_transient_throttled_configuration_or_permanent_with_its_code(
     exc: BaseException, kind: Kind, code: str
 ) -> None:
     # GIVEN what an AWS call may raise WHEN it is classified THEN kind and code are as documented
     error = classify(exc)
     assert (error.kind, error.code) == (kind, code)
-    assert error.retryable is (kind != "permanent")
+    assert error.retryable is (kind in ("transient", "throttled"))
 
 
 def test_the_message_of_a_client_error_is_kept_for_one_line_problems() -> None:
