@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
-from watcher.awserrors import AWS_ERRORS, classify
+from watcher.awserrors import AWS_ERRORS, Backoff, classify
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
 from watcher.cloudfront.request import (
-    Backoff,
     CreatedInvalidation,
     Progress,
     Request,
@@ -293,7 +292,7 @@ class Invalidator:
         if not error.retryable:
             request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
             return Sent("failed", reason=f"{code}: {exc}", permanent=True)
-        delay = self._backoff.delay(code, attempt)
+        delay = self._backoff.delay(attempt, code)
         if waited + delay > MAX_RETRY_SECONDS:
             return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
         if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.awserrors import AWS_ERRORS, Backoff, error_code
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
@@ -142,9 +142,7 @@ class Notifier:
         self._clock = clock
         self._queue: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=queue_size)
         self._max_attempts = max_attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
-        self._rng = rng or random.Random()
+        self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
         self._stop = threading.Event()
         self._notices: OrderedDict[str, InvalidationNotice] = OrderedDict()
         self._lock = threading.Lock()
@@ -224,10 +222,9 @@ class Notifier:
                 return
             if attempt + 1 == self._max_attempts:
                 break
-            delay = self._rng.uniform(0, min(self._max_delay, self._base_delay * 2**attempt))
             self._metrics.notifications.labels(outcome="retried").inc()
             log.warning("PutEvents failed; retrying", problem=problem, attempt=attempt + 1)
-            if self._clock.sleep(max(delay, self._base_delay / 2), self._stop):
+            if self._backoff.wait(self._clock, attempt, stop=self._stop):
                 break  # shutting down
         self._metrics.notifications.labels(outcome="failed").inc()
         log.error("event not published", attempts=self._max_attempts)

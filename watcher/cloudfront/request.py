@@ -10,7 +10,6 @@ first attempt among those in progress (see Invalidator.plan).
 from __future__ import annotations
 
 import hashlib
-import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Literal
 import structlog
 
 __all__ = [
-    "Backoff",
     "CreatedInvalidation",
     "Progress",
     "Request",
@@ -99,18 +97,3 @@ def caller_reference(distribution_id: str, identities: Sequence[str], paths: Seq
     for path in sorted(paths):
         digest.update(b"\0" + path.encode())
     return batch_prefix(distribution_id, identities) + digest.hexdigest()[:24]
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Full jitter (AWS architecture blog) between attempts of one request."""
-
-    rng: random.Random
-    base: float = 1.0
-    ceiling: float = 60.0
-
-    def delay(self, code: str, attempt: int) -> float:
-        """Seconds before attempt `attempt + 1` after an error `code`."""
-        # Quota errors wait for invalidations to complete (P95 ~25 s): they start higher than throttling.
-        base = self.base * (5 if code == "TooManyInvalidationsInProgress" else 1)
-        return max(self.base / 2, self.rng.uniform(0, min(self.ceiling, base * (2**attempt))))

@@ -26,7 +26,6 @@ __all__ = ["Scope", "backoff_cycles", "describe_list_error", "list_scope", "list
 
 _PAGE = 1000  # ListObjectsV2's maximum page
 _MAX_BACKOFF_SECONDS = 900.0
-_NOT_ALLOWED = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +108,9 @@ def describe_list_error(scope: Scope, exc: BaseException) -> tuple[str, bool]:
     where = f"s3://{scope.bucket}/{scope.prefix}: ListObjectsV2 {code}"
     if error.retryable:
         return where, True
-    if code == "NoSuchBucket":
+    if error.missing:
         return f"{where} (the bucket does not exist: check [[sites]] bucket)", False
-    if code in _NOT_ALLOWED:
+    if error.denied:
         return f"{where} (the watcher needs s3:ListBucket on arn:aws:s3:::{scope.bucket})", False
     return where, False
 

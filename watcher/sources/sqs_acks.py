@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.awserrors import AWS_ERRORS, classify_code, error_code
 from watcher.core.clock import Clock
 from watcher.core.config import SqsSettings
 from watcher.core.inflight import InFlightLimit
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Held", "HeldMessages"]
 
 _WILL_RETRY = {"delete": "delete failed; will retry", "extend": "visibility extension failed; will retry"}
-# Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
-_STALE_CODES = frozenset({"ReceiptHandleIsInvalid", "MessageNotInflight", "InvalidParameterValue"})
 
 
 class HeldMessages:
@@ -237,7 +235,8 @@ class HeldMessages:
             return
         with self._lock:
             entries = [self._held[r] for r in failed if r in self._held]
-        stale = [h for h in entries if failed[h.receipt_handle] in _STALE_CODES]
+        # Per-entry answers that mean "this receipt handle is gone": forget it, never retry.
+        stale = [h for h in entries if classify_code(failed[h.receipt_handle]).stale]
         if stale:
             # Another replica received it, or its visibility lapsed: it comes back and
             # is covered again (a harmless duplicate). Retrying would never succeed.

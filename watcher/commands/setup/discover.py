@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from watcher.aws import ClientFactory
-from watcher.awserrors import AWS_ERRORS, classify, error_code
+from watcher.awserrors import AWS_ERRORS, classify
 from watcher.commands.setup.state import (
     BucketState,
     Observed,
@@ -33,9 +33,6 @@ __all__ = [
     "observe",
     "resolve_target",
 ]
-
-_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"})
-_NO_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
 
 class SetupError(Exception):
@@ -83,7 +80,7 @@ def describe_error(exc: BaseException, what: str) -> str:
     """One line: AccessDenied says which policy to attach; anything else its code and message."""
     error = classify(exc)
     code = error.code
-    if code in _DENIED:
+    if error.denied:
         return (
             f"AccessDenied on {what}: attach the policy printed by `watcher iam-policy --for setup` "
             "to the identity running setup"
@@ -129,7 +126,7 @@ def _queue(sqs: SQSClient, name: str, problems: list[str]) -> QueueState:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
     except AWS_ERRORS as exc:
-        if error_code(exc) in _NO_QUEUE:
+        if classify(exc).missing:
             return QueueState(exists=False)
         problems.append(describe_error(exc, f"sqs:GetQueueAttributes of queue {name}"))
         return QueueState(exists=False)
@@ -141,7 +138,7 @@ def _bucket(clients: ClientFactory, name: str, problems: list[str]) -> BucketSta
     try:
         location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
     except AWS_ERRORS as exc:
-        if error_code(exc) == "NoSuchBucket":
+        if classify(exc).missing:
             problems.append(f"bucket {name} does not exist: check sites[].bucket")
         else:
             problems.append(describe_error(exc, f"s3:GetBucketLocation of bucket {name}"))
@@ -162,7 +159,7 @@ def _rule(clients: ClientFactory, target: Target, problems: list[str]) -> RuleSt
         rule = events.describe_rule(Name=target.rule_name)
         targets = events.list_targets_by_rule(Rule=target.rule_name).get("Targets", [])
     except AWS_ERRORS as exc:
-        if error_code(exc) != "ResourceNotFoundException":
+        if not classify(exc).missing:
             problems.append(describe_error(exc, f"events:DescribeRule of {target.rule_name}"))
         return RuleState(exists=False)
     arns = tuple(item["Arn"] for item in targets)
@@ -177,7 +174,7 @@ def distribution_problems(clients: ClientFactory, settings: Settings) -> list[st
         try:
             site_clients.cloudfront(distribution_id).get_distribution(Id=distribution_id)
         except AWS_ERRORS as exc:
-            if error_code(exc) == "NoSuchDistribution":
+            if classify(exc).missing:
                 problems.append(
                     f"distribution {distribution_id} does not exist in account: check sites[].distribution_id"
                 )

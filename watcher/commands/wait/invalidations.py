@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from watcher.awserrors import AWS_ERRORS, error_code, is_transient
+from watcher.awserrors import AWS_ERRORS, classify
 from watcher.commands.wait.coverage import KnownInvalidation
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class DistributionInvalidations:
         try:
             self._refresh()
         except AWS_ERRORS as exc:
-            code = error_code(exc)
-            if not is_transient(exc) and code in ("NoSuchDistribution", "AccessDenied"):
+            error = classify(exc)
+            code = error.code
+            if error.missing or error.denied:
                 raise FatalAwsError(f"{self.distribution_id}: {code}: {exc}") from exc
             self.last_error = f"{code}: {str(exc)[:200]}"
         else:
