@@ -10,11 +10,12 @@ receives in flight would only make every call to it slower.
 
 from __future__ import annotations
 
+import random
 import threading
 
 import structlog
 
-from watcher.awserrors import classify
+from watcher.awserrors import Backoff, classify
 from watcher.core.clock import Clock
 from watcher.core.mode import RunMode
 from watcher.sources.sqs import SqsSource
@@ -44,6 +45,7 @@ class Receiver(threading.Thread):
         clock: Clock,
         mode: RunMode | None = None,
         max_receivers: int = 4,
+        rng: random.Random | None = None,
     ) -> None:
         super().__init__(name="receiver", daemon=True)
         # Not `_stop`: threading.Thread has a private method of that name.
@@ -55,6 +57,8 @@ class Receiver(threading.Thread):
         self._max_seconds = mode.max_seconds
         self._max_receivers = max_receivers
         self._extra: list[threading.Thread] = []
+        # Full jitter: replicas that failed together (an outage) do not all come back at once.
+        self._backoff = Backoff(rng or random.Random(), base=1.0, ceiling=_MAX_BACKOFF)
         self.done = threading.Event()
         self.failed = False
         self._log = structlog.get_logger("watcher.sqs")
@@ -70,7 +74,7 @@ class Receiver(threading.Thread):
 
     def _loop(self) -> None:
         started = self._clock.monotonic()
-        backoff, failures = 1.0, 0
+        failures = 0
         while not self._stopping.is_set():
             if self._once and self._clock.monotonic() - started >= self._max_seconds:
                 return
@@ -87,12 +91,14 @@ class Receiver(threading.Thread):
                     self._log.error("receive failed permanently", code=error.code, error=str(exc)[:300])
                     self.failed = True
                     return
+                delay = self._backoff.delay(failures, error.code)
                 failures += 1
-                self._log.warning("retrying receive", reason=error.code, attempt=failures, delay=backoff)
-                self._clock.sleep(backoff, self._stopping)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
+                self._log.warning(
+                    "retrying receive", reason=error.code, attempt=failures, delay=round(delay, 2)
+                )
+                self._clock.sleep(delay, self._stopping)
                 continue
-            backoff, failures = 1.0, 0
+            failures = 0
             if self._once and received == 0 and self._source.nonempty_receives == others:
                 return  # drained: no receiver got a message during this long poll
             if received >= self._source.batch_size and not self._source.acks_behind:
