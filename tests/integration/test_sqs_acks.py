@@ -161,20 +161,37 @@ def test_dry_run_never_extends_a_settled_message_and_keeps_receiving(moto_server
         assert held.source.held == 0
 
 
-def test_covered_messages_waiting_for_their_delete_count_against_the_hold_limit(moto_server: str) -> None:
-    with _held_messages(moto_server, 3, max_held=3) as held:
+def test_failing_deletes_keep_covered_messages_invisible_keep_receiving_and_turn_sqs_unready(
+    moto_server: str,
+) -> None:
+    with _held_messages(moto_server, 3, max_held=3, visibility=30) as held:
         # GIVEN as many messages held as the limit allows, none covered yet
         # THEN their batches are due at once (nothing more can arrive to coalesce with them)
         assert held.source.saturated
         assert held.source.waiting_on_flush
-        # WHEN they are covered, and the queue refuses the deletes
-        held.proxy.inject("503", 100, match=lambda r: "DeleteMessage" in r.action)
+        # WHEN they are covered, and the queue refuses every delete for longer than the unready window
+        held.proxy.set_fault_rate(1.0, ("503",), match=lambda r: "DeleteMessage" in r.action)
         for change in held.changes:
             change.ack.covered()
-        held.source.housekeeping()
-        # THEN receiving stays paused: memory is bounded by what is held, covered or not
-        assert held.source.saturated
-        assert not held.source.waiting_on_flush
+        for _ in range(140):
+            held.source.housekeeping()
+            held.clock.advance(1.0)
+            time.sleep(0.01)
+        # THEN receiving goes on: a covered message waiting for its delete holds no change
+        assert not held.source.saturated
+        # AND the covered messages were kept invisible while their deletes were retried
+        assert held.proxy.count("ChangeMessageVisibilityBatch") >= 3
+        assert held.source.held == 3
+
+        def invisible() -> bool:
+            held.source.housekeeping()  # the clock stands still: the last extension lands
+            return held.source.visible_for(held.clock.monotonic()) > 0
+
+        wait_until(invisible, timeout=10, interval=0.05)
+        # AND the SQS source is unready, saying why
+        reason = held.source.health.unready_reason() or ""
+        assert reason.startswith("sqs: failing for"), reason
+        assert "DeleteMessageBatch" in reason
         # WHEN the queue takes the deletes again
         held.proxy.clear_faults()
 
@@ -183,6 +200,6 @@ def test_covered_messages_waiting_for_their_delete_count_against_the_hold_limit(
             held.source.housekeeping()
             return held.source.held == 0
 
-        # THEN the messages are gone and receiving resumes
+        # THEN the messages are gone and the source is ready again
         wait_until(emptied, timeout=30, interval=0.05)
-        assert not held.source.saturated
+        assert held.source.health.unready_reason() is None

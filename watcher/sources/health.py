@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from watcher.core.clock import Clock
 
@@ -13,10 +14,21 @@ class SourceHealth:
     """Tracks the AWS calls of one source for /readyz. Thread-safe."""
 
     def __init__(
-        self, name: str, *, clock: Clock, unready_after: float, needs_first_success: bool = True
+        self,
+        name: str,
+        *,
+        clock: Clock,
+        unready_after: float,
+        needs_first_success: bool = True,
+        parts: Sequence[SourceHealth] = (),
     ) -> None:
-        """`needs_first_success=False`: ready until failing too long (a dependency used only now and then)."""
+        """`needs_first_success=False`: ready until failing too long (a dependency used only now and then).
+
+        `parts`: other calls of the same source, tracked apart (a successful receive says
+        nothing about deletes): the source is unready when one of them is.
+        """
         self.name = name
+        self._parts = tuple(parts)
         self._needs_first_success = needs_first_success
         self._clock = clock
         self._unready_after = unready_after
@@ -57,6 +69,12 @@ class SourceHealth:
 
     def unready_reason(self) -> str | None:
         """None when ready, else a one-line reason."""
+        reason = self._own_unready_reason()
+        if reason is not None:
+            return reason
+        return next((reason for part in self._parts if (reason := part.unready_reason()) is not None), None)
+
+    def _own_unready_reason(self) -> str | None:
         with self._lock:
             if not self._succeeded and self._needs_first_success:
                 detail = f" (last error: {self._last_error})" if self._last_error else ""

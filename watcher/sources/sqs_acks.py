@@ -29,6 +29,7 @@ from watcher.core.config import SqsSettings
 from watcher.core.inflight import InFlightLimit
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources.health import SourceHealth
 from watcher.sources.sqs_held import BATCH, Held, change_visibility_batch, chunks, delete_batch, pick_due
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class HeldMessages:
         dry_run: bool = False,
         delete_workers: int = 4,
         visibility_workers: int = 2,
+        unready_after: float = 120.0,
     ) -> None:
         self._client = client
         self._settings = settings
@@ -64,6 +66,11 @@ class HeldMessages:
         self._delete_limit = InFlightLimit(delete_workers)
         self._visibility = WorkerPool(visibility_workers, "sqs-visibility")
         self.uncovered = 0  # messages with a change that failed (for --once's exit code)
+        # Deletes, apart from receives: a queue that takes receives but refuses deletes
+        # would otherwise look healthy while covered messages pile up.
+        self.delete_health = SourceHealth(
+            "sqs", clock=clock, unready_after=unready_after, needs_first_success=False
+        )
         self._log = structlog.get_logger("watcher.sqs").bind(queue=settings.queue_url)
         self._delete_batch = partial(delete_batch, client, settings.queue_url)
         self._change_visibility = partial(change_visibility_batch, client, settings.queue_url)
@@ -79,6 +86,11 @@ class HeldMessages:
         """Messages with changes not yet covered (what the hold limit counts)."""
         with self._lock:
             return sum(1 for h in self._held.values() if not h.settled)
+
+    def visible_for(self, now: float) -> float:
+        """Seconds until the first held message becomes visible again (inf with none held)."""
+        with self._lock:
+            return min((h.visible_until - now for h in self._held.values()), default=float("inf"))
 
     @property
     def held_changes(self) -> int:
@@ -168,6 +180,8 @@ class HeldMessages:
         if response is None:
             return False
         failed = self._failed_entries(chunk, response)
+        refused = sorted({code for code in failed.values() if code not in _STALE_CODES})
+        self.delete_health.record(f"DeleteMessageBatch refused entries: {refused[0]}" if refused else None)
         deleted = [h for h in chunk if h.receipt_handle not in failed]
         self._forget(deleted)
         if deleted:
@@ -191,7 +205,7 @@ class HeldMessages:
             for held in chunk:
                 if held.receipt_handle not in failed:
                     held.visible_until = now + seconds[held.receipt_handle]
-                    held.busy, held.failures, held.retry_at = False, 0, 0.0
+                    held.busy, held.failures, held.retry_at, held.extend_retry_at = False, 0, 0.0, 0.0
         self._after_entry_failures(failed, final=False, what="extend")
 
     def _attempt(self, chunk: list[Held], what: str, final: bool, call: Callable[[list[Held]], Any]) -> Any:
@@ -201,7 +215,9 @@ class HeldMessages:
         except AWS_ERRORS as exc:
             code = self._call_failed(exc, what)
             self._log.warning(_WILL_RETRY[what], code=code, messages=len(chunk))
-            self._back_off(chunk, forget=final)
+            if what == "delete":
+                self.delete_health.failure(f"DeleteMessageBatch failed: {code}")
+            self._back_off(chunk, forget=final, extension=what == "extend")
             return None
 
     def _release(self, chunk: list[Held], *, visibility: int | None) -> None:
@@ -243,16 +259,16 @@ class HeldMessages:
             self._forget(stale)
             self._metrics.sqs_messages.labels(outcome="stale").inc(len(stale))
             self._log.warning(f"{what}: receipt handles no longer valid; forgotten", count=len(stale))
-        self._back_off([h for h in entries if h not in stale], forget=final)
+        self._back_off([h for h in entries if h not in stale], forget=final, extension=what == "extend")
 
-    def _back_off(self, chunk: Iterable[Held], *, forget: bool) -> None:
+    def _back_off(self, chunk: Iterable[Held], *, forget: bool, extension: bool = False) -> None:
         if forget:
             self._forget(list(chunk))
             return
         now = self._clock.monotonic()
         with self._lock:
             for held in chunk:
-                held.back_off(now)
+                held.back_off(now, extension=extension)
 
     def _forget(self, chunk: list[Held]) -> None:
         with self._lock:

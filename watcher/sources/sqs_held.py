@@ -35,16 +35,34 @@ class Held:
     busy: bool = False  # a call about it is in flight
     retry_at: float = 0.0  # after a failed call: not before this (monotonic)
     failures: int = 0
+    # After a failed extension of a covered message (its delete backs off on `retry_at`).
+    extend_retry_at: float = 0.0
 
     def seconds_to_ceiling(self, now: float) -> float:
         """Seconds left before SQS's 12-hour visibility ceiling (from the first receive), less a margin."""
         return self.first_received + SQS_MAX_VISIBILITY_SECONDS - _CEILING_MARGIN - now
 
-    def back_off(self, now: float) -> None:
-        """A call about it failed: not again before an exponentially growing delay (lock held)."""
+    def back_off(self, now: float, *, extension: bool = False) -> None:
+        """A call about it failed: not again before an exponentially growing delay (lock held).
+
+        A covered message's extension backs off on its own: its delete may be due meanwhile.
+        """
         self.failures += 1
-        self.retry_at = now + min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (self.failures - 1))
+        delay = min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (self.failures - 1))
+        if extension and self.covered:
+            self.extend_retry_at = now + delay
+        else:
+            self.retry_at = now + delay
         self.busy = False
+
+    @property
+    def covered(self) -> bool:
+        """Settled with every change covered: it waits only for its delete."""
+        return self.settled and not self.failed
+
+    def running_out(self, now: float, timeout: int) -> bool:
+        """Its visibility runs out soon, and may still be extended (below the 12-hour ceiling)."""
+        return self.visible_until - now < max(timeout / 3, 5.0) and self.seconds_to_ceiling(now) > 1
 
 
 def chunks(items: list[Held]) -> list[list[Held]]:
@@ -84,23 +102,36 @@ def pick_due(held: Iterable[Held], now: float, *, timeout: int, dry_run: bool, d
     visibility runs out soon; each picked one is marked busy (call under `HeldMessages`'s lock)."""
     due = Due()
     for message in held:
-        if message.busy or message.retry_at > now:
+        if message.busy:
             continue
-        if message.settled and dry_run and not message.failed:
+        if message.covered and not dry_run:
+            _pick_covered(message, now, due, timeout=timeout, delete_room=delete_room)
+            continue
+        if message.retry_at > now:
+            continue
+        if message.covered:
             # Dry run: nothing is acknowledged and a settled message is no longer
             # kept alive; it returns to the queue when its visibility runs out.
             if message.visible_until <= now:
                 due.lapsed.append(message.receipt_handle)
             continue
-        if message.settled and message.failed:
+        if message.settled:  # and failed
             due.releases.append(message)
-        elif message.settled:
-            if len(due.deletes) >= delete_room:
-                continue  # waits for a later pass: as many deletes as may be in flight now
-            due.deletes.append(message)
-        elif message.visible_until - now < max(timeout / 3, 5.0) and message.seconds_to_ceiling(now) > 1:
+        elif message.running_out(now, timeout):
             due.extends.append(message)
         else:
             continue
         message.busy = True
     return due
+
+
+def _pick_covered(message: Held, now: float, due: Due, *, timeout: int, delete_room: int) -> None:
+    """A covered message: its delete, or, while the delete is retried, an extension (else a
+    redelivery would invalidate its changes again)."""
+    if message.running_out(now, timeout) and message.extend_retry_at <= now:
+        due.extends.append(message)
+    elif message.retry_at <= now and len(due.deletes) < delete_room:
+        due.deletes.append(message)  # else it waits: as many deletes as may be in flight now
+    else:
+        return
+    message.busy = True
