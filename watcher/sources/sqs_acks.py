@@ -180,7 +180,7 @@ class HeldMessages:
         if response is None:
             return False
         failed = self._failed_entries(chunk, response)
-        refused = sorted({code for code in failed.values() if code not in _STALE_CODES})
+        refused = sorted({code for code in failed.values() if not classify_code(code).stale})
         self.delete_health.record(f"DeleteMessageBatch refused entries: {refused[0]}" if refused else None)
         deleted = [h for h in chunk if h.receipt_handle not in failed]
         self._forget(deleted)
