@@ -156,8 +156,7 @@ class Watcher:
         batcher = Batcher(
             quiet_period=inv.quiet_period_seconds, max_delay=inv.max_delay_seconds, clock=self.clock
         )
-        self.followup.watch(batcher, self.in_progress)
-        return Pipeline(
+        pipeline = Pipeline(
             router=Router(self.settings.sites),
             batcher=batcher,
             invalidator=self.invalidator,
@@ -169,6 +168,9 @@ class Watcher:
             content=self.content,
             on_unchanged=self.followup.unchanged,
         )
+        # /status reads pending work where the pending_paths gauge does: batches retrying included.
+        self.followup.watch(pipeline, self.in_progress)
+        return pipeline
 
     def _http_server(self) -> HealthServer | None:
         listen = self.settings.http

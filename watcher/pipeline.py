@@ -74,7 +74,7 @@ class Pipeline:
         self._pool = WorkerPool(workers, "flush")
         self._in_flight: dict[str, Future[None]] = {}
         # Paths of the batch each flush is sending (or retrying): still pending for the site.
-        self._flushing: dict[str, int] = {}
+        self._flushing: dict[str, Batch] = {}  # guarded by _lock
         self._log = structlog.get_logger("watcher.pipeline")
 
     def submit(self, change: Change) -> None:
@@ -112,7 +112,7 @@ class Pipeline:
                     continue  # one flush per distribution at a time, in order
                 batch = self._batcher.take(distribution_id)
                 if batch is not None:
-                    self._flushing[distribution_id] = len(batch.paths)
+                    self._flushing[distribution_id] = batch
                     flush = self._pool.submit(partial(self._flush, batch))
                     self._in_flight[distribution_id] = flush
 
@@ -124,11 +124,26 @@ class Pipeline:
         self.dispatch()
 
     def pending_paths(self) -> dict[str, int]:
-        """Paths not yet covered per distribution: waiting in the batcher, or in a flush that retries."""
+        """Paths not yet covered per distribution: waiting in the batcher, or in a flush that retries.
+
+        The one source of pending work: the pending_paths gauge and /status both read it.
+        """
         pending = self._batcher.pending_paths()
-        for distribution_id, count in list(self._flushing.items()):
-            pending[distribution_id] = pending.get(distribution_id, 0) + count
+        with self._lock:
+            flushing = list(self._flushing.values())
+        for batch in flushing:
+            pending[batch.distribution_id] = pending.get(batch.distribution_id, 0) + len(batch.paths)
         return pending
+
+    def pending_since(self) -> dict[str, float]:
+        """When (monotonic) each distribution's oldest change not yet covered arrived."""
+        since = self._batcher.pending_since()
+        with self._lock:
+            flushing = list(self._flushing.values())
+        for batch in flushing:
+            dist = batch.distribution_id
+            since[dist] = min(since.get(dist, batch.first_seen), batch.first_seen)
+        return since
 
     def publish_pending(self, distributions: list[str]) -> None:
         """The pending_paths gauge, per distribution (0 for those with nothing pending)."""
@@ -186,7 +201,8 @@ class Pipeline:
                 change.ack.failed(0.0)
             return
         finally:
-            self._flushing.pop(batch.distribution_id, None)
+            with self._lock:
+                self._flushing.pop(batch.distribution_id, None)
         # In dry-run the result says "covered" (as it would be); the sources, told
         # the run mode, acknowledge nothing to SQS or the poll state.
         for change in result.covered:

@@ -36,7 +36,7 @@ class FollowUp:
             self.notifier = Notifier(factory.events(), bus=bus, metrics=metrics, clock=clock)
 
     def watch(self, pending: Pending, in_progress: InProgress) -> None:
-        """Show on /status what `pending` (the batcher) holds and what is in progress."""
+        """Show on /status what `pending` (the pipeline: batched or retrying) holds, and what runs."""
         self._board = StatusBoard(
             distributions=self._distributions, batcher=pending, in_progress=in_progress, clock=self._clock
         )

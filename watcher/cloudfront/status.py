@@ -1,7 +1,7 @@
 """`GET /status`: per distribution, what is pending, in flight, and last done. Bounded in size.
 
 Built from what the daemon already knows (no AWS call per request): the
-batcher's pending paths, the in-progress record (refreshed by the observer),
+pipeline's pending paths (batched or retrying), the in-progress record (refreshed by the observer),
 and the last invalidation each flush created.
 """
 
@@ -24,7 +24,7 @@ MAX_IN_FLIGHT_SHOWN = 20
 
 
 class Pending(Protocol):
-    """What is waiting for a flush (the batcher)."""
+    """What is not covered yet: batched, or in a flush that retries (the pipeline)."""
 
     def pending_paths(self) -> dict[str, int]: ...
 
