@@ -146,7 +146,7 @@ class Watcher:
             rng=rng,
             on_call=self.cloudfront_health.record,
             on_completed=self.followup.completed,
-            strategies=cost_strategies(settings, self.indexer),
+            strategies=cost_strategies(settings, self.indexer, clock=self.clock),
             bill=self.bill,
             client_for=site_clients.cloudfront,  # a site's role_arn, if any
         )

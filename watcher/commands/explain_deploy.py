@@ -86,9 +86,8 @@ def explain_deploy(settings: Settings, source: str) -> str:
             if weight is not None and index is None:
                 lines.append(f"  {name}{mark}: needs a listing of the site")
                 continue
-            strategy = Strategy(
-                name, weight, index, reserve=inv.wildcard_reserve, budget_seconds=inv.planner_budget_ms / 1000
-            )
+            # No deadline here: an operator choosing a strategy gets each one's best plan.
+            strategy = Strategy(name, weight, index, reserve=inv.wildcard_reserve)
             schedule = schedule_requests(
                 paths,
                 max_paths=inv.max_paths_per_request,

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "Deadline", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -38,3 +38,15 @@ class SystemClock:
             time.sleep(max(0.0, seconds))
             return False
         return stop.wait(max(0.0, seconds))
+
+
+class Deadline:
+    """A moment `seconds` after now on a clock's monotonic time (a planner's budget)."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self.at = clock.monotonic() + seconds
+
+    def expired(self) -> bool:
+        """Whether the moment has come."""
+        return self._clock.monotonic() >= self.at

@@ -2,10 +2,9 @@
 
 Pure. A cover is a set of exact paths and prefix wildcards that covers every
 changed path, within a path budget and the wildcards free on the distribution.
-Any wildcard can be shortened to the longest common prefix of the changed paths
-it covers without covering fewer of them or purging more, so the candidates are
-the branching points of the compressed trie of the changed paths (directories,
-and cuts inside a file name such as `/assets/app-1*`). A dynamic program over
+Its wildcards sit at the branching points of the compressed trie of the changed
+paths (directories, and cuts inside a file name such as `/assets/app-1*`; see
+`watcher.core.candidates`). A dynamic program over
 that trie keeps, per node and per number of wildcards, the Pareto front of
 (paths, unchanged objects purged); the root's cheapest entry is the optimum.
 """
@@ -16,26 +15,18 @@ import math
 from bisect import bisect_left
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import cast
 
-from watcher.core.planning import (
-    MAX_PATH_LENGTH,
-    InvalidationPlan,
-    character_prefix,
-    is_wildcard,
-    normalize,
-)
-from watcher.core.trie import Node, compressed_trie
+from watcher.core.candidates import Candidates, ChangedPaths, ObjectCounts, cover_trie, safe_wildcard_prefix
+from watcher.core.clock import Deadline
+from watcher.core.planning import InvalidationPlan, is_wildcard, normalize
+from watcher.core.trie import Node
 
-__all__ = ["Cover", "ObjectCounts", "collateral", "optimal_cover", "safe_wildcard_prefix"]
+__all__ = ["Cover", "ObjectCounts", "PlannerTimeout", "collateral", "optimal_cover", "safe_wildcard_prefix"]
 
 
-class ObjectCounts(Protocol):
-    """What the cover needs of a site index: objects under a prefix, and membership."""
-
-    def count(self, prefix: str) -> int: ...
-
-    def __contains__(self, path: object) -> bool: ...
+class PlannerTimeout(Exception):
+    """The planner's deadline passed before the search completed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +43,9 @@ class Cover:
         return self.billed + weight * self.collateral
 
 
-def safe_wildcard_prefix(prefix: str) -> str:
-    """The longest prefix of `prefix` that ends at a character boundary (`character_prefix`)."""
-    return character_prefix(prefix)
-
-
-class _Changed:
-    """The changed paths that are also index entries, sorted, for 'changed objects under a prefix'."""
-
-    def __init__(self, targets: Iterable[str], index: ObjectCounts) -> None:
-        self._sorted = sorted(t for t in targets if not is_wildcard(t) and t in index)
-
-    def count(self, prefix: str) -> int:
-        lo = bisect_left(self._sorted, prefix)
-        hi = bisect_left(self._sorted, prefix + "\U0010ffff")
-        return hi - lo
-
-
 def collateral(plan: InvalidationPlan, changed: Iterable[str], index: ObjectCounts) -> int:
     """Unchanged objects of the index that the plan's wildcards purge (nested wildcards once)."""
-    changed_here = _Changed(changed, index)
+    changed_here = ChangedPaths(changed, index)
     prefixes: list[str] = []
     for path in plan.paths:
         if is_wildcard(path):
@@ -106,9 +80,33 @@ def _within(front: _Front, weight: float, bound: float) -> _Front:
     return {k: entries for k, entries in kept.items() if entries}
 
 
-def _combine(left: _Front, right: _Front, max_paths: int, max_wildcards: int) -> _Front:
+def _thin(front: _Front, beam: int | None, weight: float) -> _Front:
+    """At most `beam` entries per wildcard count: the cheapest alone, and a spread over the paths.
+
+    An approximation (the anytime planner's first passes): the spread keeps the entries with
+    the fewest paths, so a cover that fits the path budget is never lost.
+    """
+    if beam is None:
+        return front
+    thinned: _Front = {}
+    for k, entries in front.items():
+        n = len(entries)
+        if n <= beam:
+            thinned[k] = entries
+            continue
+        cheapest = min(range(n), key=lambda i: entries[i][0] + weight * entries[i][1])
+        picks = {i * (n - 1) // (beam - 1) for i in range(beam - 1)} | {0, n - 1, cheapest}
+        thinned[k] = [entries[i] for i in sorted(picks)]
+    return thinned
+
+
+def _combine(
+    left: _Front, right: _Front, max_paths: int, max_wildcards: int, deadline: Deadline | None = None
+) -> _Front:
     merged: dict[int, list[_Entry]] = {}
     for k1, entries1 in left.items():
+        if deadline is not None and deadline.expired():  # fronts of thousands of paths: slow
+            raise PlannerTimeout
         for k2, entries2 in right.items():
             k = k1 + k2
             if k > max_wildcards:
@@ -145,41 +143,25 @@ def _drop_dominated(front: _Front) -> _Front:
 class _Solver:
     def __init__(  # noqa: PLR0917 - the solver's whole state
         self,
-        index: ObjectCounts,
-        changed: _Changed,
+        candidates: Candidates,
         max_paths: int,
         max_wildcards: int,
         weight: float,
         bound: float,
-        avoid: Collection[str] = frozenset(),
+        deadline: Deadline | None = None,
+        beam: int | None = None,
     ) -> None:
-        self.avoid = avoid
+        self.candidates = candidates
+        self.deadline = deadline
+        self.beam = beam
         self.weight = weight
         self.bound = bound
-        self.index = index
-        self.changed = changed
         self.max_paths = max_paths
         self.max_wildcards = max_wildcards
 
-    def collateral_of(self, prefix: str) -> int:
-        return max(0, self.index.count(prefix) - self.changed.count(prefix))
-
-    def wildcard_for(self, node: Node, parent_length: int) -> tuple[str, int] | None:
-        """The node's wildcard and its collateral: its directory when that purges no more."""
-        prefix = safe_wildcard_prefix(node.prefix)
-        if not prefix.startswith("/") or len(prefix) >= MAX_PATH_LENGTH:
-            return None
-        cost = self.collateral_of(prefix)
-        directory = prefix[: prefix.rfind("/") + 1]
-        # A longer prefix than the parent's covers no other changed path: same cover, plainer name.
-        plainer = directory != prefix and len(directory) > parent_length and directory + "*" not in self.avoid
-        if plainer and self.collateral_of(directory) == cost:
-            return directory, cost
-        if prefix + "*" in self.avoid:
-            return None  # CloudFront rejected it once: it would again
-        return prefix, cost
-
     def front(self, node: Node, parent_length: int = 0) -> _Front:
+        if self.deadline is not None and self.deadline.expired():
+            raise PlannerTimeout
         front: _Front | None = None
         exact_leaves = 0
         exact_paths: list[str] = []
@@ -193,8 +175,11 @@ class _Solver:
                 exact_paths.append(child.prefix)
                 continue
             below = self.front(child, len(node.prefix))
-            front = below if front is None else _combine(front, below, self.max_paths, self.max_wildcards)
-            front = _within(front, self.weight, self.bound)
+            if front is None:
+                front = below
+            else:
+                front = _combine(front, below, self.max_paths, self.max_wildcards, self.deadline)
+            front = _thin(_within(front, self.weight, self.bound), self.beam, self.weight)
         if front is None:
             front = {0: [(0, 0, ())]}
         if feasible:
@@ -208,12 +193,12 @@ class _Solver:
             front = shifted
         else:
             front = {}
-        wildcard = self.wildcard_for(node, parent_length) if self.max_wildcards >= 1 else None
+        wildcard = self.candidates.wildcard_for(node, parent_length) if self.max_wildcards >= 1 else None
         if wildcard is not None:
             option: _Entry = (1, wildcard[1], ("W", wildcard[0]))
             front[1] = _prune([*front.get(1, []), option])
             front = _drop_dominated(front)
-        return front
+        return _thin(front, self.beam, self.weight)
 
 
 def _flatten(build: _Build, out: list[str]) -> None:
@@ -241,6 +226,8 @@ def optimal_cover(
     wildcard_budget: int,
     upper_bound: float | None = None,
     avoid: Collection[str] = frozenset(),
+    deadline: Deadline | None = None,
+    beam: int | None = None,
 ) -> Cover | None:
     """The minimum-cost cover of the changed (encoded) paths, or None if no cover fits.
 
@@ -248,19 +235,17 @@ def optimal_cover(
     wildcard, less the changed ones). Ties go to less collateral, then fewer wildcards.
     `upper_bound`: the cost of a cover known to fit; partial covers that already cost more
     are pruned (costs only add up the tree, so the optimum stays). `avoid`: wildcards never
-    to plan (CloudFront rejected them).
-    Raises ValueError for a path that fails `validate_path`.
+    to plan (CloudFront rejected them). `beam`: keep at most that many partial covers per
+    node and wildcard count (fast, not always optimal). Raises PlannerTimeout once `deadline`
+    expired, ValueError for a path that fails `validate_path`.
     """
     targets = normalize(paths)
     if not targets:
         return Cover(InvalidationPlan(()), 0, 0, 0)
-    changed = _Changed(targets, index)
     bound = math.inf if upper_bound is None else upper_bound + 1e-6
-    solver = _Solver(index, changed, max_paths, max(0, wildcard_budget), weight, bound, avoid)
-    root = compressed_trie(targets)
-    if not root.terminal and root.children and len(root.children) == 1:
-        root = root.children[0]
-    front = solver.front(root)
+    candidates = Candidates(targets, index, avoid)
+    solver = _Solver(candidates, max_paths, max(0, wildcard_budget), weight, bound, deadline, beam)
+    front = solver.front(cover_trie(targets))
     best: tuple[float, int, int, int, _Build] | None = None
     for k, entries in front.items():
         for p, c, build in entries:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from watcher.core.anytime import anytime_cover
+from watcher.core.clock import Clock, Deadline
 from watcher.core.config import InvalidationSettings
 from watcher.core.cover import collateral, optimal_cover
 from watcher.core.planning import InvalidationPlan, plan_invalidation
@@ -28,8 +30,13 @@ def configured_weight(invalidation: InvalidationSettings) -> float | None:
     return STRATEGY_WEIGHTS[invalidation.strategy]
 
 
-def configured_strategy(invalidation: InvalidationSettings, index: DistributionIndex | None) -> Strategy:
-    """The strategy `[invalidation]` configures, over the distribution's index (None: exact)."""
+def configured_strategy(
+    invalidation: InvalidationSettings, index: DistributionIndex | None, clock: Clock | None = None
+) -> Strategy:
+    """The strategy `[invalidation]` configures, over the distribution's index (None: exact).
+
+    `clock` times the planner's budget (None: unbounded).
+    """
     weight = configured_weight(invalidation) if index is not None else None
     name: str = invalidation.strategy
     if invalidation.collateral_weight is not None and index is not None:
@@ -40,6 +47,7 @@ def configured_strategy(invalidation: InvalidationSettings, index: DistributionI
         index,
         reserve=invalidation.wildcard_reserve,
         budget_seconds=invalidation.planner_budget_ms / 1000,
+        clock=clock,
     )
 
 
@@ -48,7 +56,7 @@ class Strategy:
     """How one distribution's bursts are planned.
 
     `reserve`: wildcards left free for the next burst unless this one cannot fit otherwise;
-    `budget_seconds`: the planner's deadline (None = unbounded).
+    `budget_seconds`: the planner's deadline on `clock` (either None: unbounded).
     """
 
     name: str
@@ -56,6 +64,7 @@ class Strategy:
     index: DistributionIndex | None = None
     reserve: int = 0
     budget_seconds: float | None = None
+    clock: Clock | None = None
 
     @property
     def uses_index(self) -> bool:
@@ -78,16 +87,24 @@ class Strategy:
         `avoid`: wildcards CloudFront rejected, never planned again by the cover.
         """
         targets = list(paths)
+        deadline = None
+        if self.clock is not None and self.budget_seconds is not None and self.uses_index:
+            deadline = Deadline(self.clock, self.budget_seconds)
         kept = max(0, wildcard_budget - self.reserve)
         if kept < wildcard_budget:
-            plan = self._plan(targets, max_paths, kept, avoid)
+            plan = self._plan(targets, max_paths, kept, avoid, deadline)
             if plan is not None:
                 return plan
-        plan = self._plan(targets, max_paths, wildcard_budget, avoid)
+        plan = self._plan(targets, max_paths, wildcard_budget, avoid, deadline)
         return plan or plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
 
     def _plan(
-        self, targets: list[str], max_paths: int, wildcard_budget: int, avoid: Collection[str]
+        self,
+        targets: list[str],
+        max_paths: int,
+        wildcard_budget: int,
+        avoid: Collection[str],
+        deadline: Deadline | None,
     ) -> InvalidationPlan | None:
         """The plan within these limits, or None when none fits them."""
         exact = plan_invalidation(targets, max_paths=max_paths, wildcard_budget=wildcard_budget)
@@ -96,15 +113,27 @@ class Strategy:
             return exact if fits else None
         bound = len(exact.paths) + self.weight * collateral(exact, targets, self.index) if fits else None
         try:
-            cover = optimal_cover(
-                targets,
-                self.index,
-                weight=self.weight,
-                max_paths=max_paths,
-                wildcard_budget=wildcard_budget,
-                upper_bound=bound,
-                avoid=avoid,
-            )
+            if deadline is None:
+                cover = optimal_cover(
+                    targets,
+                    self.index,
+                    weight=self.weight,
+                    max_paths=max_paths,
+                    wildcard_budget=wildcard_budget,
+                    upper_bound=bound,
+                    avoid=avoid,
+                )
+            else:
+                cover = anytime_cover(
+                    targets,
+                    self.index,
+                    weight=self.weight,
+                    max_paths=max_paths,
+                    wildcard_budget=wildcard_budget,
+                    upper_bound=bound,
+                    deadline=deadline,
+                    avoid=avoid,
+                )
         except RecursionError:  # keys nested a thousand prefixes deep: the exact plan still covers
             return exact if fits else None
         if cover is None:

@@ -59,12 +59,17 @@ def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Ca
     return submit if indexer is None else indexer.feeding(submit)
 
 
-def cost_strategies(settings: Settings, indexer: SiteIndexer | None) -> dict[str, Strategy]:
-    """Each distribution's strategy over its sites' index (without an indexer: exact)."""
+def cost_strategies(
+    settings: Settings, indexer: SiteIndexer | None, *, clock: Clock | None = None
+) -> dict[str, Strategy]:
+    """Each distribution's strategy over its sites' index (without an indexer: exact).
+
+    `clock` times the planner's budget (`planner_budget_ms`; None: unbounded).
+    """
     inv = settings.invalidation
     dists = {site.distribution_id for site in settings.sites}
     return {
-        dist: configured_strategy(inv, None if indexer is None else indexer.distribution_index(dist))
+        dist: configured_strategy(inv, None if indexer is None else indexer.distribution_index(dist), clock)
         for dist in dists
     }
 
