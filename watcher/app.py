@@ -134,7 +134,9 @@ class Watcher:
             metrics=self.metrics,
             client_for=site_clients.cloudfront,
         )
-        self.indexer = site_indexer(settings, site_clients.s3, clock=self.clock, stop=self.stop)
+        self.indexer = site_indexer(
+            settings, site_clients.s3, clock=self.clock, stop=self.stop, metrics=self.metrics
+        )
         self._probe = CloudFrontProbe(site_clients.cloudfront, self.cloudfront_health)
         return CloudFrontSide.build(
             cloudfront,

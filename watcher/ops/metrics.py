@@ -165,6 +165,14 @@ class Metrics:
             " rebuilt from CloudFront at start.",
             "distribution",
         )
+        self.site_index_objects = gauge(
+            "site_index_objects", "Objects in the site index of a cost strategy, by site.", "site"
+        )
+        self.site_index_age_seconds = gauge(
+            "site_index_age_seconds",
+            "Seconds since the site's index was last listed whole (since start before the first listing).",
+            "site",
+        )
         self.notifications = counter(
             "notifications",
             "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
@@ -181,6 +189,11 @@ class Metrics:
     def track_readiness(self, unready_reason: Callable[[], str | None]) -> None:
         """`ready` follows `unready_reason()` at each scrape."""
         self.ready.set_function(lambda: 0.0 if unready_reason() is not None else 1.0)
+
+    def track_site_index(self, site: str, objects: Callable[[], float], age: Callable[[], float]) -> None:
+        """The site index's size and age follow `objects()` and `age()` at each scrape."""
+        self.site_index_objects.labels(site=site).set_function(objects)
+        self.site_index_age_seconds.labels(site=site).set_function(age)
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
         return Counter(f"{_NS}_{name}", documentation, labels, registry=self._own)

@@ -7,6 +7,7 @@ denied, its planner stays exact.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from watcher.core.model import Change, ChangeKind
 from watcher.core.routing import SiteLike
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
 from watcher.core.strategy import Strategy, configured_strategy, configured_weight
+from watcher.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -45,13 +47,20 @@ def list_keys(
 
 
 def site_indexer(
-    settings: Settings, s3: Callable[[str], S3Client], *, clock: Clock, stop: threading.Event
+    settings: Settings,
+    s3: Callable[[str], S3Client],
+    *,
+    clock: Clock,
+    stop: threading.Event,
+    metrics: Metrics | None = None,
 ) -> SiteIndexer | None:
     """The site index a cost strategy needs; None for `exact` (no listing at all)."""
     inv = settings.invalidation
     if configured_weight(inv) is None:
         return None
-    return SiteIndexer(s3, settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop)
+    return SiteIndexer(
+        s3, settings.sites, refresh_seconds=inv.index_refresh_seconds, clock=clock, stop=stop, metrics=metrics
+    )
 
 
 def feeding(indexer: SiteIndexer | None, submit: Callable[[Change], None]) -> Callable[[Change], None]:
@@ -75,7 +84,12 @@ def cost_strategies(
 
 
 class SiteIndexer:
-    """One SiteIndex per `[[sites]]` entry, listed in the background and updated from changes."""
+    """One SiteIndex per `[[sites]]` entry, listed in the background and updated from changes.
+
+    A listing is a snapshot taken page by page: a change observed while it runs may be
+    missing from it (an upload after its page) or undone by it (a delete before), so the
+    changes observed during a site's listing are applied again once it replaced the index.
+    """
 
     def __init__(
         self,
@@ -85,6 +99,7 @@ class SiteIndexer:
         refresh_seconds: float,
         clock: Clock,
         stop: threading.Event,
+        metrics: Metrics | None = None,
     ) -> None:
         self._client_for = client_for  # bucket -> its client (a site's role_arn, else ours)
         self._sites = [(site, SiteIndex(ready=False)) for site in sites]
@@ -93,6 +108,17 @@ class SiteIndexer:
         self._stop = stop
         self._thread: threading.Thread | None = None
         self._log = structlog.get_logger("watcher.site_index")
+        # Observing and replacing take this lock, so a change lands either in the listing's
+        # replay or in the replaced index, never between them.
+        self._lock = threading.Lock()
+        self._during: dict[int, list[tuple[str, bool]]] = {}  # site -> (path, removed) seen while listing
+        self._listed_at = [clock.monotonic()] * len(self._sites)
+        if metrics is not None:
+            for at, (site, index) in enumerate(self._sites):
+                metrics.track_site_index(site.name, index.__len__, functools.partial(self._age, at))
+
+    def _age(self, at: int) -> float:
+        return self._clock.monotonic() - self._listed_at[at]
 
     def distribution_index(self, distribution_id: str) -> DistributionIndex:
         """The index of every site served by the distribution."""
@@ -111,28 +137,32 @@ class SiteIndexer:
 
     def observe(self, change: Change) -> None:
         """Keep the index current from a consumed event: created keys added, removed keys dropped."""
-        for site, index in self._sites:
+        removed = change.kind is ChangeKind.REMOVED
+        for at, (site, index) in enumerate(self._sites):
             if site.bucket != change.bucket or not change.key.startswith(site.prefix) or change.site_wide:
                 continue
             path = index_path(change.key[len(site.prefix) :])
-            if change.kind is ChangeKind.REMOVED:
-                index.discard(path)
-            else:
-                index.add(path)
+            with self._lock:
+                _apply(index, path, removed=removed)
+                if at in self._during:
+                    self._during[at].append((path, removed))
 
     def adopt_listing(self, bucket: str, prefix: str, keys: list[str]) -> None:
         """A complete listing made by someone else (a poll cycle): the sites under it, replaced."""
-        for site, index in self._sites:
+        for at, (site, index) in enumerate(self._sites):
             if site.bucket == bucket and site.prefix.startswith(prefix):
                 cut = len(site.prefix)
                 index.replace(index_path(key[cut:]) for key in keys if key.startswith(site.prefix))
+                self._listed_at[at] = self._clock.monotonic()
 
     def refresh(self) -> None:
         """List every site once; a site whose listing fails keeps what it had."""
-        for site, index in self._sites:
+        for at, (site, index) in enumerate(self._sites):
             if self._stop.is_set():
                 return
             started = self._clock.monotonic()
+            with self._lock:
+                self._during[at] = []
             try:
                 # Keys become paths page by page: the listing never holds both.
                 cut = len(site.prefix)
@@ -143,6 +173,8 @@ class SiteIndexer:
                     )
                 }
             except AWS_ERRORS as exc:
+                with self._lock:
+                    self._during.pop(at, None)
                 code = error_code(exc)
                 self._log.warning(
                     "cannot list the site: its plans stay exact until a listing succeeds",
@@ -153,7 +185,11 @@ class SiteIndexer:
                 continue
             if self._stop.is_set():
                 return
-            index.replace(paths)
+            with self._lock:
+                index.replace(paths)
+                for path, removed in self._during.pop(at, []):
+                    _apply(index, path, removed=removed)
+            self._listed_at[at] = started
             self._log.info(
                 "site indexed",
                 site=site.name,
@@ -170,3 +206,10 @@ class SiteIndexer:
         while not self._stop.is_set():
             self.refresh()
             self._clock.sleep(self._refresh, self._stop)
+
+
+def _apply(index: SiteIndex, path: str, *, removed: bool) -> None:
+    if removed:
+        index.discard(path)
+    else:
+        index.add(path)
