@@ -50,7 +50,11 @@ COPY --from=build /opt/venv /opt/venv
 
 # Bytecode was compiled at install time; the process never writes to the root
 # filesystem, so the container runs with readOnlyRootFilesystem / --read-only.
+# MALLOC_ARENA_MAX=2: glibc gives each allocating thread its own arena (up to 8 per
+# core) and the daemon's receivers, workers and HTTP handlers each fragment one; two
+# arenas keep the resident set a few MiB lower at no measurable cost.
 ENV PATH="/opt/venv/bin:${PATH}" \
+    MALLOC_ARENA_MAX=2 \
     WATCHER_GIT_REVISION="${REVISION}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

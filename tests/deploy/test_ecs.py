@@ -47,6 +47,12 @@ def test_health_check_needs_no_shell_and_stop_timeout_covers_the_drain() -> None
     assert task_definition()["taskRoleArn"].endswith(":role/cloudfront-watcher")
 
 
+def test_the_task_keeps_two_malloc_arenas_as_the_image_does() -> None:
+    env = {item["name"]: item["value"] for item in watcher_container()["environment"]}
+    assert env["MALLOC_ARENA_MAX"] == "2"
+    assert "MALLOC_ARENA_MAX=2" in (ROOT / "Dockerfile").read_text()
+
+
 def test_environment_alone_is_a_valid_config(tmp_path: Path) -> None:
     # GIVEN no config file in the container (the image's WATCHER_CONFIG points at none)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}

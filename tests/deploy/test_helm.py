@@ -232,6 +232,13 @@ def test_extra_env_reaches_the_container(render: Render) -> None:
     assert {"name": "AWS_ENDPOINT_URL_SQS", "value": "http://localstack.localstack.svc:4566"} in env
 
 
+def test_the_container_keeps_two_malloc_arenas_also_with_extra_env(render: Render) -> None:
+    # GIVEN values without extraEnv (poll) and with it (sqs) THEN both containers set MALLOC_ARENA_MAX=2
+    for variant in ("poll", "sqs"):
+        env = watcher_container(render(variant))["env"]
+        assert {"name": "MALLOC_ARENA_MAX", "value": "2"} in env
+
+
 def test_sidecar_mode_renders_only_the_config(render: Render) -> None:
     manifests = render("sidecar")
     assert set(manifests) == {"ConfigMap"}
