@@ -33,4 +33,10 @@ log "cloudfront-watcher --help: ok"
 if "$bin/python" -c 'import moto' 2> /dev/null; then
     die "moto (a demo/dev extra) came with the runtime lock"
 fi
+if "$bin/python" -c 'import rich' 2> /dev/null; then
+    die "rich (the progress extra) came with the runtime lock"
+fi
+"$bin/python" -c 'import sys, watcher.cli, watcher.app; sys.exit("rich" in sys.modules)' \
+    || die "the daemon's modules loaded rich"
+log "no rich in the runtime: ok"
 log "PASS ($((SECONDS - started))s)"

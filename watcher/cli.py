@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from watcher import __version__, lean  # noqa: F401 - lean first: structlog without rich (lean.py)
+from watcher import __version__
 from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.commands.wait.arguments import WAIT_DESCRIPTION, WAIT_HELP, add_wait_arguments
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path

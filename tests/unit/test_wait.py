@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,10 +121,10 @@ def test_the_watcher_policy_adds_put_events_on_the_configured_bus_only() -> None
 
 
 def test_progress_is_a_plain_line_every_10_s_off_a_terminal_and_bars_on_one() -> None:
-    import io  # noqa: PLC0415
 
+    from watcher.commands.wait.bars import RichProgress  # noqa: PLC0415
     from watcher.commands.wait.coverage import DistributionProgress  # noqa: PLC0415
-    from watcher.commands.wait.progress import PlainProgress, RichProgress, make_progress  # noqa: PLC0415
+    from watcher.commands.wait.progress import PlainProgress, make_progress  # noqa: PLC0415
 
     state = {"E1": DistributionProgress("E1", total=4, covered=3, completed=1)}
     log = io.StringIO()
@@ -138,3 +140,17 @@ def test_progress_is_a_plain_line_every_10_s_off_a_terminal_and_bars_on_one() ->
     bars.close()
     assert "completed 1/4" in screen.getvalue()
     assert "covered 3/4" in screen.getvalue()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_without_rich_a_terminal_gets_the_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from watcher.commands.wait.progress import PlainProgress, make_progress  # noqa: PLC0415
+
+    # GIVEN an installation without the `progress` extra (rich cannot be imported)
+    monkeypatch.setitem(sys.modules, "watcher.commands.wait.bars", None)
+    # WHEN wait draws its progress on a terminal THEN it prints plain lines instead of failing
+    assert isinstance(make_progress(_Terminal()), PlainProgress)

@@ -1,14 +1,14 @@
-"""How `wait` shows progress: a live display on a terminal, one plain line every 10 s in CI logs."""
+"""How `wait` shows progress: a live display on a terminal, one plain line every 10 s in CI logs.
+
+The live display needs rich, an optional extra (`cloudfront-watcher[progress]`): the daemon
+never loads it, and without it a terminal gets the plain lines too.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
 from typing import Protocol, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bars
 
 from watcher.commands.wait.coverage import DistributionProgress
 
@@ -52,46 +52,13 @@ class PlainProgress:
         """Nothing to tear down."""
 
 
-class RichProgress:
-    """A bar per distribution (covered and completed of total), redrawn in place."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._bars = Bars(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("completed {task.completed}/{task.total}"),
-            TextColumn("covered {task.fields[covered]}/{task.total}"),
-            TimeElapsedColumn(),
-            console=Console(file=stream),
-            transient=False,
-        )
-        self._tasks: dict[str, TaskID] = {}
-        self._closed = False
-        self._bars.start()
-
-    def update(self, progress: Mapping[str, DistributionProgress], now: float) -> None:
-        """Move each distribution's bar."""
-        for dist, entry in progress.items():
-            task = self._tasks.get(dist)
-            if task is None:
-                task = self._tasks[dist] = self._bars.add_task(dist, total=entry.total or 1, covered=0)
-            self._bars.update(
-                task,
-                total=entry.total or 1,
-                completed=entry.completed if entry.total else 1,
-                covered=entry.covered,
-            )
-
-    def close(self) -> None:
-        """Leave the last state on screen (a second call does nothing)."""
-        if not self._closed:
-            self._closed = True
-            self._bars.stop()
-
-
 def make_progress(stream: TextIO | None = None) -> Progress:
-    """Rich bars on a terminal, plain lines otherwise."""
+    """Rich bars on a terminal (when rich is installed), plain lines otherwise."""
     out = stream or sys.stderr
     if out.isatty():
+        try:
+            from watcher.commands.wait.bars import RichProgress  # noqa: PLC0415 - optional extra
+        except ImportError:
+            return PlainProgress(out)
         return RichProgress(out)
     return PlainProgress(out)
