@@ -103,3 +103,13 @@ def test_the_chart_renders_the_same_rules_file() -> None:
     # THEN they are identical: after editing the source, `cp deploy/prometheus/alerts.yaml
     # helm/cloudfront-watcher/files/alerts.yaml`
     assert copy.read_bytes() == source.read_bytes(), f"cp {source.relative_to(ROOT)} {copy.relative_to(ROOT)}"
+
+
+def test_the_month_bill_is_taken_as_the_max_over_replicas() -> None:
+    # GIVEN every replica reports the distribution's whole month (cloudfront_watcher_month_billed_paths)
+    exprs = dashboard_exprs() + [rule["expr"] for rule in alert_rules()]
+    billed = [e for e in exprs if "cloudfront_watcher_month_billed_paths" in e]
+    # THEN the dashboard and the alerts read it, each through a max by distribution (a sum over
+    # replicas would count the month once per replica)
+    assert len(billed) >= 2
+    assert all(re.search(r"max by \(distribution\) \(cloudfront_watcher_month_billed_paths", e) for e in billed)

@@ -1,9 +1,12 @@
 """What invalidations cost this month: paths billed per distribution, rebuilt from CloudFront.
 
 CloudFront bills every invalidation path (a wildcard is one) past the first
-1,000 a month per account. The month's count is rebuilt at start from
-ListInvalidations + GetInvalidation (in the background), so a restart does not
-reset it, then kept current from our own accepted invalidations.
+1,000 a month per account. The month's count is the distribution's, whoever
+invalidated (people, other replicas): rebuilt from ListInvalidations +
+GetInvalidation at start, every `REBUILD_SECONDS` and at once when a month
+begins (in the background), and kept current between rebuilds from our own
+accepted invalidations. Every replica reports the same month, so dashboards and
+alerts take the max over replicas.
 """
 
 from __future__ import annotations
@@ -24,12 +27,22 @@ from watcher.ops.metrics import Metrics
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
-__all__ = ["FREE_PATHS_PER_MONTH", "MonthUsage", "MonthlyBill", "month_of", "month_usage"]
+__all__ = [
+    "FREE_PATHS_PER_MONTH",
+    "MAX_PAGES",
+    "REBUILD_SECONDS",
+    "MonthUsage",
+    "MonthlyBill",
+    "month_of",
+    "month_usage",
+]
 
 FREE_PATHS_PER_MONTH = 1000
 # ListInvalidations pages of 100: enough for 5,000 invalidations in a month, and bounded.
-_MAX_PAGES = 50
-_MONTH_CHECK_SECONDS = 3600.0
+MAX_PAGES = 50
+# How often the month is read again from CloudFront (people's and other replicas' paths).
+REBUILD_SECONDS = 600.0
+_CHECK_SECONDS = 60.0
 
 
 def month_of(timestamp: float) -> str:
@@ -39,18 +52,36 @@ def month_of(timestamp: float) -> str:
 
 @dataclass(slots=True)
 class MonthUsage:
-    """One distribution's invalidations of one month and the paths they billed."""
+    """One distribution's invalidations of one month and the paths they billed.
+
+    `complete`: False when the page cap came before the month's first invalidation (the
+    figures are a lower bound).
+    """
 
     invalidations: int = 0
     paths: int = 0
     ids: set[str] = field(default_factory=set)
+    complete: bool = True
 
 
-def month_usage(client: CloudFrontClient, distribution_id: str, month: str) -> MonthUsage:
-    """Invalidations created in `month` ('YYYY-MM', UTC) and their paths. Raises the client's errors."""
-    usage = MonthUsage()
+def month_usage(
+    client: CloudFrontClient,
+    distribution_id: str,
+    month: str,
+    *,
+    known: dict[str, int] | None = None,
+    max_pages: int = MAX_PAGES,
+) -> MonthUsage:
+    """Invalidations created in `month` ('YYYY-MM', UTC) and their paths. Raises the client's errors.
+
+    ListInvalidations answers newest first: paging stops at the first invalidation older
+    than the month. `known`: path counts by invalidation id (an invalidation never changes),
+    read from it instead of GetInvalidation and completed with what is read.
+    """
+    known = {} if known is None else known
+    usage = MonthUsage(complete=False)
     marker = ""
-    for _ in range(_MAX_PAGES):
+    for _ in range(max_pages):
         if marker:
             page = client.list_invalidations(DistributionId=distribution_id, MaxItems="100", Marker=marker)
         else:
@@ -58,16 +89,24 @@ def month_usage(client: CloudFrontClient, distribution_id: str, month: str) -> M
         listing = page.get("InvalidationList", {})
         for item in listing.get("Items", []):
             created = item.get("CreateTime")
-            if created is None or created.astimezone(UTC).strftime("%Y-%m") != month:
-                continue
-            detail = client.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
-            paths = detail["Invalidation"]["InvalidationBatch"]["Paths"].get("Quantity", 0)
+            created_month = "" if created is None else created.astimezone(UTC).strftime("%Y-%m")
+            if created_month > month:
+                continue  # a later month's (reading a past month)
+            if created_month < month:
+                usage.complete = True  # the month's start: older ones are older still
+                return usage
+            if item["Id"] not in known:
+                detail = client.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
+                known[item["Id"]] = int(
+                    detail["Invalidation"]["InvalidationBatch"]["Paths"].get("Quantity", 0)
+                )
             usage.invalidations += 1
-            usage.paths += int(paths)
+            usage.paths += known[item["Id"]]
             usage.ids.add(item["Id"])
         marker = listing.get("NextMarker", "")
         if not listing.get("IsTruncated") or not marker:
-            break
+            usage.complete = True
+            return usage
     return usage
 
 
@@ -92,28 +131,43 @@ class MonthlyBill:
         self._month = month_of(clock.time())
         self._usage: dict[str, MonthUsage] = {d: MonthUsage() for d in self._distributions}
         self._own_paths: dict[str, int] = {}  # our invalidations' path counts, by id
+        self._known: dict[str, dict[str, int]] = {d: {} for d in self._distributions}  # paths by id
+        self._rebuilt_at: float | None = None  # monotonic
         self._log = structlog.get_logger("watcher.bill")
 
     def start(self, stop: threading.Event) -> None:
         """Rebuild the month in the background (a month of invalidations is many calls), then
-        look hourly for a new month, so the gauge drops to zero even on a quiet first day."""
+        `tick` every minute: a rebuild every REBUILD_SECONDS, and at once when a month begins."""
         threading.Thread(target=self._run, args=(stop,), name="bill", daemon=True).start()
 
     def _run(self, stop: threading.Event) -> None:
         self.rebuild()
-        # Real time, not the injected clock: an hourly look, never a test's timing.
-        while not stop.wait(_MONTH_CHECK_SECONDS):
-            with self._lock:
-                self._roll(month_of(self._clock.time()))
+        # Real time, not the injected clock: a fake clock's sleep returns at once (tests call tick).
+        while not stop.wait(_CHECK_SECONDS):
+            self.tick()
+
+    def tick(self) -> None:
+        """Rebuild when a month began or REBUILD_SECONDS passed since the last rebuild."""
+        month = month_of(self._clock.time())
+        with self._lock:
+            rolled = month != self._month
+            self._roll(month)
+            due = self._rebuilt_at is None or self._clock.monotonic() - self._rebuilt_at >= REBUILD_SECONDS
+        if rolled:
             for dist in self._distributions:
-                self._publish(dist)
+                self._publish(dist)  # zero at once, even when CloudFront cannot be read
+        if rolled or due:
+            self.rebuild()
 
     def rebuild(self) -> None:
-        """Count this month's invalidations on every distribution (ours and people's)."""
+        """Count this month's invalidations on every distribution (ours, people's, other replicas')."""
         month = month_of(self._clock.time())
+        self._rebuilt_at = self._clock.monotonic()
         for dist in self._distributions:
             try:
-                listed = month_usage(self._client_for(dist), dist, month)
+                listed = month_usage(
+                    self._client_for(dist), dist, month, known=self._known.setdefault(dist, {})
+                )
             except AWS_ERRORS as exc:
                 code = error_code(exc)
                 self._log.warning("cannot rebuild this month's billed paths", distribution=dist, code=code)
@@ -149,6 +203,7 @@ class MonthlyBill:
             self._month = month
             self._usage = {d: MonthUsage() for d in self._distributions}
             self._own_paths = {}
+            self._known = {d: {} for d in self._distributions}
 
     def _publish(self, distribution_id: str) -> None:
         with self._lock:
