@@ -151,6 +151,7 @@ class Watcher:
             strategies=cost_strategies(settings, self.indexer, clock=self.clock),
             bill=self.bill,
             client_for=site_clients.cloudfront,  # a site's role_arn, if any
+            call_seconds=factory.cloudfront_call_seconds,  # no call starts that the drain could not see end
         )
 
     def _pipeline(self) -> Pipeline:

@@ -84,6 +84,12 @@ class ClientFactory:
             max_pool_connections=20,
         )
 
+    @property
+    def cloudfront_call_seconds(self) -> float:
+        """The longest one CloudFront call may take (one attempt: connect + read timeouts)."""
+        connect = min(self._connect_timeout, _CONNECT_CEILING)
+        return connect + min(self._read_timeout, CALL_BUDGET_SECONDS - connect)  # as _config(attempts=1)
+
     def cloudfront(self) -> CloudFrontClient:
         """CloudFront without botocore retries: the invalidator owns retrying (same CallerReference)."""
         return self.cloudfront_as("")

@@ -194,7 +194,7 @@ class Pipeline:
             if sifted is None:
                 return
             batch = sifted
-            result = self._invalidator.flush(batch, abort=self._abort, deadline=self._current_deadline())
+            result = self._invalidator.flush(batch, abort=self._abort, deadline=self._current_deadline)
         except Exception:  # noqa: BLE001 - a bug must not lose the batch: release it for redelivery
             self._log.exception("flush crashed; releasing its changes", distribution=batch.distribution_id)
             for change in batch.changes:

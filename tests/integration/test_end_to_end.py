@@ -114,7 +114,15 @@ def test_sigterm_during_the_quiet_period_flushes_before_exit(moto_server: str, t
     stack = make_stack(moto_server)
     config = tmp_path / "config.toml"
     config.write_text(
-        config_toml(settings_for(stack, invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120}))
+        config_toml(
+            settings_for(
+                stack,
+                invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120},
+                # A CreateInvalidation starts in the drain only if it can end before the
+                # 10 s shutdown timeout: one call here takes at most 2 + 5 s.
+                aws={"read_timeout_seconds": 5},
+            )
+        )
     )
     process = subprocess.Popen(
         [WATCHER_BIN, "run", "--config", str(config)],
@@ -148,7 +156,15 @@ def test_sigkill_while_a_batch_is_pending_loses_nothing(moto_server: str, tmp_pa
     stack = make_stack(moto_server)
     config = tmp_path / "config.toml"
     config.write_text(
-        config_toml(settings_for(stack, invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120}))
+        config_toml(
+            settings_for(
+                stack,
+                invalidation={"quiet_period_seconds": 60, "max_delay_seconds": 120},
+                # A CreateInvalidation starts in the drain only if it can end before the
+                # 10 s shutdown timeout: one call here takes at most 2 + 5 s.
+                aws={"read_timeout_seconds": 5},
+            )
+        )
     )
     with ReceiptRecorder(moto_server) as sqs_proxy:
         process = subprocess.Popen(

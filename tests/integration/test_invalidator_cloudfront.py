@@ -137,6 +137,29 @@ def test_with_tight_quotas_a_retry_after_a_restart_gets_the_same_caller_referenc
     assert cloudfront.refusals == []
 
 
+def test_no_create_invalidation_starts_that_could_not_finish_before_the_drain_deadline(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN a flush whose first call fails (503) and that retries with backoff
+    cloudfront.inject("503", 100, match=is_create_invalidation)
+    invalidator, _metrics = _invalidator(client, clock)
+    drain: list[float] = []
+
+    def deadline() -> float | None:
+        if cloudfront.create_calls >= 1 and not drain:
+            # WHEN shutdown begins during the backoff: the drain ends in 5 s, less than one
+            # call may take (the CloudFront call budget, 10 s)
+            drain.append(clock.monotonic() + 5.0)
+        return drain[0] if drain else None
+
+    result = invalidator.flush(_batch(distribution, KEYS), abort=threading.Event(), deadline=deadline)
+    # THEN no second CreateInvalidation was started: it could have been accepted after the
+    # messages were released (a duplicate); the changes fail, to be released at once
+    assert cloudfront.create_calls == 1
+    assert result.outcome == "failed"
+    assert "deadline" in result.reason
+
+
 def test_a_lost_response_is_retried_without_a_duplicate(
     cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
 ) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
+from watcher.aws import CALL_BUDGET_SECONDS
 from watcher.awserrors import AWS_ERRORS, Backoff, classify
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
@@ -88,6 +89,7 @@ class Invalidator:
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
+        call_seconds: float = CALL_BUDGET_SECONDS,
     ) -> None:
         """`on_call(distribution_id, error, outage)` hears every CreateInvalidation (readiness): error
         None when it succeeded; `outage` when the error is transient or throttling.
@@ -96,6 +98,7 @@ class Invalidator:
         the one `in_progress` uses.
         """
         self._client_for = client_for or in_progress.client_for
+        self._call_seconds = call_seconds  # the longest one CreateInvalidation may take
         self._clock = clock
         self._metrics = metrics
         self._limiter = limiter
@@ -138,11 +141,20 @@ class Invalidator:
             planner=planner,
         )
 
-    def flush(self, batch: Batch, *, abort: threading.Event, deadline: float | None = None) -> FlushResult:
+    def flush(
+        self,
+        batch: Batch,
+        *,
+        abort: threading.Event,
+        deadline: float | Callable[[], float | None] | None = None,
+    ) -> FlushResult:
         """Plan and send one batch; returns which changes are covered.
 
         Transient errors are retried with backoff until `abort` is set or the
-        `deadline` (monotonic) would pass; then the uncovered changes fail.
+        `deadline` (monotonic; or a function of it, asked before each attempt, as a drain
+        may begin during a flush) would pass; then the uncovered changes fail. No attempt
+        starts that could not end before the deadline (one call takes up to `call_seconds`):
+        CloudFront could accept it after the messages were released, a duplicate.
         """
         dist = batch.distribution_id
         identities = [change.identity for change in batch.changes]
@@ -173,7 +185,8 @@ class Invalidator:
 
         progress = Progress()
         for planned in plan.requests:
-            request = Request(dist, list(planned.paths), identities, abort, deadline, log)
+            deadline_at = deadline if callable(deadline) else (lambda fixed=deadline: fixed)
+            request = Request(dist, list(planned.paths), identities, abort, deadline_at, log)
             self._send_isolating(request, progress)
         return self._result(batch, plan, progress, log)
 
@@ -257,7 +270,11 @@ class Invalidator:
         while True:
             if request.abort.is_set():
                 return Sent("failed", reason="aborted (shutdown deadline)")
-            if not self._limiter.acquire(abort=request.abort, deadline=request.deadline):
+            deadline = request.deadline
+            last_start = None if deadline is None else deadline - self._call_seconds
+            if last_start is not None and self._clock.monotonic() > last_start:
+                return Sent("failed", reason="no time left to finish a call before the deadline")
+            if not self._limiter.acquire(abort=request.abort, deadline=last_start):
                 return Sent("failed", reason="no request slot before the deadline")
             t0 = self._clock.monotonic()
             try:
@@ -295,7 +312,8 @@ class Invalidator:
         delay = self._backoff.delay(attempt, code)
         if waited + delay > MAX_RETRY_SECONDS:
             return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
-        if request.deadline is not None and self._clock.monotonic() + delay > request.deadline:
+        deadline = request.deadline
+        if deadline is not None and self._clock.monotonic() + delay + self._call_seconds > deadline:
             return Sent("failed", reason=f"{code}: no time left before the deadline")
         self._metrics.retries.labels(reason=code).inc()
         request.log.warning(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,8 +45,13 @@ class Request:
     paths: list[str]
     identities: list[str]
     abort: threading.Event
-    deadline: float | None
+    deadline_at: Callable[[], float | None]  # asked anew before each attempt: a drain may set it
     log: structlog.typing.FilteringBoundLogger
+
+    @property
+    def deadline(self) -> float | None:
+        """When (monotonic) the request must have ended, if it must (a shutdown's drain)."""
+        return self.deadline_at()
 
     @property
     def ref(self) -> str:
@@ -55,7 +60,7 @@ class Request:
 
     def part(self, paths: list[str]) -> Request:
         """The same request for some of its paths (isolating a bad one)."""
-        return Request(self.dist, paths, self.identities, self.abort, self.deadline, self.log)
+        return Request(self.dist, paths, self.identities, self.abort, self.deadline_at, self.log)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from watcher.aws import CALL_BUDGET_SECONDS
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
@@ -47,6 +48,7 @@ class CloudFrontSide:
         strategies: Mapping[str, Strategy] | None = None,
         bill: MonthlyBill | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
+        call_seconds: float = CALL_BUDGET_SECONDS,
     ) -> CloudFrontSide:
         """The parts as `[invalidation]` asks (completion only with `wait_for_completion`)."""
         # client_for: a distribution's own client (a site's role_arn); the others use it too.
@@ -64,6 +66,7 @@ class CloudFrontSide:
             on_call=on_call,
             strategies=strategies,
             bill=bill,
+            call_seconds=call_seconds,
         )
         completion = None
         if settings.wait_for_completion:
