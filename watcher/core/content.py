@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from watcher.core.model import Change, ChangeKind, Verdict
@@ -73,6 +74,7 @@ class Predecessor:
 
     version_id: str
     etag: str
+    last_modified: datetime | None = None
 
 
 def predecessor(key: str, listing: Mapping[str, Any]) -> Predecessor | Verdict:
@@ -95,7 +97,8 @@ def predecessor(key: str, listing: Mapping[str, Any]) -> Predecessor | Verdict:
     version_id, etag = first.get("VersionId"), first.get("ETag")
     if not isinstance(version_id, str) or not isinstance(etag, str) or not etag:
         return changed("the version before it has no version id or ETag")
-    return Predecessor(version_id=version_id, etag=etag)
+    modified = first.get("LastModified")
+    return Predecessor(version_id, etag, modified if isinstance(modified, datetime) else None)
 
 
 def _entries_of(key: str, entries: Any) -> list[Mapping[str, Any]]:

@@ -7,9 +7,9 @@ waits for its lookups at most one call budget in all, acknowledges the unchanged
 writes without an invalidation and sends the rest. Any doubt is a change (see
 `watcher.core.content`): an error, AccessDenied, or a lookup not done in time.
 
-A lookup costs ListObjectVersions (the version before), HeadObject of the new
-version and, only when the bytes may be equal, HeadObject of the previous one. The
-clients are the sites' own (role per site), built by `ClientFactory`, so their
+A lookup (version_chain.py) costs ListObjectVersions (the version before), HeadObject
+of the new version and, only when the bytes may be equal, HeadObject of the previous
+one. The clients are the sites' own (role per site), built by `ClientFactory`, so their
 failures are counted in `aws_errors_total` like every other call, and each call in
 `content_lookup_calls_total`.
 """
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from watcher.aws import CALL_BUDGET_SECONDS
-from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
-from watcher.core.content import VersionFacts, changed, compare_versions, needs_lookup, predecessor
+from watcher.core.content import changed, needs_lookup
 from watcher.core.model import Change, Verdict
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources.version_chain import OutOfTime, compare_with_previous
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -43,10 +43,6 @@ __all__ = ["ContentCheck", "Sifted"]
 DEFAULT_WORKERS = 8
 
 Entry = tuple[Change, tuple[str, ...]]
-
-
-class _OutOfTime(Exception):
-    """The lookup's budget ran out (or its flush stopped waiting) before its next call."""
 
 
 class _Lookup:
@@ -166,40 +162,17 @@ class ContentCheck:
         )
 
     def _compare(self, change: Change, lookup: _Lookup) -> Verdict:
-        """The lookup itself (on a worker): list the version before, head both when needed."""
+        """The lookup itself (on a worker), within one budget from its start."""
         deadline = self._clock.monotonic() + self._budget
         client = self._client_for(change.bucket)
-        bucket, key, version_id = change.bucket, change.key, str(change.version_id)
         call = partial(self._call, deadline, lookup)
-        try:
-            listing = call(
-                "ListObjectVersions",
-                client.list_object_versions,
-                Bucket=bucket,
-                Prefix=key,
-                KeyMarker=key,
-                VersionIdMarker=version_id,
-                MaxKeys=1,
-            )
-            before = predecessor(key, listing)
-            if isinstance(before, Verdict):
-                return before
-            head = partial(
-                call, "HeadObject", client.head_object, Bucket=bucket, Key=key, ChecksumMode="ENABLED"
-            )
-            new = VersionFacts.from_head(head(VersionId=version_id))
-            if not new.keyed_encryption and new.etag != before.etag:
-                return changed("different ETag")  # one HeadObject saved: the bytes differ
-            return compare_versions(new, VersionFacts.from_head(head(VersionId=before.version_id)))
-        except _OutOfTime:
-            return changed("lookup ran out of its time budget")
-        except AWS_ERRORS as exc:  # counted by the clients' error hook
-            return changed(f"lookup failed: {error_code(exc)}")
+        verdict, _ = compare_with_previous(client, change.bucket, change.key, str(change.version_id), call)
+        return verdict
 
     def _call(
         self, deadline: float, lookup: _Lookup, name: str, method: Callable[..., Any], **kwargs: Any
     ) -> Any:
         if lookup.settled or self._clock.monotonic() >= deadline:
-            raise _OutOfTime
+            raise OutOfTime
         self._metrics.content_lookup_calls.labels(call=name).inc()
         return method(**kwargs)

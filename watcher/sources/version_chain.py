@@ -1,0 +1,92 @@
+"""One write against the version before it in S3's chain: the lookups themselves.
+
+ListObjectVersions (KeyMarker=key, VersionIdMarker=the version, MaxKeys=1) names the
+version before it; HeadObject (VersionId, ChecksumMode=ENABLED) of the new version
+and, only when the bytes may be equal, of the previous one. The verdict is
+`watcher.core.content`'s. Used by the daemon's content check (on its pool, within a
+budget) and by `watcher wait` (is a write after TIME a change of its own?).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from watcher.aws import CALL_BUDGET_SECONDS
+from watcher.awserrors import AWS_ERRORS, error_code
+from watcher.core.content import Predecessor, VersionFacts, changed, compare_versions, predecessor
+from watcher.core.model import Verdict
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["Call", "OutOfTime", "compare_with_previous", "last_change"]
+
+# (call name, client method, **arguments) -> the answer; raises OutOfTime to stop early.
+Call = Callable[..., Any]
+_MAX_STEPS = 10  # `last_change` walks back at most this many identical writes
+
+
+class OutOfTime(Exception):
+    """The lookup's budget ran out (or nobody waits for it any more) before its next call."""
+
+
+def compare_with_previous(
+    client: S3Client, bucket: str, key: str, version_id: str, call: Call
+) -> tuple[Verdict, Predecessor | None]:
+    """The verdict on one version, and the version before it (None when there is none to name).
+
+    Never raises for AWS errors or `OutOfTime`: those are doubts, so changes.
+    """
+    try:
+        listing = call(
+            "ListObjectVersions",
+            client.list_object_versions,
+            Bucket=bucket,
+            Prefix=key,
+            KeyMarker=key,
+            VersionIdMarker=version_id,
+            MaxKeys=1,
+        )
+        before = predecessor(key, listing)
+        if isinstance(before, Verdict):
+            return before, None
+        head = partial(call, "HeadObject", client.head_object, Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        new = VersionFacts.from_head(head(VersionId=version_id))
+        if not new.keyed_encryption and new.etag != before.etag:
+            return changed("different ETag"), before  # one HeadObject saved: the bytes differ
+        return compare_versions(new, VersionFacts.from_head(head(VersionId=before.version_id))), before
+    except OutOfTime:
+        return changed("lookup ran out of its time budget"), None
+    except AWS_ERRORS as exc:  # counted by the clients' error hook
+        return changed(f"lookup failed: {error_code(exc)}"), None
+
+
+def last_change(
+    client: S3Client, bucket: str, key: str, *, version_id: str, modified: datetime, floor: datetime
+) -> datetime | None:
+    """When the content served now was last changed, if at or after `floor` (else None).
+
+    Walks back over identical writes: an unchanged write after `floor` needs no
+    invalidation of its own, but its predecessor's, if that one is itself a change
+    after `floor`, still does. Any doubt stops the walk: that write is the change.
+    """
+    for _ in range(_MAX_STEPS):
+        verdict, before = compare_with_previous(
+            client, bucket, key, version_id, partial(_timed, time.monotonic())
+        )
+        if not verdict.unchanged or before is None or before.last_modified is None:
+            return modified
+        if before.last_modified.replace(microsecond=0) < floor:
+            return None
+        version_id, modified = before.version_id, before.last_modified
+    return modified
+
+
+def _timed(started: float, _name: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    if time.monotonic() - started >= CALL_BUDGET_SECONDS:
+        raise OutOfTime
+    return method(**kwargs)
