@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from watcher.core.config import SiteSettings
 from watcher.core.sites import prefixes_by_bucket
+from watcher.sources.version_chain import last_change
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -57,6 +58,7 @@ def list_changes(
                         changed.append(ChangedObject(bucket, item["Key"], item["LastModified"]))
             if not versioned:
                 continue
+            current: dict[str, str] = {}  # key -> its current version (for unchanged writes)
             versions = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
             for listing in versions:
                 for marker in listing.get("DeleteMarkers", []):
@@ -64,7 +66,33 @@ def list_changes(
                         changed.append(
                             ChangedObject(bucket, marker["Key"], marker["LastModified"], deleted=True)
                         )
+                current.update(
+                    (v["Key"], v["VersionId"]) for v in listing.get("Versions", []) if v.get("IsLatest")
+                )
+            changed = _without_unchanged_writes(s3, bucket, changed, current, floor)
     return changed
+
+
+def _without_unchanged_writes(
+    s3: S3Client, bucket: str, changed: list[ChangedObject], current: dict[str, str], floor: datetime
+) -> list[ChangedObject]:
+    """A write with the content of the version before it needs no invalidation of its own.
+
+    It is dated by the last real change of its content instead (README "What counts as a
+    change"): left out when that change is older than TIME.
+    """
+    kept = []
+    for change in changed:
+        version_id = current.get(change.key)
+        if change.bucket == bucket and not change.deleted and version_id is not None:
+            when = last_change(
+                s3, bucket, change.key, version_id=version_id, modified=change.changed_at, floor=floor
+            )
+            if when is not None:
+                kept.append(ChangedObject(bucket, change.key, when))
+            continue
+        kept.append(change)
+    return kept
 
 
 def parse_keys(lines: Iterable[str], since: datetime) -> list[ChangedObject]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from watcher.commands.iam_account import bucket_arns, distribution_arns, prefix_listing
+from watcher.commands.iam_account import bucket_arns, distribution_arns, object_arns, prefix_listing
 from watcher.core.config import Settings
 
 __all__ = ["wait_policy"]
@@ -27,6 +27,12 @@ def wait_policy(settings: Settings, *, partition: str, account_id: str) -> dict[
             "Effect": "Allow",
             "Action": "s3:GetBucketVersioning",
             "Resource": buckets,
+        },
+        {  # is a write after TIME a change of its own? HeadObject of its version and the one before
+            "Sid": "ReadSiteVersionHeaders",
+            "Effect": "Allow",
+            "Action": "s3:GetObjectVersion",
+            "Resource": object_arns(settings, partition),
         },
         {
             "Sid": "ReadSiteInvalidations",
