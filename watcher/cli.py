@@ -102,6 +102,8 @@ def _build_parser() -> argparse.ArgumentParser:
     setup.add_argument(
         "--queue-name", metavar="NAME", help="the queue to create when [sqs] queue_url is empty"
     )
+    setup.add_argument("--enable-versioning", action="store_true", help="version the site buckets (README)")
+    setup.add_argument("--noncurrent-days", metavar="N", type=int, default=7, help="lifecycle: N days")
 
     iam = with_config(commands.add_parser("iam-policy", help="print a least-privilege IAM policy (JSON)"))
     iam.add_argument("--mode", choices=["sqs", "poll", "both"], help="default: the configured sources")
@@ -116,6 +118,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "or (site-role) the permission and trust policy of each [[sites]] role_arn",
     )
     iam.add_argument("--queue-name", metavar="NAME", help="--for setup: the queue setup will create")
+    iam.add_argument("--enable-versioning", action="store_true", help="--for setup: with that option")
     iam.add_argument(
         "--dlq-name",
         metavar="NAME",
@@ -262,7 +265,8 @@ def _setup(args: argparse.Namespace) -> int:
             "watcher setup: [sqs] queue_url is empty: pass --queue-name NAME to create one", file=sys.stderr
         )
         return EXIT_USAGE
-    return run_setup(settings, queue_name=configured or args.queue_name, apply=args.apply)
+    versioning = {"enable_versioning": args.enable_versioning, "noncurrent_days": args.noncurrent_days}
+    return run_setup(settings, queue_name=configured or args.queue_name, apply=args.apply, **versioning)
 
 
 def _iam_policy(args: argparse.Namespace) -> int:
@@ -277,6 +281,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
         for_=args.for_,
         queue_name=args.queue_name or "",
         dlq_name=args.dlq_name,
+        enable_versioning=args.enable_versioning,
     )
 
 

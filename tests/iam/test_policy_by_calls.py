@@ -23,6 +23,7 @@ import boto3
 import pytest
 
 from tests.iam.conftest import RECORDED
+from tests.support import events
 from tests.support.accounts import as_role
 from tests.support.iam_calls import Call, CsmListener, RecordingProxy, judge
 from tests.support.s3_events import s3_body
@@ -138,11 +139,16 @@ def test_sqs_mode_with_a_dead_letter_queue_and_completion(
     # ... and CloudFront refuses the first CreateInvalidation (retried)
     witnesses.proxy.inject("503", 1, match=lambda r: r.action == "CreateInvalidation")
 
+    # ... and a versioned bucket, where an identical re-upload is announced with its versionId as
+    # real S3 does (moto's notifications lack it): the content check reads both versions
+    stack.s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
+
     # WHEN the daemon runs through a deploy, then stops
     log = tmp_path / "watcher.log"
     process = _daemon(config, witnesses.env("sqs"), log)
     try:
         stack.deploy({"index.html": "v2", "app.js": "v2"})
+        _announce_identical_write(stack.s3, stack.sqs, stack.queue_url, stack.bucket, "app.js")
         wait_until(lambda: "invalidation completed" in log.read_text(), 60, what="a completed invalidation")
         wait_until(lambda: stack.queue_depth() == 0, 30, what="an empty queue")
         wait_until(lambda: log.read_text().count("event published") == 2, 30, what="two events published")
@@ -152,7 +158,16 @@ def test_sqs_mode_with_a_dead_letter_queue_and_completion(
     # THEN every call is allowed, every grant used
     calls = witnesses.proxy.calls()
     assert any(c.resource.endswith(":site-changes-dlq") for c in calls), "the DLQ depth was not read"
+    assert {c.action for c in calls} >= {"s3:ListBucketVersions", "s3:GetObjectVersion"}
     _assert_proven("sqs", policy, calls, witnesses)
+
+
+def _announce_identical_write(s3: Any, sqs: Any, queue_url: str, bucket: str, key: str) -> None:
+    """Upload `key`'s current bytes again and publish the record S3 sends for it in a versioned bucket."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    written = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    record = events.s3_record(bucket=bucket, key=key, version_id=written["VersionId"], etag=written["ETag"])
+    sqs.send_message(QueueUrl=queue_url, MessageBody=events.s3_body(record))
 
 
 def _polling_config(
@@ -250,6 +265,30 @@ def test_setup_apply_under_the_setup_policy_and_check_aws_too(
     )
 
 
+def test_setup_enable_versioning_under_its_setup_policy(
+    moto_server: str, witnesses: Witnesses, tmp_path: Path
+) -> None:
+    # GIVEN a site bucket with a lifecycle rule of its own, and the setup policy for --enable-versioning
+    s3, _sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="site")
+    rule: Any = {"ID": "logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 9}}
+    s3.put_bucket_lifecycle_configuration(Bucket="site", LifecycleConfiguration={"Rules": [rule]})
+    config = tmp_path / "config.toml"
+    _setup_config(config, [("site", create_distribution(cloudfront, "site"))])
+    args = ["--queue-name", "site-changes", "--enable-versioning"]
+    policy = _policy(config, moto_server, "--for", "setup", *args)
+    # WHEN setup --enable-versioning --apply runs under it
+    ran = run_cli(["setup", "--config", str(config), *args, "--apply"], env=witnesses.env("setup-versioning"))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    # THEN every call is allowed, and the versioning grants were all used
+    calls = witnesses.proxy.calls()
+    verdict = judge(policy, calls)
+    assert not verdict.denied, verdict.denied
+    versioning = {"s3:PutBucketVersioning", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"}
+    assert versioning <= {c.action for c in calls}
+    assert s3.get_bucket_versioning(Bucket="site")["Status"] == "Enabled"
+
+
 def test_wait_reads_only_what_its_read_only_policy_grants(
     moto_server: str, witnesses: Witnesses, tmp_path: Path
 ) -> None:
@@ -260,6 +299,7 @@ def test_wait_reads_only_what_its_read_only_policy_grants(
     distribution = create_distribution(cloudfront, "wait-site")
     since = str(int(time.time()) - 1)
     s3.put_object(Bucket="wait-site", Key="www/index.html", Body=b"v2")
+    s3.put_object(Bucket="wait-site", Key="www/index.html", Body=b"v2")  # identical: no change of its own
     s3.put_object(Bucket="wait-site", Key="www/old.html", Body=b"old")
     s3.delete_object(Bucket="wait-site", Key="www/old.html")
     cloudfront.create_invalidation(
@@ -280,8 +320,13 @@ def test_wait_reads_only_what_its_read_only_policy_grants(
     # THEN it succeeded, listing under www/ only, and every call is allowed, every grant used
     assert ran.returncode == 0, ran.stdout + ran.stderr
     calls = witnesses.proxy.calls()
-    listings = {c.action: dict(c.context).get("s3:prefix") for c in calls if c.action.startswith("s3:List")}
-    assert listings == {"s3:ListBucket": "www/", "s3:ListBucketVersions": "www/"}
+    listings = {(c.action, dict(c.context).get("s3:prefix")) for c in calls if c.action.startswith("s3:List")}
+    # ... and the version before the identical write (under www/ too)
+    assert listings == {
+        ("s3:ListBucket", "www/"),
+        ("s3:ListBucketVersions", "www/"),
+        ("s3:ListBucketVersions", "www/index.html"),
+    }
     _assert_proven("wait", policy, calls, witnesses)
 
 
@@ -294,6 +339,7 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
     # GIVEN a bucket and a distribution in another account, reachable through a role with an external id
     s3 = as_role(moto_server, "s3", THEIR_ROLE, "agency-42")
     s3.create_bucket(Bucket="their-site")
+    s3.put_bucket_versioning(Bucket="their-site", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket="their-site", Key="www/index.html", Body=b"v1")
     cloudfront = as_role(moto_server, "cloudfront", THEIR_ROLE, "agency-42")
     distribution = create_distribution(cloudfront, "their-site")
@@ -319,6 +365,7 @@ def test_a_site_role_is_proven_by_the_calls_made_through_it(
         wait_until(lambda: '"outcome": "ok"' in log.read_text(), 30, what="a cycle after the baseline")
         s3.put_object(Bucket="their-site", Key="www/index.html", Body=b"v2")
         sqs.send_message(QueueUrl=queue_url, MessageBody=s3_body(["www/docs/a.html"], 1, "their-site"))
+        _announce_identical_write(s3, sqs, queue_url, "their-site", "www/index.html")
         wait_until(lambda: log.read_text().count("invalidation completed") >= 1, 60, what="a completion")
         wait_until(lambda: queue_depth(sqs, queue_url) == 0, 30, what="an empty queue")
     finally:

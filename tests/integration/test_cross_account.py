@@ -171,8 +171,10 @@ def test_iam_policy_lets_us_assume_the_roles_and_says_what_each_role_needs(tmp_p
     assert theirs.returncode == 0, theirs.stderr
     role = json.loads(theirs.stdout)[ROLE]
     # THEN the role may invalidate its distribution, and trusts our account with the external id
-    (invalidate,) = role["PermissionPolicy"]["Statement"]
+    invalidate, *versions = role["PermissionPolicy"]["Statement"]
     assert "cloudfront:CreateInvalidation" in invalidate["Action"]
+    # ... and the content check's version reads in their bucket (skip_unchanged)
+    assert {s["Sid"] for s in versions} == {"CompareSiteVersions0", "ReadSiteVersionHeaders"}
     assert invalidate["Resource"] == [f"arn:aws:cloudfront::{THEIR_ACCOUNT}:distribution/ETHEIRS"]
     assert "cloudfront:GetDistribution" not in invalidate["Action"]  # the daemon never reads it
     # ... and `setup` / `check --aws` read the distribution through the role with a policy of their own
@@ -207,7 +209,12 @@ def test_a_site_role_also_grants_the_site_index_listing_and_says_what_watcher_wa
     role = json.loads(theirs.stdout)[ROLE]
     # THEN the daemon's permission policy lets the index list the site prefix, and nothing else of S3
     daemon = {s["Sid"]: s for s in role["PermissionPolicy"]["Statement"]}
-    assert set(daemon) == {"InvalidateSiteDistributions", "IndexSiteBuckets0"}
+    assert set(daemon) == {
+        "InvalidateSiteDistributions",
+        "IndexSiteBuckets0",
+        "CompareSiteVersions0",  # the content check (skip_unchanged)
+        "ReadSiteVersionHeaders",
+    }
     assert daemon["IndexSiteBuckets0"]["Action"] == "s3:ListBucket"
     assert daemon["IndexSiteBuckets0"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
     # ... and `watcher wait`'s reads through the role are a policy of their own, read-only

@@ -50,6 +50,7 @@ WAIT_ACTIONS = frozenset(
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:GetBucketVersioning",
+        "s3:GetObjectVersion",
         "cloudfront:GetInvalidation",
         "cloudfront:ListInvalidations",
     }
@@ -71,6 +72,9 @@ _S3_ACTIONS = {
     "HeadBucket": "ListBucket",
     "ListObjectVersions": "ListBucketVersions",
     "GetBucketVersioning": "GetBucketVersioning",
+    "PutBucketVersioning": "PutBucketVersioning",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
     "GetBucketLocation": "GetBucketLocation",
     "GetBucketNotificationConfiguration": "GetBucketNotification",
     "PutBucketNotificationConfiguration": "PutBucketNotification",
@@ -266,7 +270,10 @@ def _aws_call(request: Request, status: int, account: str) -> Call | None:
         bucket, _, key = request.path.lstrip("/").partition("/")
         action = _S3_ACTIONS[api]
         if action == "GetObject":
-            return Call(api, "s3:GetObject", f"arn:aws:s3:::{bucket}/{unquote(key)}", status=status)
+            # IAM: GetObject/HeadObject of a given version needs s3:GetObjectVersion instead.
+            versioned = "versionId" in parse_qs(request.query)
+            action = "GetObjectVersion" if versioned else action
+            return Call(api, f"s3:{action}", f"arn:aws:s3:::{bucket}/{unquote(key)}", status=status)
         context: tuple[tuple[str, str], ...] = ()
         if action in ("ListBucket", "ListBucketVersions"):
             context = (("s3:prefix", parse_qs(request.query).get("prefix", [""])[0]),)

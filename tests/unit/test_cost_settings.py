@@ -85,10 +85,10 @@ def test_the_environment_sets_the_strategy(tmp_path: Path) -> None:
 
 def test_a_cost_strategy_adds_list_bucket_under_the_site_prefixes_only() -> None:
     account = Account("111122223333", "eu-west-1")
-    # GIVEN sqs mode: exact needs no S3 at all
-    assert "s3:" not in str(watcher_policy(_settings(), account, mode="sqs"))
+    # GIVEN sqs mode (without the content check's version reads): exact needs no S3 at all
+    assert "s3:" not in str(watcher_policy(_settings(skip_unchanged=False), account, mode="sqs"))
     # WHEN the strategy needs the site index THEN ListBucket on the bucket, scoped to the prefix
-    document = watcher_policy(_settings(strategy="balanced"), account, mode="sqs")
+    document = watcher_policy(_settings(strategy="balanced", skip_unchanged=False), account, mode="sqs")
     (listing,) = [s for s in document["Statement"] if s["Action"] == "s3:ListBucket"]
     assert listing["Resource"] == "arn:aws:s3:::site"
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["www/*"]}}

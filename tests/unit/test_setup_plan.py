@@ -201,6 +201,7 @@ def test_the_watcher_policy_names_only_configured_resources() -> None:
         "arn:aws:cloudfront::111122223333:distribution/E1",
         "arn:aws:cloudfront::111122223333:distribution/E2",
         "arn:aws:s3:::site",
+        "arn:aws:s3:::site/www/*",  # the content check's HeadObject of versions (skip_unchanged)
     }
     listing = next(s for s in document["Statement"] if s["Action"] == "s3:ListBucket")
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["www/*"]}}
@@ -238,11 +239,20 @@ def test_iam_policy_offline_assumes_the_setup_dlq_and_honours_aws_region(
     assert "q-dlq" not in json.dumps(without)
 
 
-def test_sqs_mode_has_no_s3_and_no_kms_without_a_customer_key() -> None:
+def test_sqs_mode_reads_only_versions_and_no_kms_without_a_customer_key() -> None:
     document = watcher_policy(SETTINGS, ACCOUNT, mode="sqs")
-    actions = json.dumps([s["Action"] for s in document["Statement"]])
-    assert "s3:" not in actions
-    assert "kms:" not in actions
+    s3 = sorted(a for s in document["Statement"] for a in [s["Action"]] if str(a).startswith("s3:"))
+    # the content check (skip_unchanged): the version before a write, and both versions' headers
+    assert s3 == ["s3:GetObjectVersion", "s3:ListBucketVersions"]
+    assert "kms:" not in json.dumps([s["Action"] for s in document["Statement"]])
+
+
+def test_sqs_mode_without_skip_unchanged_reads_no_bucket() -> None:
+    settings = SETTINGS.model_copy(
+        update={"invalidation": SETTINGS.invalidation.model_copy(update={"skip_unchanged": False})}
+    )
+    document = watcher_policy(settings, ACCOUNT, mode="sqs")
+    assert "s3:" not in json.dumps([s["Action"] for s in document["Statement"]])
 
 
 def test_an_alias_is_matched_through_resource_aliases() -> None:

@@ -1,4 +1,4 @@
-"""`watcher check --aws`: reachability of the queue and the distributions."""
+"""`watcher check --aws`: reachability of the queue and the distributions; versioning per site."""
 
 from __future__ import annotations
 
@@ -30,6 +30,34 @@ def check_aws(settings: Settings, clients: ClientFactory | None = None) -> list[
             if is_fifo(attributes=attributes):
                 problems.append("sqs.queue_url: FIFO queues cannot receive S3 notifications")
     problems += distribution_problems(factory, settings)
+    for line in versioning_report(settings, factory):
+        print(line)
     if not problems:
         print("AWS OK: queue and distributions reachable")
     return problems
+
+
+def versioning_report(settings: Settings, factory: ClientFactory) -> list[str]:
+    """Per site: is its bucket versioned, so that unchanged writes can be skipped? (Not problems.)"""
+    clients = factory.for_sites(settings.sites)
+    statuses: dict[str, str] = {}
+    lines = []
+    for site in settings.sites:
+        if site.bucket not in statuses:
+            try:
+                answer = clients.s3(site.bucket).get_bucket_versioning(Bucket=site.bucket)
+                statuses[site.bucket] = answer.get("Status") or "never enabled"
+            except AWS_ERRORS as exc:
+                statuses[site.bucket] = f"unknown ({error_code(exc)})"
+        status = statuses[site.bucket]
+        where = f"site s3://{site.bucket}/{site.prefix} -> {site.distribution_id}: versioning {status}"
+        if not settings.invalidation.skip_unchanged:
+            lines.append(f"{where}; skip_unchanged = false: every write is invalidated")
+        elif status == "Enabled":
+            lines.append(f"{where}: unchanged writes are skipped")
+        else:
+            lines.append(
+                f"{where}: every write is a change"
+                " (watcher setup --enable-versioning to skip unchanged writes)"
+            )
+    return lines

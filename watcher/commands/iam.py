@@ -16,6 +16,7 @@ from watcher.commands.iam_account import (
     bucket_arns,
     dead_letter_arn,
     distribution_arns,
+    object_version_reads,
     offline_account,
     online_account,
     prefix_listing,
@@ -83,14 +84,17 @@ def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any
 
 
 def site_listing_statements(settings: Settings, account: Account, *, mode: str) -> list[dict[str, Any]]:
-    """The daemon's S3 reads: the poller's listings, or (SQS mode) the site index's with a cost strategy."""
+    """The daemon's S3 reads: the poller's listings, or (SQS mode) the site index's with a cost strategy;
+    and with `skip_unchanged`, the content check's version reads (README "What counts as a change")."""
+    compares = settings.invalidation.skip_unchanged and mode in ("sqs", "both")  # poll lists ETags only
+    versions = object_version_reads(settings, account.partition) if compares else []
     if mode in ("poll", "both"):
         sid = "PollSiteBuckets"
     elif configured_weight(settings.invalidation) is not None:
         sid = "IndexSiteBuckets"  # a cost strategy keeps a site index: the same listing, nothing else
     else:
-        return []
-    return [{"Sid": f"{sid}{i}", **s} for i, s in enumerate(_poll_statements(settings, account))]
+        return versions
+    return [{"Sid": f"{sid}{i}", **s} for i, s in enumerate(_poll_statements(settings, account))] + versions
 
 
 def watcher_policy(
@@ -148,14 +152,28 @@ def watcher_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") -> dict[str, Any]:
-    """What the identity running `watcher setup` needs (GetCallerIdentity needs no permission)."""
+def setup_policy(
+    settings: Settings, account: Account, *, queue_name: str = "", versioning: bool = False
+) -> dict[str, Any]:
+    """What the identity running `watcher setup` needs (GetCallerIdentity needs no permission);
+    `versioning`: and `setup --enable-versioning` (versioning, the lifecycle rule merged in)."""
     queue_arn = sqs_arn(account, settings.sqs.queue_url, queue_name)
     name = queue_arn.rsplit(":", 1)[1]
     region = queue_arn.split(":")[3]
     rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
     sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
-    s3_actions = ["s3:GetBucketLocation", "s3:GetBucketNotification", "s3:PutBucketNotification"]
+    s3_actions = [
+        "s3:GetBucketLocation",
+        "s3:GetBucketNotification",
+        "s3:PutBucketNotification",
+        "s3:GetBucketVersioning",  # the plan says whether unchanged writes can be skipped
+    ]
+    if versioning:
+        s3_actions += [
+            "s3:PutBucketVersioning",
+            "s3:GetLifecycleConfiguration",
+            "s3:PutLifecycleConfiguration",
+        ]
     rule_actions = ["events:DescribeRule", "events:ListTargetsByRule", "events:PutRule", "events:PutTargets"]
     statements = [
         # Setup sets attributes (policy, redrive) on its queue only; the DLQ is created as it stays.
@@ -179,6 +197,9 @@ def setup_policy(settings: Settings, account: Account, *, queue_name: str = "") 
     }
 
 
+_OFFLINE_KMS_NOTE = "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it"
+
+
 def print_policy(
     settings: Settings,
     *,
@@ -187,6 +208,7 @@ def print_policy(
     for_: str,
     queue_name: str = "",
     dlq_name: str | None = None,
+    enable_versioning: bool = False,
 ) -> int:
     """Print the policy JSON; 0, or 2 with one line when it cannot be built from the config."""
     if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
@@ -200,9 +222,7 @@ def print_policy(
     if account_id:
         account, kms_key, dlq = offline_account(settings, account_id), "", None
         if chosen != "poll" and for_ == "watcher":
-            print(
-                "note: offline: if the queue uses a customer KMS key, add kms:Decrypt on it", file=sys.stderr
-            )
+            print(_OFFLINE_KMS_NOTE, file=sys.stderr)
     else:
         try:
             account, kms_key, dlq = online_account(settings)
@@ -219,7 +239,7 @@ def print_policy(
 
     document: dict[str, Any] | None
     if for_ == "setup":
-        document = setup_policy(settings, account, queue_name=queue_name)
+        document = setup_policy(settings, account, queue_name=queue_name, versioning=enable_versioning)
     elif for_ == "wait":
         # Sites with a role_arn are read through it, as the daemon does: sts:AssumeRole on those.
         document = iam_roles.with_site_roles(

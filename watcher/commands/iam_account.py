@@ -17,6 +17,8 @@ __all__ = [
     "bucket_arns",
     "dead_letter_arn",
     "distribution_arns",
+    "object_arns",
+    "object_version_reads",
     "offline_account",
     "online_account",
     "prefix_listing",
@@ -36,6 +38,30 @@ class Account:
 def bucket_arns(settings: Settings, partition: str) -> list[str]:
     """The site buckets' ARNs, sorted, each once."""
     return sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
+
+
+def object_arns(settings: Settings, partition: str) -> list[str]:
+    """The objects under the site prefixes, as ARNs (`bucket/prefix*`), sorted."""
+    return sorted(
+        f"arn:{partition}:s3:::{bucket}/{prefix}*"
+        for bucket, kept in prefixes_by_bucket(settings.sites).items()
+        for prefix in kept
+    )
+
+
+def object_version_reads(settings: Settings, partition: str) -> list[dict[str, Any]]:
+    """What comparing a write with the version before it needs (README "What counts as a change"):
+    ListObjectVersions under the site prefixes, HeadObject with a VersionId on their objects."""
+    listings = prefix_listing(settings, partition, "s3:ListBucketVersions")
+    return [
+        *({"Sid": f"CompareSiteVersions{i}", **statement} for i, statement in enumerate(listings)),
+        {
+            "Sid": "ReadSiteVersionHeaders",
+            "Effect": "Allow",
+            "Action": "s3:GetObjectVersion",
+            "Resource": object_arns(settings, partition),
+        },
+    ]
 
 
 def distribution_arns(settings: Settings, partition: str, account_id: str) -> list[str]:

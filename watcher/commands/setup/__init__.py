@@ -12,6 +12,7 @@ from watcher.aws import ClientFactory
 from watcher.commands.setup.apply import apply_actions
 from watcher.commands.setup.discover import SetupClients, SetupError, observe, resolve_target
 from watcher.commands.setup.plan import SetupPlan, plan_setup
+from watcher.commands.setup.versioning import DEFAULT_NONCURRENT_DAYS, observe_versioning, plan_versioning
 from watcher.core.config import Settings
 
 __all__ = ["SetupError", "run_setup"]
@@ -32,9 +33,18 @@ def run_setup(
     clients: ClientFactory | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    enable_versioning: bool = False,
+    noncurrent_days: int = DEFAULT_NONCURRENT_DAYS,
 ) -> int:
-    """Print the plan (and with `apply`, make it); 0 ok, 1 when something blocks or fails."""
+    """Print the plan (and with `apply`, make it); 0 ok, 1 when something blocks or fails.
+
+    `enable_versioning`: also version the site buckets, with a lifecycle rule expiring
+    noncurrent versions after `noncurrent_days` (merged into their lifecycle rules).
+    """
     out, err = out or sys.stdout, err or sys.stderr
+    if not 1 <= noncurrent_days <= 3650:
+        print(f"watcher setup: --noncurrent-days must be 1 to 3650 (got {noncurrent_days})", file=err)
+        return 2
     factory = clients or SetupClients(region=settings.aws.region)
     try:
         target = resolve_target(settings, queue_name, factory)
@@ -43,6 +53,11 @@ def run_setup(
             print(problem, file=err)
         return 1
     plan = plan_setup(target, observe(settings, target, factory))
+    buckets = observe_versioning(factory, target.buckets, lifecycle=enable_versioning)
+    versioning = plan_versioning(buckets, enable=enable_versioning, days=noncurrent_days)
+    plan.facts += versioning.facts
+    plan.actions += versioning.actions
+    plan.problems += versioning.problems
     print(f"setup plan for account {target.account}, region {target.region}:", file=out)
     _print_plan(plan, out)
     if plan.problems:

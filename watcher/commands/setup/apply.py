@@ -17,6 +17,8 @@ _IAM_ACTION = {
     "put_rule": "events:PutRule",
     "put_targets": "events:PutTargets",
     "put_bucket_notification": "s3:PutBucketNotification",
+    "put_bucket_versioning": "s3:PutBucketVersioning",
+    "put_bucket_lifecycle": "s3:PutLifecycleConfiguration",
 }
 
 
@@ -40,6 +42,14 @@ def _apply(clients: ClientFactory, action: Action) -> None:
     elif action.kind == "put_bucket_notification":
         clients.s3().put_bucket_notification_configuration(
             Bucket=params["Bucket"], NotificationConfiguration=params["Configuration"]
+        )
+    elif action.kind == "put_bucket_versioning":
+        clients.s3().put_bucket_versioning(
+            Bucket=params["Bucket"], VersioningConfiguration={"Status": "Enabled"}
+        )
+    elif action.kind == "put_bucket_lifecycle":
+        clients.s3().put_bucket_lifecycle_configuration(
+            Bucket=params["Bucket"], LifecycleConfiguration={"Rules": params["Rules"]}
         )
     else:
         raise ValueError(f"unknown setup action {action.kind!r}")
