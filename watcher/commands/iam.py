@@ -11,6 +11,7 @@ import re
 import sys
 from typing import Any
 
+from watcher.arns import format_arn, is_arn, parse_arn
 from watcher.commands.iam_account import (
     Account,
     bucket_arns,
@@ -61,21 +62,33 @@ def kms_key_resource(key: str, account: Account) -> tuple[str, dict[str, Any]]:
     A key ARN or id names the key itself; an alias cannot be a Resource for
     Decrypt, so the key is matched by its alias instead (kms:ResourceAliases).
     """
-    prefix = f"arn:{account.partition}:kms:{account.region}:{account.account_id}:"
-    if key.startswith("arn:") and ":key/" in key:
-        return key, {}
-    if key.startswith("arn:") and ":alias/" in key:
-        alias = "alias/" + key.split(":alias/", 1)[1]
-        return prefix + "key/*", {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}
+
+    def in_account(resource: str) -> str:
+        return format_arn(
+            "kms", resource, partition=account.partition, region=account.region, account=account.account_id
+        )
+
+    if is_arn(key):
+        resource = parse_arn(key).resource
+        if resource.startswith("key/"):
+            return key, {}
+        if resource.startswith("alias/"):
+            return in_account("key/*"), {"ForAnyValue:StringEquals": {"kms:ResourceAliases": resource}}
     if key.startswith("alias/"):
-        return prefix + "key/*", {"ForAnyValue:StringEquals": {"kms:ResourceAliases": key}}
-    return prefix + f"key/{key}", {}
+        return in_account("key/*"), {"ForAnyValue:StringEquals": {"kms:ResourceAliases": key}}
+    return in_account(f"key/{key}"), {}
 
 
 def _event_bus_arn(bus: str, account: Account) -> str:
-    if bus.startswith("arn:"):
+    if is_arn(bus):
         return bus
-    return f"arn:{account.partition}:events:{account.region}:{account.account_id}:event-bus/{bus}"
+    return format_arn(
+        "events",
+        f"event-bus/{bus}",
+        partition=account.partition,
+        region=account.region,
+        account=account.account_id,
+    )
 
 
 def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any]]:
@@ -158,9 +171,14 @@ def setup_policy(
     """What the identity running `watcher setup` needs (GetCallerIdentity needs no permission);
     `versioning`: and `setup --enable-versioning` (versioning, the lifecycle rule merged in)."""
     queue_arn = sqs_arn(account, settings.sqs.queue_url, queue_name)
-    name = queue_arn.rsplit(":", 1)[1]
-    region = queue_arn.split(":")[3]
-    rule = f"arn:{account.partition}:events:{region}:{account.account_id}:rule/{(RULE_PREFIX + name)[:64]}"
+    queue = parse_arn(queue_arn)
+    rule = format_arn(
+        "events",
+        f"rule/{(RULE_PREFIX + queue.resource)[:64]}",
+        partition=account.partition,
+        region=queue.region,
+        account=account.account_id,
+    )
     sqs_actions = ["sqs:CreateQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
     s3_actions = [
         "s3:GetBucketLocation",

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from watcher.arns import DEFAULT_PARTITION, bucket_arn, format_arn, parse_arn
 from watcher.commands.setup.state import DLQ_SUFFIX
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
@@ -32,12 +33,12 @@ class Account:
 
     account_id: str
     region: str
-    partition: str = "aws"
+    partition: str = DEFAULT_PARTITION
 
 
 def bucket_arns(settings: Settings, partition: str) -> list[str]:
     """The site buckets' ARNs, sorted, each once."""
-    return sorted({f"arn:{partition}:s3:::{site.bucket}" for site in settings.sites})
+    return sorted({bucket_arn(site.bucket, partition) for site in settings.sites})
 
 
 def object_arns(settings: Settings, partition: str) -> list[str]:
@@ -67,7 +68,9 @@ def object_version_reads(settings: Settings, partition: str) -> list[dict[str, A
 def distribution_arns(settings: Settings, partition: str, account_id: str) -> list[str]:
     """The site distributions' ARNs in `account_id`, sorted by id, each once."""
     ids = sorted({site.distribution_id for site in settings.sites})
-    return [f"arn:{partition}:cloudfront::{account_id}:distribution/{i}" for i in ids]
+    return [
+        format_arn("cloudfront", f"distribution/{i}", partition=partition, account=account_id) for i in ids
+    ]
 
 
 def sqs_arn(account: Account, queue_url: str, name: str = "") -> str:
@@ -76,7 +79,7 @@ def sqs_arn(account: Account, queue_url: str, name: str = "") -> str:
     region = address.region if address else account.region
     owner = address.account if address else account.account_id
     name = name or queue_name(queue_url)
-    return f"arn:{account.partition}:sqs:{region}:{owner}:{name}"
+    return format_arn("sqs", name, partition=account.partition, region=region, account=owner)
 
 
 def online_account(settings: Settings) -> tuple[Account, str, str | None]:
@@ -87,7 +90,7 @@ def online_account(settings: Settings) -> tuple[Account, str, str | None]:
     clients = ClientFactory(region=settings.aws.region)
     identity = clients.sts().get_caller_identity()
     sqs = clients.sqs()
-    partition = identity["Arn"].split(":")[1]
+    partition = parse_arn(identity["Arn"]).partition
     account = Account(identity["Account"], sqs.meta.region_name or settings.aws.region, partition)
     if not settings.sqs.queue_url:
         return account, "", None
@@ -143,7 +146,7 @@ def prefix_listing(settings: Settings, partition: str, action: str | list[str]) 
         statement: dict[str, Any] = {
             "Effect": "Allow",
             "Action": action,
-            "Resource": f"arn:{partition}:s3:::{bucket}",
+            "Resource": bucket_arn(bucket, partition),
         }
         if "" not in kept:  # a site at the bucket's root lists everything
             statement["Condition"] = {"StringLike": {"s3:prefix": [f"{p}*" for p in kept]}}

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from watcher.arns import parse_arn
 from watcher.commands.iam import CLOUDFRONT_INVALIDATE, Account, _distribution_arns, site_listing_statements
 from watcher.commands.wait.policy import wait_policy
 from watcher.core.config import Settings, SiteSettings
@@ -62,7 +63,8 @@ def site_role_policies(settings: Settings, account: Account, *, mode: str) -> di
             roles.setdefault((site.role_arn, site.external_id), []).append(site)
     documents: dict[str, Any] = {}
     for (role_arn, external_id), sites in sorted(roles.items()):
-        owner = Account(role_arn.split(":")[4], account.region, role_arn.split(":")[1])
+        role = parse_arn(role_arn)
+        owner = Account(role.account, account.region, role.partition)
         theirs = settings.model_copy(update={"sites": tuple(sites)})
         distributions = _distribution_arns(theirs, owner)
         statements: list[dict[str, Any]] = [

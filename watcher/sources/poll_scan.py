@@ -111,7 +111,10 @@ def describe_list_error(scope: Scope, exc: BaseException) -> tuple[str, bool]:
     if error.missing:
         return f"{where} (the bucket does not exist: check [[sites]] bucket)", False
     if error.denied:
-        return f"{where} (the watcher needs s3:ListBucket on arn:aws:s3:::{scope.bucket})", False
+        return (
+            f"{where} (the watcher needs s3:ListBucket on bucket {scope.bucket}: see watcher iam-policy)",
+            False,
+        )
     return where, False
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from watcher.arns import parse_arn
 from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.ops.metrics import Metrics
 
@@ -73,9 +74,13 @@ class QueueDepth:
             self._dlq_arn = self._dlq_url = None
             return None
         if arn != self._dlq_arn or self._dlq_url is None:
-            parts = arn.split(":")  # arn:aws:sqs:REGION:ACCOUNT:NAME
-            kwargs = {"QueueOwnerAWSAccountId": parts[4]} if len(parts) == 6 and parts[4] else {}
-            url = self._client.get_queue_url(QueueName=parts[-1], **kwargs)["QueueUrl"]
+            try:
+                queue = parse_arn(arn)
+                name, owner = queue.resource, queue.account
+            except ValueError:  # not an ARN: SQS says what is wrong with the name
+                name, owner = arn.rsplit(":", 1)[-1], ""
+            kwargs = {"QueueOwnerAWSAccountId": owner} if owner else {}
+            url = self._client.get_queue_url(QueueName=name, **kwargs)["QueueUrl"]
             self._dlq_arn, self._dlq_url = arn, url
             self._log.info("dead-letter queue found", dlq=url)
         return self._dlq_url

@@ -180,7 +180,7 @@ class SiteIndexer:
                     "cannot list the site: its plans stay exact until a listing succeeds",
                     site=site.name,
                     code=code,
-                    hint=f"the watcher needs s3:ListBucket on arn:aws:s3:::{site.bucket}",
+                    hint=f"the watcher needs s3:ListBucket on bucket {site.bucket}: see watcher iam-policy",
                 )
                 continue
             if self._stop.is_set():

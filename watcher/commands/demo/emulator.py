@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from watcher.arns import bucket_arn, parse_arn
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_s3 import S3Client
@@ -93,7 +95,7 @@ def wire_bucket_to_queue(
                 "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sqs:SendMessage",
                 "Resource": arn,
-                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+                "Condition": {"ArnLike": {"aws:SourceArn": bucket_arn(bucket, parse_arn(arn).partition)}},
             }
         ],
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from watcher.arns import is_arn, parse_arn, partition_for_region
 from watcher.aws import ClientFactory
 from watcher.awserrors import AWS_ERRORS, classify
 from watcher.commands.setup.state import (
@@ -96,8 +97,9 @@ def resolve_target(settings: Settings, queue_name: str, clients: ClientFactory) 
     except AWS_ERRORS as exc:
         raise SetupError([describe_error(exc, "sts:GetCallerIdentity (are AWS credentials set?)")]) from exc
     account = identity["Account"]
-    partition = identity["Arn"].split(":")[1] if identity.get("Arn", "").startswith("arn:") else "aws"
     region = clients.sqs().meta.region_name or settings.aws.region
+    caller = identity.get("Arn", "")
+    partition = parse_arn(caller).partition if is_arn(caller) else partition_for_region(region)
     problems = []
     address = queue_address(settings.sqs.queue_url)
     if address and address.region != region:

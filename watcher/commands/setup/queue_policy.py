@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from watcher.arns import DEFAULT_PARTITION, bucket_arn
+
 __all__ = [
     "EVENTS_SID",
     "S3_SID",
@@ -22,11 +24,11 @@ _OURS = (S3_SID, EVENTS_SID)
 
 
 def s3_statement(
-    queue_arn: str, buckets: Iterable[str], account: str, partition: str = "aws"
+    queue_arn: str, buckets: Iterable[str], account: str, partition: str = DEFAULT_PARTITION
 ) -> dict[str, Any]:
     """S3 may send, but only from these buckets of this account (a bucket name can change owners)."""
     condition = {
-        "ArnLike": {"aws:SourceArn": sorted(f"arn:{partition}:s3:::{b}" for b in buckets)},
+        "ArnLike": {"aws:SourceArn": sorted(bucket_arn(b, partition) for b in buckets)},
         "StringEquals": {"aws:SourceAccount": account},
     }
     return _may_send(S3_SID, "s3.amazonaws.com", queue_arn, condition)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from watcher.arns import DEFAULT_PARTITION, format_arn
+
 __all__ = ["BucketState", "Observed", "QueueState", "RuleState", "Target"]
 
 DLQ_SUFFIX = "-dlq"
@@ -21,7 +23,7 @@ class Target:
     queue_name: str
     bucket_prefixes: Mapping[str, tuple[str, ...]]  # bucket -> minimal site prefixes
     visibility_timeout_seconds: int = 300
-    partition: str = "aws"
+    partition: str = DEFAULT_PARTITION
 
     @property
     def buckets(self) -> tuple[str, ...]:
@@ -30,7 +32,7 @@ class Target:
 
     def sqs_arn(self, name: str) -> str:
         """The ARN of a queue of this account and region."""
-        return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{name}"
+        return format_arn("sqs", name, partition=self.partition, region=self.region, account=self.account)
 
     @property
     def queue_arn(self) -> str:
@@ -50,7 +52,10 @@ class Target:
     @property
     def rule_arn(self) -> str:
         """ARN of that rule (on the default event bus)."""
-        return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.rule_name}"
+        resource = f"rule/{self.rule_name}"
+        return format_arn(
+            "events", resource, partition=self.partition, region=self.region, account=self.account
+        )
 
 
 @dataclass(frozen=True, slots=True)
