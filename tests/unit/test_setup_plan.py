@@ -284,3 +284,35 @@ def test_iam_policy_offline_prints_json_and_rejects_a_bad_account_id(
     document = json.loads(capsys.readouterr().out)
     assert "arn:aws:sqs:us-east-1:123456789012:q" in _resources(document)
     assert main(["iam-policy", "--config", str(config), "--account-id", "12"]) == 2
+
+
+_PARTITIONS = (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"))
+
+
+@pytest.mark.parametrize("case", [(r, p, m) for r, p in _PARTITIONS for m in ("watcher", "setup", "wait")])
+def test_an_offline_policy_takes_its_partition_from_the_region(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, str, str],
+) -> None:
+    region, partition, mode = case
+    # GIVEN a site in a region outside the `aws` partition, and no AWS call (--account-id)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[aws]\nregion = "{region}"\n'
+        f'[sqs]\nqueue_url = "https://sqs.{region}.amazonaws.com/111122223333/q"\n'
+        '[[sites]]\nbucket = "b"\ndistribution_id = "E1"\n'
+    )
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    # WHEN a policy is printed offline
+    assert main(["iam-policy", "--for", mode, "--config", str(config), "--account-id", "111122223333"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    # THEN every ARN it names is in that region's partition
+    arns = [r for s in document["Statement"] for r in _as_list(s["Resource"]) if r != "*"]
+    assert arns
+    assert all(arn.startswith(f"arn:{partition}:") for arn in arns), arns
+
+
+def _as_list(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from watcher.arns import DEFAULT_PARTITION, bucket_arn, format_arn, parse_arn
+from watcher.arns import DEFAULT_PARTITION, bucket_arn, format_arn, parse_arn, partition_for_region
 from watcher.commands.setup.state import DLQ_SUFFIX
 from watcher.core.config import Settings
 from watcher.core.sites import prefixes_by_bucket, queue_address, queue_name
@@ -121,7 +121,8 @@ def offline_account(settings: Settings, account_id: str) -> Account:
 
     # botocore reads only AWS_DEFAULT_REGION; AWS_REGION is what the docs (and the daemon) honour.
     region = settings.aws.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
-    return Account(account_id, region)
+    address = queue_address(settings.sqs.queue_url)  # a queue URL names its region, where it is AWS's
+    return Account(account_id, region, partition_for_region(address.region if address else region))
 
 
 def dead_letter_arn(settings: Settings, account: Account, found: str | None, dlq_name: str | None) -> str:
