@@ -270,7 +270,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _iam_policy(args: argparse.Namespace) -> int:
-    from watcher.commands.iam import print_policy  # noqa: PLC0415
+    from watcher.commands.iam_policy import print_policy  # noqa: PLC0415
 
     overrides: dict[str, dict[str, Any]] = {"watcher": {"sources": ["poll"]}} if args.queue_name else {}
     settings = _load(args, overrides)  # as in setup: a queue still to be created has no URL yet
