@@ -148,6 +148,8 @@ class Watcher:
             rng=rng,
             on_call=self.cloudfront_health.record,
             on_completed=self.followup.completed,
+            on_given_up=self.followup.given_up,  # Completed events never sent: counted as dropped
+            resume=[site.distribution_id for site in settings.sites],  # our invalidations in progress
             strategies=cost_strategies(settings, self.indexer, clock=self.clock),
             bill=self.bill,
             client_for=site_clients.cloudfront,  # a site's role_arn, if any
@@ -289,6 +291,8 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
+        if self.completion is not None:
+            self.completion.close()  # what is still in progress: its Completed event is given up
         self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()

@@ -479,3 +479,11 @@ def test_no_json_body_however_odd_raises_out_of_the_parser(body: str) -> None:
         change.bucket.encode("utf-8")
     for reason in result.rejected + result.ignored:
         reason.encode("utf-8")
+
+
+@pytest.mark.parametrize("event_time", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_event_time_off_the_utc_calendar_leaves_the_time_unknown(event_time: str) -> None:
+    # GIVEN an eventTime that is valid ISO 8601 but outside years 1..9999 once in UTC
+    (change,) = parse_body(s3_body(s3_record(event_time=event_time)), message_id="m").changes
+    # THEN the change stands, its time unknown (lag metrics and event details could not use it)
+    assert change.event_time is None

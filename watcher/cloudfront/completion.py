@@ -9,7 +9,7 @@ the invalidation, so this never holds a message or a batch back. It answers
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ import structlog
 
 from watcher.awserrors import AWS_ERRORS, error_code
 from watcher.cloudfront.inprogress import InProgress
+from watcher.cloudfront.request import OWN_REFERENCE_PREFIX
 from watcher.core.clock import Clock
 from watcher.ops.metrics import Metrics
 
@@ -66,7 +67,14 @@ class CompletionTracker:
         schedule: CheckSchedule | None = None,
         on_completed: Callable[[str, str], None] | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
+        on_given_up: Callable[[int, str], None] | None = None,
+        resume: Sequence[str] = (),
     ) -> None:
+        """`on_given_up(count, why)`: invalidations no longer followed before they completed.
+
+        `resume`: distributions whose invalidations in progress made by this daemon (its
+        CallerReference prefix, by a previous run too) are followed from the first `step`.
+        """
         # client_for(distribution_id): the distribution's own client (a role per site); by default
         # the one `in_progress` uses.
         self._client_for = client_for or in_progress.client_for
@@ -76,6 +84,8 @@ class CompletionTracker:
         self._schedule = schedule or CheckSchedule()
         # Told (distribution id, invalidation id) once CloudFront says Completed; must not block.
         self._on_completed = on_completed
+        self._on_given_up = on_given_up or (lambda _count, _why: None)
+        self._to_resume = list(dict.fromkeys(resume))
         self._followed: dict[str, _Followed] = {}
         self._lock = threading.Lock()
         self._log = structlog.get_logger("watcher.completion")
@@ -103,12 +113,33 @@ class CompletionTracker:
             )
 
     def step(self) -> None:
-        """Ask CloudFront about every invalidation whose next check is due."""
+        """Ask CloudFront about every invalidation whose next check is due (first: pick up our own)."""
+        if self._to_resume:
+            self._resume(self._to_resume.pop(0))
         now = self._clock.monotonic()
         with self._lock:
             due = [f for f in self._followed.values() if f.next_check <= now]
         for followed in due:
             self._check(followed)
+
+    def _resume(self, distribution_id: str) -> None:
+        """Follow the distribution's invalidations in progress that this daemon made (a restart
+        would otherwise lose their Completed events)."""
+        self._in_progress.refresh(distribution_id)  # lists them, reads each one's CallerReference
+        own = self._in_progress.running_with_reference(distribution_id, OWN_REFERENCE_PREFIX)
+        for invalidation_id in own:
+            self.track(distribution_id, invalidation_id)
+        if own:
+            self._log.info(
+                "following our invalidations in progress", distribution=distribution_id, count=len(own)
+            )
+
+    def close(self) -> None:
+        """Stop following: what is still followed will not get its Completed event (counted)."""
+        with self._lock:
+            count = len(self._followed)
+            self._followed.clear()
+        self._on_given_up(count, "still in progress at shutdown (a restart picks up its own)")
 
     def _check(self, followed: _Followed) -> None:
         log = self._log.bind(distribution=followed.distribution_id, invalidation_id=followed.invalidation_id)
@@ -122,6 +153,7 @@ class CompletionTracker:
             if code == "NoSuchInvalidation":
                 log.warning("invalidation vanished; no longer followed")
                 self._forget(followed)
+                self._on_given_up(1, "invalidation vanished")
                 return
             log.warning("GetInvalidation failed; will ask again", code=code, attempt=followed.checks)
             self._reschedule(followed, log)
@@ -147,6 +179,7 @@ class CompletionTracker:
                 checks=followed.checks,
             )
             self._forget(followed)
+            self._on_given_up(1, "not completed in time")
             return
         followed.interval = min(self._schedule.longest, followed.interval * self._schedule.growth)
         followed.next_check = now + followed.interval

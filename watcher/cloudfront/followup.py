@@ -58,6 +58,11 @@ class FollowUp:
         if self.notifier is not None:
             self.notifier.completed(distribution_id, invalidation_id)
 
+    def given_up(self, count: int, why: str) -> None:
+        """Completed events that will never be sent (invalidations no longer followed): counted."""
+        if self.notifier is not None:
+            self.notifier.given_up(count, why)
+
     def status(self, accept: str) -> tuple[int, bytes, str]:
         """GET /status: (HTTP status, JSON body, content type)."""
         if self._board is None:

@@ -115,6 +115,17 @@ class InProgress:
             ]
         return sorted(running, key=lambda item: (item[1] or 0.0, item[0]), reverse=True)
 
+    def running_with_reference(self, distribution_id: str, prefix: str) -> list[str]:
+        """Ids of the invalidations in progress (at the last refresh) whose CallerReference starts
+        with `prefix`: this daemon's own, made by a previous run too."""
+        with self._lock:
+            known = self._known.get(distribution_id, {})
+            return sorted(
+                i
+                for i in self._running_ids(distribution_id)
+                if i in known and known[i].reference.startswith(prefix)
+            )
+
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
         return self.usage(distribution_id)[0]

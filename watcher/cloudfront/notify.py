@@ -81,6 +81,16 @@ def notices_for(batch: Batch, result: FlushResult, created_at: float) -> list[In
     ]
 
 
+def _unix(moment: datetime | None) -> float | None:
+    """Unix time of an instant; None when unknown or off the calendar (a hostile eventTime)."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC).timestamp()  # raises for an instant outside years 1..9999 in UTC
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
@@ -94,7 +104,7 @@ def created_detail(notice: InvalidationNotice) -> dict[str, Any]:
         if size > _MAX_PATH_CHARS_IN_DETAIL:
             break
         shown.append(path)
-    oldest = notice.oldest_change.timestamp() if notice.oldest_change is not None else None
+    oldest = _unix(notice.oldest_change)
     return {
         "distribution_id": notice.distribution_id,
         "invalidation_id": notice.invalidation_id,
@@ -113,7 +123,7 @@ def created_detail(notice: InvalidationNotice) -> dict[str, Any]:
 def completed_detail(notice: InvalidationNotice, completed_at: float) -> dict[str, Any]:
     """A Completed event: the Created detail, its completion time, lag measured to completion."""
     detail = created_detail(notice)
-    oldest = notice.oldest_change.timestamp() if notice.oldest_change is not None else None
+    oldest = _unix(notice.oldest_change)
     detail["completed_time"] = _iso(completed_at)
     detail["seconds_to_complete"] = round(max(0.0, completed_at - notice.created_at), 3)
     detail["lag_seconds"] = round(max(0.0, completed_at - oldest), 3) if oldest is not None else None
@@ -152,10 +162,20 @@ class Notifier:
             self._metrics.notifications.labels(outcome=outcome)
 
     def start(self) -> None:
-        """Start the worker (the first event does it too)."""
+        """Start the worker (the first event does it too; a worker that died is replaced)."""
         with self._lock:
-            if not self._thread.is_alive() and not self._stop.is_set():
-                self._thread.start()
+            if self._thread.is_alive() or self._stop.is_set():
+                return
+            if self._thread.ident is not None:  # started once and ended: a thread starts only once
+                self._log.error("notify worker had ended; starting a new one")
+                self._thread = threading.Thread(target=self._work, name="notify", daemon=True)
+            self._thread.start()
+
+    def given_up(self, count: int, why: str) -> None:
+        """Events that will never be sent (invalidations no longer followed): counted as dropped."""
+        if count > 0:
+            self._metrics.notifications.labels(outcome="dropped").inc(count)
+            self._log.warning("events given up", count=count, why=why)
 
     def created(self, notices: Sequence[InvalidationNotice]) -> None:
         """Queue a Created event per notice; never blocks."""
@@ -204,7 +224,11 @@ class Notifier:
                 detail_type, detail = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._send(detail_type, detail)
+            try:
+                self._send(detail_type, detail)
+            except Exception:  # noqa: BLE001 - one event's bug must not end the events after it
+                self._metrics.notifications.labels(outcome="failed").inc()
+                self._log.exception("event not published: unexpected error", detail_type=detail_type)
 
     def _send(self, detail_type: str, detail: dict[str, Any]) -> None:
         entry: Any = {
@@ -236,7 +260,7 @@ class Notifier:
         except AWS_ERRORS as exc:
             return error_code(exc)  # counted by the clients' error hook
         if response.get("FailedEntryCount", 0):
-            failed = response.get("Entries", [{}])[0]
+            failed = (response.get("Entries") or [{}])[0]
             code = str(failed.get("ErrorCode") or "FailedEntry")[:64]
             self._metrics.count_aws_error("events", code)  # a refused entry: no failed call for the hook
             return code

@@ -18,6 +18,7 @@ from typing import Literal
 import structlog
 
 __all__ = [
+    "OWN_REFERENCE_PREFIX",
     "CreatedInvalidation",
     "Progress",
     "Request",
@@ -25,6 +26,10 @@ __all__ = [
     "batch_prefix",
     "caller_reference",
 ]
+
+# Every CallerReference this daemon sends starts with it: on start, it follows its own
+# invalidations in progress (their Completed events), made by a previous run too.
+OWN_REFERENCE_PREFIX = "cfw-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,7 @@ def batch_prefix(distribution_id: str, identities: Sequence[str]) -> str:
     digest.update(distribution_id.encode())
     for identity in sorted(set(identities)):
         digest.update(b"\0" + identity.encode())
-    return "cfw-" + digest.hexdigest()[:20] + "-"
+    return OWN_REFERENCE_PREFIX + digest.hexdigest()[:20] + "-"
 
 
 def caller_reference(distribution_id: str, identities: Sequence[str], paths: Sequence[str]) -> str:

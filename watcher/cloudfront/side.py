@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,8 @@ class CloudFrontSide:
         bill: MonthlyBill | None = None,
         client_for: Callable[[str], CloudFrontClient] | None = None,
         call_seconds: float = CALL_BUDGET_SECONDS,
+        on_given_up: Callable[[int, str], None] | None = None,
+        resume: Sequence[str] = (),
     ) -> CloudFrontSide:
         """The parts as `[invalidation]` asks (completion only with `wait_for_completion`)."""
         # client_for: a distribution's own client (a site's role_arn); the others use it too.
@@ -71,6 +73,12 @@ class CloudFrontSide:
         completion = None
         if settings.wait_for_completion:
             completion = CompletionTracker(
-                client, clock=clock, metrics=metrics, in_progress=in_progress, on_completed=on_completed
+                client,
+                clock=clock,
+                metrics=metrics,
+                in_progress=in_progress,
+                on_completed=on_completed,
+                on_given_up=on_given_up,
+                resume=resume,
             )
         return cls(in_progress, invalidator, completion)

@@ -251,9 +251,13 @@ def _timestamp(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        # An instant at the edge of the calendar (0001-01-01T00:00:00+14:00 is in year 0 in
+        # UTC) cannot be shown or measured: every later use (lag metrics, event details)
+        # would raise. Unknown instead.
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _short(reason: str) -> str:
