@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
+import boto3
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.support.cloudfront_proxy import StrictCloudFront
 from tests.support.fault_proxy import FaultProxy
 from tests.support.site import (
     WATCHER_BIN,
@@ -20,6 +23,9 @@ from tests.support.site import (
 )
 from tests.support.waiting import wait_until
 from watcher.app import Watcher
+from watcher.commands.cost import billable_cost, money, past_free_tier, print_cost
+from watcher.commands.demo.emulator import create_distribution
+from watcher.core.config import Settings
 
 ASSETS = {f"assets/app-{i:02}.js": f"v{i}" for i in range(12)}
 DOCS = {f"docs/p{i:02}.html": f"<p>{i}</p>" for i in range(40)}
@@ -106,7 +112,7 @@ def test_watcher_cost_prints_the_month_per_distribution(moto_server: str, tmp_pa
     # THEN exit 0: one invalidation, 3 billed paths, 997 free paths left, the shared tier noted
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if line.startswith(stack.distribution_id))
-    assert row.split()[1:] == ["1", "3"]
+    assert row.split()[1:3] == ["1", "3"]
     assert "997 of 1000 paths left" in result.stdout
     assert "$0.00" in result.stdout
     assert "other distributions of the account share it" in result.stdout
@@ -114,6 +120,69 @@ def test_watcher_cost_prints_the_month_per_distribution(moto_server: str, tmp_pa
     bad = run_cli(["cost", "--config", str(config), "--month", "2026-13"], env=watcher_env(moto_server))
     assert bad.returncode == 2
     assert "YYYY-MM" in bad.stderr
+
+
+def test_watcher_cost_exits_1_and_says_incomplete_when_a_distribution_cannot_be_read(
+    moto_server: str, tmp_path: Path
+) -> None:
+    # GIVEN a readable distribution and one that does not exist (or is not ours to read), on the
+    # strict stand-in (moto lists the invalidations of any id as empty)
+    stack = make_stack(moto_server, bucket="cost-missing", queue="cost-missing")
+    settings = settings_for(stack).model_dump()
+    settings["sites"] = [*settings["sites"], {"bucket": "gone", "distribution_id": "EGONE1234567"}]
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(Settings.model_validate(settings)))
+    # WHEN `watcher cost` runs
+    with StrictCloudFront(moto_server) as cloudfront:
+        env = watcher_env(moto_server, AWS_ENDPOINT_URL_CLOUDFRONT=cloudfront.url)
+        result = run_cli(["cost", "--config", str(config)], env=env)
+    # THEN exit 1, and the bill says it is incomplete (the readable one is still shown)
+    assert result.returncode == 1
+    assert "incomplete" in result.stdout
+    assert "incomplete" in result.stderr
+    assert any(line.startswith(stack.distribution_id) for line in result.stdout.splitlines())
+
+
+def test_watcher_cost_says_when_a_month_is_longer_than_the_page_cap(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN 101 invalidations this month on the strict stand-in (ListInvalidations: pages of 100)
+    with StrictCloudFront(moto_server) as cloudfront:
+        client = boto3.client("cloudfront", endpoint_url=cloudfront.url, region_name="us-east-1")
+        dist = create_distribution(client, "cost-long-month")
+        for i in range(101):
+            batch = {"Paths": {"Quantity": 1, "Items": [f"/p{i}"]}, "CallerReference": f"r{i}"}
+            client.create_invalidation(DistributionId=dist, InvalidationBatch=batch)  # type: ignore[arg-type]
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
+        settings = Settings.model_validate(
+            {
+                "sqs": {"queue_url": "https://sqs.us-east-1.amazonaws.com/1/q"},
+                "sites": [{"bucket": "b", "distribution_id": dist}],
+            }
+        )
+        # WHEN the bill is read with a cap of one page
+        code = print_cost(settings, month=None, price=0.005, max_pages=1)
+    # THEN it shows what it read, says the month is incomplete, and exits 1
+    out = capsys.readouterr().out
+    assert code == 1
+    row = next(line for line in out.splitlines() if line.startswith(dist))
+    assert row.split()[1:3] == ["100", "100"]
+    assert "incomplete, more than 100 invalidations" in row
+
+
+def test_money_rounds_half_a_cent_up_every_time() -> None:
+    # GIVEN amounts that end in half a cent (floats print some of them down)
+    assert f"{1.005:.2f}" == "1.00"  # what the float rounding did
+    # THEN Decimal half-up to the cent, consistently
+    assert money(Decimal("1.005")) == "$1.01"
+    assert money(Decimal("0.015")) == "$0.02"
+    assert money(Decimal("0.025")) == "$0.03"
+    assert money(billable_cost(201, 0.005)) == "$1.01"
+    assert money(billable_cost(3, 0.005)) == "$0.02"
+    # AND a deploy is charged only for its paths past the month's free 1,000
+    assert past_free_tier(8, 8) == 0
+    assert past_free_tier(300, 1100) == 100
+    assert past_free_tier(300, 2000) == 300
 
 
 def test_explain_deploy_shows_each_strategy_against_a_listing(moto_server: str, tmp_path: Path) -> None:

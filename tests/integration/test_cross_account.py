@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +12,9 @@ import pytest
 
 from tests.support.accounts import as_role
 from tests.support.fault_proxy import FaultProxy
-from tests.support.iam_calls import WAIT_ACTIONS, actions
+from tests.support.iam_calls import WAIT_ACTIONS, RecordingProxy, actions
 from tests.support.s3_events import s3_body
-from tests.support.site import config_toml, run_cli, watcher_env
+from tests.support.site import WATCHER_BIN, config_toml, run_cli, watcher_env
 from watcher.aws import ClientFactory
 from watcher.commands.demo.emulator import create_distribution, environment
 from watcher.core.config import Settings, SiteSettings
@@ -88,6 +89,71 @@ def test_a_site_in_another_account_is_invalidated_through_its_role(
     assert _paths(cloudfront, distribution_id) == {"/index.html", "/", "/docs/a.html"}
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def _invalidate(cloudfront: CloudFrontClient, distribution_id: str, paths: int) -> None:
+    items = [f"/p{i}.html" for i in range(paths)]
+    cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={"Paths": {"Quantity": paths, "Items": items}, "CallerReference": f"r{paths}"},
+    )
+
+
+def test_cost_reads_their_distribution_through_the_role_with_a_free_tier_per_account(
+    moto_server: str, their_site: tuple[CloudFrontClient, S3Client, str], tmp_path: Path
+) -> None:
+    cloudfront, _, theirs = their_site
+    # AND our own distribution: 1,201 paths this month; theirs: 3 (each account has 1,000 free)
+    ours_client = boto3.client("cloudfront", endpoint_url=moto_server, region_name="us-east-1")
+    ours = create_distribution(ours_client, "our-own-site")
+    _invalidate(ours_client, ours, 1201)
+    _invalidate(cloudfront, theirs, 3)
+    settings = _settings("https://sqs.us-east-1.amazonaws.com/123456789012/q", theirs).model_dump()
+    settings["sites"] = [*settings["sites"], {"bucket": "our-own-site", "distribution_id": ours}]
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(Settings.model_validate(settings)))
+    # WHEN `watcher cost` runs
+    result = run_cli(["cost", "--config", str(config)], env=watcher_env(moto_server))
+    # THEN it read their distribution through the role (not 0, not an error)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.strip()}
+    assert rows[theirs] == ["1", "3", THEIR_ACCOUNT]
+    assert rows[ours] == ["1", "1201", "this", "account"]
+    # AND each account has its own free tier: theirs 997 left, ours 201 paths past it ($1.005 -> $1.01)
+    assert f"account {THEIR_ACCOUNT}: 3 billed paths; free tier: 997 of 1000 paths left" in result.stdout
+    assert "account this account: 1201 billed paths; free tier: 0 of 1000 paths left" in result.stdout
+    assert "201 past it: $1.01" in result.stdout
+    assert "estimated cost: $1.01" in result.stdout
+
+
+def test_explain_deploy_lists_their_bucket_through_the_role(
+    moto_server: str, their_site: tuple[CloudFrontClient, S3Client, str], tmp_path: Path
+) -> None:
+    _, s3, distribution_id = their_site
+    # AND their bucket holds 5 pages (invisible to our own identity)
+    for i in range(5):
+        s3.put_object(Bucket=BUCKET, Key=f"p{i}.html", Body=b"x")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config_toml(_settings("https://sqs.us-east-1.amazonaws.com/123456789012/q", distribution_id))
+    )
+    # WHEN a deploy of two of them is explained (every call recorded with the role that signed it)
+    with RecordingProxy(moto_server) as proxy:
+        result = subprocess.run(
+            [WATCHER_BIN, "explain", "--config", str(config), "--deploy", "-"],
+            input=f"s3://{BUCKET}/p0.html\ns3://{BUCKET}/p1.html\n",
+            env=watcher_env(proxy.url),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        listings = [call for call in proxy.calls() if call.api == "ListObjectsV2"]
+    # THEN the site was listed, through its role: each strategy's collateral is known
+    assert result.returncode == 0, result.stderr
+    assert "5 objects listed" in result.stdout
+    assert listings
+    assert {call.role for call in listings} == {ROLE}
 
 
 def test_poll_mode_lists_their_bucket_through_the_role(

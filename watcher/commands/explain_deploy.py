@@ -38,12 +38,15 @@ def _indexes(settings: Settings) -> tuple[dict[str, DistributionIndex], list[str
         connect_timeout=settings.aws.connect_timeout_seconds,
         read_timeout=settings.aws.read_timeout_seconds,
     )
-    s3 = factory.s3()
+    clients = factory.for_sites(settings.sites)  # a site's bucket through its role_arn, if any
     by_distribution: dict[str, list[SiteIndex]] = {}
     problems: list[str] = []
     for site in settings.sites:
         try:
-            paths = [index_path(key[len(site.prefix) :]) for key in list_keys(s3, site.bucket, site.prefix)]
+            paths = [
+                index_path(key[len(site.prefix) :])
+                for key in list_keys(clients.s3(site.bucket), site.bucket, site.prefix)
+            ]
         except AWS_ERRORS as exc:
             problems.append(f"s3://{site.bucket}/{site.prefix}: ListObjectsV2 {error_code(exc)}")
             continue

@@ -63,6 +63,11 @@ EXIT_CODES: dict[str, dict[int, str]] = {
         1: "timeout (the pending paths are printed), or an AWS call that cannot succeed",
         2: "invalid configuration or usage",
     },
+    "cost": {
+        0: "the bill of every configured distribution was read whole",
+        1: "incomplete: a distribution could not be read, or its month has more invalidations than paged",
+        2: "invalid configuration or usage",
+    },
     "demo": {
         0: "the deploy was invalidated",
         1: "the demo did not see its invalidation",

@@ -81,16 +81,26 @@ def print_cost_report(settings: Any, bucket: str, keys: list[str], registry: Any
     import tempfile  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from watcher.commands.cost import DEFAULT_PRICE, print_cost  # noqa: PLC0415
+    from watcher.commands.cost import (  # noqa: PLC0415
+        DEFAULT_PRICE,
+        billable_cost,
+        money,
+        past_free_tier,
+        print_cost,
+    )
     from watcher.commands.explain_deploy import explain_deploy  # noqa: PLC0415
 
     dist = settings.sites[0].distribution_id
-    billed = registry.get_sample_value("cloudfront_watcher_billed_paths_total", {"distribution": dist}) or 0
-    purged = registry.get_sample_value("cloudfront_watcher_collateral_objects_total", {"distribution": dist})
+    labels = {"distribution": dist}
+    billed = int(registry.get_sample_value("cloudfront_watcher_billed_paths_total", labels) or 0)
+    purged = registry.get_sample_value("cloudfront_watcher_collateral_objects_total", labels)
+    month = int(registry.get_sample_value("cloudfront_watcher_month_billed_paths", labels) or billed)
+    # Only the paths past the month's free 1,000 cost anything (the month includes this deploy).
+    charged = past_free_tier(billed, month)
     print(
-        f"cost of this deploy: {billed:.0f} billed paths, {purged or 0:.0f} unchanged objects purged"
-        f" (strategy {settings.invalidation.strategy}); past the free 1,000 a month that is"
-        f" ${billed * DEFAULT_PRICE:.3f}"
+        f"cost of this deploy: {billed} billed paths, {purged or 0:.0f} unchanged objects purged"
+        f" (strategy {settings.invalidation.strategy}); {month} paths this month, {charged} of this"
+        f" deploy's past the free 1,000: {money(billable_cost(charged, DEFAULT_PRICE))}"
     )
     print("$ watcher cost")
     print_cost(settings, month=None, price=DEFAULT_PRICE)
