@@ -22,7 +22,7 @@ __all__ = ["BEAMS", "GREEDY_PRICES", "anytime_cover"]
 
 # (price of a path, price of a wildcard) the greedy passes try, most often best first: a
 # wildcard saving few paths wastes one of the few free, so new wildcards are priced.
-GREEDY_PRICES = ((0.0, 16.0), (0.0, 64.0), (0.0, 0.0), (0.0, 256.0))
+GREEDY_PRICES = ((0.0, 16.0), (0.0, 64.0), (0.0, 0.0))
 # Partial covers kept per node and wildcard count by the passes before the exact one.
 BEAMS = (2, 8)
 
@@ -56,18 +56,21 @@ def anytime_cover(
         if best is None or cover.cost(weight) < best.cost(weight):
             best, bound = cover, cover.cost(weight)
 
-    keep(
-        greedy_cover(
-            targets,
-            index,
-            weight=weight,
-            max_paths=max_paths,
-            wildcard_budget=wildcard_budget,
-            avoid=avoid,
-            prices=GREEDY_PRICES,
-            deadline=deadline,
+    try:
+        keep(
+            greedy_cover(
+                targets,
+                index,
+                weight=weight,
+                max_paths=max_paths,
+                wildcard_budget=wildcard_budget,
+                avoid=avoid,
+                prices=GREEDY_PRICES,
+                deadline=deadline,
+            )
         )
-    )
+    except PlannerTimeout:
+        return best  # not even one greedy pass in time: the caller's exact plan stands
     for beam in (*BEAMS, None):
         if deadline.expired():
             break

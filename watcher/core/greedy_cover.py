@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from watcher.core.candidates import Candidates, ObjectCounts, cover_trie
 from watcher.core.clock import Deadline
-from watcher.core.cover import Cover
+from watcher.core.cover import Cover, PlannerTimeout
 from watcher.core.planning import InvalidationPlan
 from watcher.core.trie import Node
 
@@ -44,11 +44,18 @@ class _Item:
     version: int = 0
 
 
-def _items(root: Node, candidates: Candidates, weight: float) -> list[_Item]:
+def _check(deadline: Deadline | None) -> None:
+    if deadline is not None and deadline.expired():
+        raise PlannerTimeout
+
+
+def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline | None) -> list[_Item]:
     """The trie's nodes in pre-order (parents first), iteratively: tries may be deep."""
     items: list[_Item] = []
     stack: list[tuple[Node, int, int]] = [(root, -1, 0)]
     while stack:
+        if len(items) % 256 == 255:
+            _check(deadline)
         node, parent, parent_length = stack.pop()
         leaves = [node.prefix] if node.terminal and not node.forced else []
         inner = []
@@ -102,8 +109,16 @@ class _Repair:
     Too many paths: collapse the node that saves the most paths for the least cost.
     """
 
-    def __init__(self, items: list[_Item], max_paths: int, max_wildcards: int, per_wildcard: float) -> None:
+    def __init__(
+        self,
+        items: list[_Item],
+        max_paths: int,
+        max_wildcards: int,
+        per_wildcard: float,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.items = items
+        self.deadline = deadline
         self.per_wildcard = per_wildcard  # a new wildcard's price when saving paths: they are few
         self.max_paths = max_paths
         self.max_wildcards = max_wildcards
@@ -191,7 +206,11 @@ class _Repair:
     def run(self) -> bool:
         """Move until the root's cover fits; False when no move is left."""
         root = self.items[0]
+        moves = 0
         while root.wilds > self.max_wildcards or root.paths > self.max_paths:
+            moves += 1
+            if moves % 64 == 0:
+                _check(self.deadline)
             if root.wilds > self.max_wildcards:
                 merge, expand = self.best("wilds"), self.best("exact")
                 if expand is not None and (merge is None or expand[0] <= merge[0]):
@@ -238,20 +257,24 @@ def greedy_cover(
     """A cover of the normalized, non-empty `targets` within both limits, or None if none is found.
 
     One pass per (price of a path, price of a wildcard) of `prices`, the cheapest cover kept;
-    past `deadline`, no further pass starts.
+    past `deadline`, no further pass starts. Raises PlannerTimeout when the deadline passes
+    before the first pass ends.
     """
     candidates = Candidates(targets, index, avoid)
-    items = _items(cover_trie(targets), candidates, weight)
+    items = _items(cover_trie(targets), candidates, weight, deadline)
     best: Cover | None = None
     for at, (per_path, per_wildcard) in enumerate(prices):
         if at and deadline is not None and deadline.expired():
             break
         _cheapest(items, per_path, per_wildcard)
-        if (
-            items[0].cost == math.inf
-            or not _Repair(items, max_paths, max(0, wildcard_budget), per_wildcard).run()
-        ):
-            continue
+        repair = _Repair(items, max_paths, max(0, wildcard_budget), per_wildcard, deadline)
+        try:
+            if items[0].cost == math.inf or not repair.run():
+                continue
+        except PlannerTimeout:
+            if best is None:
+                raise
+            break
         paths, purged = _plan(items)
         plan = InvalidationPlan(tuple(paths))
         cover = Cover(plan, billed=len(plan.paths), wildcards=plan.wildcards, collateral=purged)
