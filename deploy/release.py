@@ -7,8 +7,9 @@
     python3 deploy/release.py notes [--tag vX]   the CHANGELOG.md section of that version (the
                                                  GitHub release's text); without --tag, before
                                                  the release, the [Unreleased] section
-    python3 deploy/release.py pin-image DIGEST   set the chart's image.digest (the release
-                                                 workflow, after pushing the image)
+    python3 deploy/release.py pin-image REGISTRY/REPOSITORY@sha256:...
+                                                 point the chart at the image just pushed
+                                                 (the release workflow, before helm package)
 
 pyproject.toml is the single source: `watcher --version` reads it through the installed
 metadata (importlib.metadata) and the wheel carries it. The other places are files that
@@ -125,23 +126,35 @@ def notes(root: Path = ROOT, tag: str | None = None) -> str:
     return changelog_sections(root)[0][2]
 
 
-def pin_image(digest: str, root: Path = ROOT) -> None:
-    """Set image.digest in the chart's values.yaml, so the packaged chart runs exactly that image."""
-    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-        raise SystemExit(f"not an image digest: {digest!r}")
+def pin_image(reference: str, root: Path = ROOT) -> None:
+    """Point the chart's image at REGISTRY/REPOSITORY@sha256:..., the image released with it.
+
+    Sets image.registry, image.repository and image.digest in values.yaml (the digest wins
+    over the tag in the chart's image helper), so the packaged chart runs exactly that image.
+    """
+    match = re.fullmatch(
+        r"(?P<registry>[^/@]+)/(?P<repository>[^@:]+)@(?P<digest>sha256:[0-9a-f]{64})", reference
+    )
+    if not match:
+        raise SystemExit(f"not REGISTRY/REPOSITORY@sha256:<64 hex>: {reference!r}")
     values = root / CHART / "values.yaml"
     text = values.read_text(encoding="utf-8")
-    pinned, count = re.subn(r'(?m)^(  digest: )""$', rf'\g<1>"{digest}"', text)
-    if count != 1:
-        raise SystemExit(f'{values}: want exactly one `  digest: ""` line (image.digest), found {count}')
-    values.write_text(pinned, encoding="utf-8")
+    block = re.search(r"(?ms)^image:\n(?:(?:  .*|\s*#.*|)\n)+", text)
+    if block is None:
+        raise SystemExit(f"{values}: no top-level image: block")
+    pinned = block.group(0)
+    for key in ("registry", "repository", "digest"):
+        pinned, count = re.subn(rf"(?m)^  {key}: .*$", f'  {key}: "{match[key]}"', pinned)
+        if count != 1:
+            raise SystemExit(f"{values}: want exactly one image.{key}, found {count}")
+    values.write_text(text[: block.start()] + pinned + text[block.end() :], encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line of the module docstring."""
     parser = argparse.ArgumentParser(prog="deploy/release.py", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["version", "check", "notes", "pin-image"])
-    parser.add_argument("digest", nargs="?", help="pin-image: sha256:...")
+    parser.add_argument("reference", nargs="?", help="pin-image: REGISTRY/REPOSITORY@sha256:...")
     parser.add_argument("--tag", help="the git tag being released (vMAJOR.MINOR.PATCH)")
     args = parser.parse_args(argv)
     if args.command == "version":
@@ -149,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "notes":
         print(notes(tag=args.tag), end="")
     elif args.command == "pin-image":
-        pin_image(args.digest or "")
+        pin_image(args.reference or "")
     else:
         found = problems(tag=args.tag)
         for problem in found:

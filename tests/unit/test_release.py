@@ -14,6 +14,7 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import pytest
+import yaml
 
 from watcher.cli import main
 
@@ -113,15 +114,25 @@ def test_a_tag_needs_its_dated_changelog_section(tmp_path: Path) -> None:
     assert "## [0.1.0]" not in notes
 
 
-def test_pin_image_sets_the_charts_digest_once(tmp_path: Path) -> None:
-    # GIVEN the chart's values with no image digest
+def test_pin_image_points_the_chart_at_the_pushed_image(tmp_path: Path) -> None:
+    # GIVEN the chart's values, which name the image by tag
     root = _tree_copy(tmp_path)
     digest = "sha256:" + "ab" * 32
-    # WHEN the release workflow pins the image it pushed
-    assert _release("pin-image", digest, root=root).returncode == 0
-    # THEN the packaged chart runs exactly that image, and a second pin finds nothing to set
-    assert f'  digest: "{digest}"' in (root / "helm/cloudfront-watcher/values.yaml").read_text()
-    again = _release("pin-image", digest, root=root)
-    assert again.returncode == 1
-    assert "found 0" in again.stderr
-    assert _release("pin-image", "latest", root=root).returncode == 1
+    # WHEN the release workflow pins the image it pushed (a fork pushes under its own name)
+    result = _release("pin-image", f"ghcr.io/someone/cloudfront-watcher@{digest}", root=root)
+    assert result.returncode == 0, result.stderr
+    # THEN the packaged chart runs exactly that image, and nothing outside image: changed
+    values = (root / "helm/cloudfront-watcher/values.yaml").read_text()
+    image = yaml.safe_load(values)["image"]
+    assert (image["registry"], image["repository"], image["digest"]) == (
+        "ghcr.io",
+        "someone/cloudfront-watcher",
+        digest,
+    )
+    original = (ROOT / "helm/cloudfront-watcher/values.yaml").read_text().splitlines()
+    changed = [a for a, b in zip(original, values.splitlines(), strict=True) if a != b]
+    assert len(changed) == 3
+    # AND a reference without a digest is refused: a tag can move, a digest cannot
+    refused = _release("pin-image", "ghcr.io/someone/cloudfront-watcher:1.0.0", root=root)
+    assert refused.returncode == 1
+    assert "REGISTRY/REPOSITORY@sha256" in refused.stderr
