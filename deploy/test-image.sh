@@ -162,6 +162,7 @@ log "podman build --isolation chroot $image"
 podman build --isolation chroot --layers --pull=never \
     --build-arg BASE_IMAGE="$base_tag" \
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2> /dev/null || echo unknown)" \
+    --build-arg VERSION="$(python3 "$root/deploy/release.py" version)" \
     "${volumes[@]}" -t "$image" -f "$root/Dockerfile" "$root" > "$cache/build.log" 2>&1 \
     || { tail -n 40 "$cache/build.log" >&2; die "podman build failed (log: $cache/build.log)"; }
 current="$(podman image inspect --format '{{.Id}}' "$image")"
@@ -220,6 +221,12 @@ leftovers="$(in_image "$ctr" -- python3 -c 'import pathlib, sys; print(" ".join(
 log "runtime venv: no pip, setuptools or wheel"
 version="$(in_image "$ctr" -- watcher --version)" || die "watcher --version failed"
 log "watcher --version: $version"
+# One version: the label the registry shows is what the program says, and pyproject.toml's.
+label="$(podman image inspect --format '{{index .Labels "org.opencontainers.image.version"}}' "$image")"
+want_version="$(python3 "$root/deploy/release.py" version)"
+[ "$version" = "cloudfront-watcher $want_version" ] || die "watcher --version is '$version', want $want_version"
+[ "$label" = "$want_version" ] || die "label org.opencontainers.image.version is '$label', want $want_version"
+log "label org.opencontainers.image.version: $label"
 in_image -v "$root/config.toml:/config.toml:ro" "$ctr" -- watcher check --config /config.toml \
     > "$cache/check.out" 2>&1 || { cat "$cache/check.out" >&2; die "watcher check failed"; }
 log "watcher check --config /config.toml: ok"
