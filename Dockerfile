@@ -6,14 +6,11 @@
 #
 # The base is the official slim Python image, pinned by digest: the OCI index of
 # python:3.11-slim-bookworm (every platform; Python 3.11.16, 2026-08-25, as listed by
-# docker-library/repo-info). Dependabot proposes new digests (.github/dependabot.yml); it
-# reads FROM lines only, hence the named stage `python-base` that BASE_IMAGE names.
+# docker-library/repo-info). Renovate proposes new digests (.github/renovate.json).
 # BASE_IMAGE may name any image with python3 (>= 3.11) and its venv module instead:
 # deploy/test-image.sh builds against a local Debian base, which is why the Dockerfile
-# only ever calls `python3`. A stage that BASE_IMAGE does not name is never built or pulled.
-ARG BASE_IMAGE=python-base
-
-FROM python:3.11-slim-bookworm@sha256:fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02 AS python-base
+# only ever calls `python3`.
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02
 
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -42,10 +39,9 @@ RUN /opt/build/bin/python -m pip wheel --no-cache-dir --no-deps --no-build-isola
 
 
 FROM ${BASE_IMAGE} AS runtime
+ARG BASE_IMAGE
 # VERSION: pyproject.toml's (deploy/release.py checks this default; CI and the release
-# workflow pass it as a build argument too). The base image and its digest are the
-# provenance attestation's to record (release workflow), not a label's: BASE_IMAGE is
-# a stage name by default.
+# workflow pass it as a build argument too).
 ARG VERSION=1.0.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="cloudfront-watcher" \
@@ -53,7 +49,8 @@ LABEL org.opencontainers.image.title="cloudfront-watcher" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="https://github.com/cloudfront-watcher/cloudfront-watcher" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 COPY --from=build /opt/venv /opt/venv
 
