@@ -158,8 +158,11 @@ log "pip settings for the build: $pipdir/pip.conf (+${#pip_mounts[@]} mounts)"
 # --- 4. build -------------------------------------------------------------------
 t0=$SECONDS
 previous="$(podman image inspect --format '{{.Id}}' "$image" 2> /dev/null || true)"
-log "podman build --isolation chroot $image"
-podman build --isolation chroot --layers --pull=never \
+log "podman build --isolation chroot --no-cache $image"
+# --no-cache: Debian's buildah (1.28) reuses a cached LABEL or ENV step when only a build
+# argument changed, so a second build at another commit kept the first one's REVISION
+# and VERSION (the checks below failed on a machine that had built before).
+podman build --isolation chroot --no-cache --pull=never \
     --build-arg BASE_IMAGE="$base_tag" \
     --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2> /dev/null || echo unknown)" \
     --build-arg VERSION="$(python3 "$root/deploy/release.py" version)" \
