@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,23 @@ def test_the_chart_schema_follows_a_new_setting() -> None:
             node, model = node["items"], field.annotation.__args__[0]  # type: ignore[union-attr]
         assert set(node["properties"]) == set(model.model_fields), name  # type: ignore[union-attr]
     assert schema["additionalProperties"] is False
+
+
+def test_chart_schema_patterns_are_within_gos_regexp_limits() -> None:
+    # helm validates values.schema.json with Go's regexp (RE2): a counted repetition above
+    # 1000 is an invalid pattern there, and `helm lint` refuses the whole chart
+    schema = json.loads((ROOT / "helm/cloudfront-watcher/values.schema.json").read_text())
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+            return own + [p for value in node.values() for p in patterns(value)]
+        if isinstance(node, list):
+            return [p for value in node for p in patterns(value)]
+        return []
+
+    found = patterns(schema)
+    assert found
+    for pattern in found:
+        counts = [int(n) for n in re.findall(r"\{(\d+)(?:,(\d*))?\}", pattern) for n in n if n]
+        assert all(count <= 1000 for count in counts), pattern

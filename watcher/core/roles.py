@@ -13,7 +13,9 @@ __all__ = ["EXTERNAL_ID_PATTERN", "ROLE_ARN_PATTERN", "ExternalId", "RoleArn", "
 # IAM role ARNs of every partition (aws, aws-cn, aws-us-gov, ...), path allowed. Matched whole,
 # ASCII only (`\w` and `\d` of Python also take other scripts' letters and digits).
 ROLE_ARN_PATTERN = r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}"
-EXTERNAL_ID_PATTERN = r"[A-Za-z0-9_+=,.@:/-]{2,1224}"
+# 2..1224 characters, written as 2..1000 then 0..224: the chart's values.schema.json takes
+# this pattern, and helm checks it with Go's regexp, which allows no count above 1000.
+EXTERNAL_ID_PATTERN = r"[A-Za-z0-9_+=,.@:/-]{2,1000}[A-Za-z0-9_+=,.@:/-]{0,224}"
 
 
 def _role_arn(value: str) -> str:
