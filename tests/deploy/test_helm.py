@@ -418,7 +418,15 @@ def test_watcher_check_accepts_the_rendered_config(render: Render, variant: str,
     ("args", "message"),
     [
         ([], "config.sqs.queue_url is required"),
-        (["--set", "config.sqs.queue_url=https://q", "--set", "config.sites=null"], "config.sites"),
+        (
+            [
+                "--set",
+                "config.sqs.queue_url=https://sqs.us-east-1.amazonaws.com/123456789012/q",
+                "--set",
+                "config.sites=null",
+            ],
+            "config.sites",
+        ),
         (["--set", "config.sqs.visibility=1"], "visibility"),
         (["--set", "config.sqs.max_messages=11"], "max_messages"),
         (["--set", "config.watcher.sources={kafka}"], "sources"),
