@@ -7,6 +7,7 @@ never keys or paths.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar, cast, overload
 
 from prometheus_client import (
     CollectorRegistry,
@@ -65,12 +66,150 @@ class _WithoutCreated(Collector):
             yield family
 
 
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+
+class _Metric(Generic[M]):
+    """One row of the table: how to make the metric; on an instance, the instance's metric."""
+
+    def __init__(self, make: Callable[[CollectorRegistry], M]) -> None:
+        self.make: Callable[[CollectorRegistry], M] = make
+        self.attribute = ""
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Metric[M]: ...
+    @overload
+    def __get__(self, instance: Metrics, owner: type) -> M: ...
+    def __get__(self, instance: Metrics | None, owner: type) -> _Metric[M] | M:
+        if instance is None:
+            return self
+        return cast("M", instance._made[self.attribute])
+
+
+def _counter(name: str, documentation: str, *labels: str) -> _Metric[Counter]:
+    return _Metric(lambda registry: Counter(f"{_NS}_{name}", documentation, labels, registry=registry))
+
+
+def _gauge(name: str, documentation: str, *labels: str) -> _Metric[Gauge]:
+    return _Metric(lambda registry: Gauge(f"{_NS}_{name}", documentation, labels, registry=registry))
+
+
+def _histogram(name: str, documentation: str, buckets: tuple[float, ...], *labels: str) -> _Metric[Histogram]:
+    def make(registry: CollectorRegistry) -> Histogram:
+        return Histogram(f"{_NS}_{name}", documentation, labels, buckets=buckets, registry=registry)
+
+    return _Metric(make)
+
+
+_BUILD_LABELS = ("version", "python_version", "revision")  # values: build_labels(), per instance
+
+
 class Metrics:
-    """The watcher's metrics; tests build one on their own CollectorRegistry.
+    """The watcher's metrics, a table (one row each); tests build one on their own CollectorRegistry.
 
     The registry also gets the process (RSS, CPU, fds), platform (python_info) and GC
     collectors; the watcher's own series are served without `_created` clutter.
     """
+
+    events = _counter(
+        "events",
+        "S3 event records seen, by source and outcome (accepted, ignored, rejected, unchanged).",
+        "source",
+        "outcome",
+    )
+    sqs_messages = _counter(
+        "sqs_messages",
+        "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
+        "outcome",
+    )
+    invalidations = _counter(
+        "invalidations",
+        "Flushes by distribution and outcome (created, failed, dry_run).",
+        "distribution",
+        "outcome",
+    )
+    invalidation_paths = _counter(
+        "invalidation_paths", "Paths sent in accepted invalidations (what CloudFront bills).", "distribution"
+    )
+    pending_paths = _gauge("pending_paths", "Distinct paths waiting to be invalidated.", "distribution")
+    invalidations_in_progress = _gauge(
+        "invalidations_in_progress", "Invalidations CloudFront reports InProgress.", "distribution"
+    )
+    event_to_invalidation = _histogram(
+        "event_to_invalidation_seconds",
+        "Time from the S3 event to the accepted invalidation that covers it.",
+        _EVENT_TO_INVALIDATION_BUCKETS,
+    )
+    invalidation_request = _histogram(
+        "invalidation_request_seconds", "Duration of CreateInvalidation calls.", _REQUEST_BUCKETS
+    )
+    invalidation_completion = _histogram(
+        "invalidation_completion_seconds",
+        "Time from an accepted invalidation to CloudFront reporting it Completed.",
+        _COMPLETION_BUCKETS,
+        "distribution",
+    )
+    retries = _counter("retries", "Retries, by reason.", "reason")
+    aws_errors = _counter(
+        "aws_errors", "Errors from AWS calls, by service and error code.", "service", "code"
+    )
+    last_event = _gauge("last_event_timestamp_seconds", "When the last change was accepted (unix time).")
+    last_invalidation = _gauge(
+        "last_invalidation_timestamp_seconds",
+        "When the last invalidation was accepted, by distribution (unix time).",
+        "distribution",
+    )
+    held_messages = _gauge("held_messages", "SQS messages received and not yet deleted or released.")
+    poll_cycles = _counter(
+        "poll_cycles", "Poll cycles by outcome (ok, baseline, failed, skipped).", "outcome"
+    )
+    poll_list_calls = _counter("poll_list_calls", "ListObjectsV2 calls made by poll cycles.")
+    content_lookup_calls = _counter(
+        "content_lookup_calls",
+        "S3 calls of the content check (call = ListObjectVersions, HeadObject): is a write a change?",
+        "call",
+    )
+    queue_messages = _gauge(
+        "queue_messages",
+        "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
+        "queue",
+    )
+    billed_paths = _counter(
+        "billed_paths",
+        "Invalidation paths CloudFront accepted from us; billed past the free tier (a wildcard is one).",
+        "distribution",
+    )
+    collateral_objects = _counter(
+        "collateral_objects",
+        "Unchanged objects purged by our wildcards, from the site index (strategies other than exact).",
+        "distribution",
+    )
+    month_billed_paths = _gauge(
+        "month_billed_paths",
+        "Invalidation paths billed this calendar month (UTC) on the distribution, people's included;"
+        " rebuilt from CloudFront at start.",
+        "distribution",
+    )
+    site_index_objects = _gauge(
+        "site_index_objects", "Objects in the site index of a cost strategy, by site.", "site"
+    )
+    site_index_age_seconds = _gauge(
+        "site_index_age_seconds",
+        "Seconds since the site's index was last listed whole (since start before the first listing).",
+        "site",
+    )
+    notifications = _counter(
+        "notifications",
+        "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
+        "outcome",
+    )
+    ready = _gauge(
+        "ready", "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet)."
+    )
+    build_info = _gauge("build_info", "Build information.", *_BUILD_LABELS)
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -79,112 +218,11 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        counter, gauge, histogram = self._counter, self._gauge, self._histogram
-        self.events = counter(
-            "events",
-            "S3 event records seen, by source and outcome (accepted, ignored, rejected, unchanged).",
-            "source",
-            "outcome",
-        )
-        self.sqs_messages = counter(
-            "sqs_messages",
-            "SQS messages by outcome (received, deleted, released, kept, redelivered, stale).",
-            "outcome",
-        )
-        self.invalidations = counter(
-            "invalidations",
-            "Flushes by distribution and outcome (created, failed, dry_run).",
-            "distribution",
-            "outcome",
-        )
-        self.invalidation_paths = counter(
-            "invalidation_paths",
-            "Paths sent in accepted invalidations (what CloudFront bills).",
-            "distribution",
-        )
-        self.pending_paths = gauge(
-            "pending_paths", "Distinct paths waiting to be invalidated.", "distribution"
-        )
-        self.invalidations_in_progress = gauge(
-            "invalidations_in_progress", "Invalidations CloudFront reports InProgress.", "distribution"
-        )
-        self.event_to_invalidation = histogram(
-            "event_to_invalidation_seconds",
-            "Time from the S3 event to the accepted invalidation that covers it.",
-            _EVENT_TO_INVALIDATION_BUCKETS,
-        )
-        self.invalidation_request = histogram(
-            "invalidation_request_seconds", "Duration of CreateInvalidation calls.", _REQUEST_BUCKETS
-        )
-        self.invalidation_completion = histogram(
-            "invalidation_completion_seconds",
-            "Time from an accepted invalidation to CloudFront reporting it Completed.",
-            _COMPLETION_BUCKETS,
-            "distribution",
-        )
-        self.retries = counter("retries", "Retries, by reason.", "reason")
-        self.aws_errors = counter(
-            "aws_errors", "Errors from AWS calls, by service and error code.", "service", "code"
-        )
-        self.last_event = gauge(
-            "last_event_timestamp_seconds", "When the last change was accepted (unix time)."
-        )
-        self.last_invalidation = gauge(
-            "last_invalidation_timestamp_seconds",
-            "When the last invalidation was accepted, by distribution (unix time).",
-            "distribution",
-        )
-        self.held_messages = gauge("held_messages", "SQS messages received and not yet deleted or released.")
-        self.poll_cycles = counter(
-            "poll_cycles", "Poll cycles by outcome (ok, baseline, failed, skipped).", "outcome"
-        )
-        self.poll_list_calls = counter("poll_list_calls", "ListObjectsV2 calls made by poll cycles.")
-        self.content_lookup_calls = counter(
-            "content_lookup_calls",
-            "S3 calls of the content check (call = ListObjectVersions, HeadObject): is a write a change?",
-            "call",
-        )
-        self.queue_messages = gauge(
-            "queue_messages",
-            "Approximate messages in a queue (queue = source or dlq), from GetQueueAttributes.",
-            "queue",
-        )
-        self.billed_paths = counter(
-            "billed_paths",
-            "Invalidation paths CloudFront accepted from us; billed past the free tier (a wildcard is one).",
-            "distribution",
-        )
-        self.collateral_objects = counter(
-            "collateral_objects",
-            "Unchanged objects purged by our wildcards, from the site index (strategies other than exact).",
-            "distribution",
-        )
-        self.month_billed_paths = gauge(
-            "month_billed_paths",
-            "Invalidation paths billed this calendar month (UTC) on the distribution, people's included;"
-            " rebuilt from CloudFront at start.",
-            "distribution",
-        )
-        self.site_index_objects = gauge(
-            "site_index_objects", "Objects in the site index of a cost strategy, by site.", "site"
-        )
-        self.site_index_age_seconds = gauge(
-            "site_index_age_seconds",
-            "Seconds since the site's index was last listed whole (since start before the first listing).",
-            "site",
-        )
-        self.notifications = counter(
-            "notifications",
-            "Completion events (EventBridge) by outcome (sent, retried, failed, dropped).",
-            "outcome",
-        )
-        self.ready = gauge(
-            "ready",
-            "1 while GET /readyz answers 200, 0 while a source is failing (or has not succeeded yet).",
-        )
-        labels = build_labels()
-        self.build_info = gauge("build_info", "Build information.", *labels)
-        self.build_info.labels(**labels).set(1)
+        table = [row for row in vars(type(self)).values() if isinstance(row, _Metric)]
+        self._made: dict[str, Counter | Gauge | Histogram] = {
+            row.attribute: row.make(self._own) for row in table
+        }
+        self.build_info.labels(**build_labels()).set(1)
 
     def track_readiness(self, unready_reason: Callable[[], str | None]) -> None:
         """`ready` follows `unready_reason()` at each scrape."""
@@ -194,17 +232,6 @@ class Metrics:
         """The site index's size and age follow `objects()` and `age()` at each scrape."""
         self.site_index_objects.labels(site=site).set_function(objects)
         self.site_index_age_seconds.labels(site=site).set_function(age)
-
-    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
-        return Counter(f"{_NS}_{name}", documentation, labels, registry=self._own)
-
-    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
-        return Gauge(f"{_NS}_{name}", documentation, labels, registry=self._own)
-
-    def _histogram(
-        self, name: str, documentation: str, buckets: tuple[float, ...], *labels: str
-    ) -> Histogram:
-        return Histogram(f"{_NS}_{name}", documentation, labels, buckets=buckets, registry=self._own)
 
     def count_aws_error(self, service: str, code: str) -> None:
         """One failed AWS call (the clients' error hook calls this: see watcher/awserrors.py)."""
