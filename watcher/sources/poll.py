@@ -25,7 +25,7 @@ from watcher.core.model import Change, ChangeKind
 from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
 from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
-from watcher.sources.poll_schedule import start_schedule
+from watcher.sources.poll_schedule import start_schedule, stop_schedule
 from watcher.sources.poll_state import Difference, PollState, Seen, differences, poll_change
 
 if TYPE_CHECKING:
@@ -125,8 +125,8 @@ class PollSource:
     def shutdown(self) -> None:
         """No more cycles. A running one is not waited for (S3 may hang): it stops at its next page,
         and what it found but did not get covered is seen again by the next run."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        if self._scheduler is not None:
+            stop_schedule(self._scheduler)
 
     def _scheduled_cycle(self) -> None:
         try:
