@@ -128,6 +128,8 @@ def test_ci_runs_every_stage_of_ci_run_on_pull_requests() -> None:
     assert listed is not None
     assert sorted(stages) == sorted(listed.group(1).split())
     assert "bash .ci/run $STAGES" in _script(job)
+    # AND on the kind of machine .ci/run is written for, itself pinned by digest
+    assert re.fullmatch(r"debian:bookworm@sha256:[0-9a-f]{64}", job["container"]["image"])
 
 
 def test_base_images_are_pinned_by_digest() -> None:
