@@ -210,3 +210,20 @@ def test_iam_policy_online_names_only_the_configured_arns(tmp_path: Path, watche
         "arn:aws:s3:::site",
         "arn:aws:s3:::site/*",  # the content check's HeadObject of versions (skip_unchanged)
     }
+
+
+def test_the_plan_names_an_existing_queue_by_its_url(
+    moto_server: str, tmp_path: Path, watcher_cli: Any
+) -> None:
+    # GIVEN a config without queue_url, and the queue --queue-name names already there
+    s3, sqs, cloudfront = aws_clients(moto_server)
+    s3.create_bucket(Bucket="site")
+    queue_url = sqs.create_queue(QueueName="site-changes")["QueueUrl"]
+    distribution = create_distribution(cloudfront, "site")
+    config = _config(tmp_path, [{"bucket": "site", "distribution_id": distribution}])
+    # WHEN setup plans (no --apply)
+    planned = watcher_cli(["setup", "--config", str(config), "--queue-name", "site-changes"])
+    # THEN the line to put in the config carries the queue's URL, not a promise of one
+    assert planned.returncode == 0, planned.stderr
+    assert f'put this in the config: [sqs] queue_url = "{queue_url}"' in planned.stdout
+    assert "(created by --apply)" not in planned.stdout

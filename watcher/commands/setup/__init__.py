@@ -52,7 +52,8 @@ def run_setup(
         for problem in exc.problems:
             print(problem, file=err)
         return 1
-    plan = plan_setup(target, observe(settings, target, factory))
+    observed = observe(settings, target, factory)
+    plan = plan_setup(target, observed)
     buckets = observe_versioning(factory, target.buckets, lifecycle=enable_versioning)
     versioning = plan_versioning(buckets, enable=enable_versioning, days=noncurrent_days)
     plan.facts += versioning.facts
@@ -77,8 +78,13 @@ def run_setup(
             return 1
         print(f"applied {len(plan.actions)} change(s)", file=out)
     if not settings.sqs.queue_url:
-        url = (
-            factory.sqs().get_queue_url(QueueName=queue_name)["QueueUrl"] if apply else "(created by --apply)"
-        )
+        # An existing queue has its URL already; a new one has it once --apply created it.
+        url = observed.queue.url
+        if not url:
+            url = (
+                factory.sqs().get_queue_url(QueueName=queue_name)["QueueUrl"]
+                if apply
+                else "(created by --apply)"
+            )
         print(f'put this in the config: [sqs] queue_url = "{url}"', file=out)
     return 0
