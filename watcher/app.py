@@ -24,7 +24,7 @@ from watcher.cloudfront.side import CloudFrontSide
 from watcher.core.batching import Batcher
 from watcher.core.clock import Clock, SystemClock
 from watcher.core.config import Settings
-from watcher.core.mode import RunMode
+from watcher.core.mode import RunMode, why_once_failed
 from watcher.core.routing import Router
 from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
@@ -80,6 +80,7 @@ class Watcher:
         self.metrics = Metrics(registry)
         self.stop = stop or threading.Event()  # the CLI's, when signals may arrive during start-up
         self._poll_failed = False
+        self.once_failure = ""  # why --once exits 1 (watcher run says it on stderr)
         self._heartbeat = self._started = self.clock.monotonic()
         self._log = structlog.get_logger("watcher.app")
         factory = clients or ClientFactory(
@@ -296,9 +297,8 @@ class Watcher:
         self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()
-        uncovered = sum(source.uncovered for source in self.sources)
-        self._log.info("watcher stopped", uncovered_messages=uncovered)
-        # --once fails when no receive ever succeeded (a queue that never answered is not "drained").
+        self._log.info("watcher stopped", uncovered_messages=sum(s.uncovered for s in self.sources))
         never_received = self.sqs is not None and not self.sqs.received_once
-        failed = self._poll_failed or (receiver is not None and (receiver.failed or never_received))
-        return 1 if self.mode.once and (uncovered or failed) else 0
+        failed = receiver is not None and (receiver.failed or never_received)
+        self.once_failure = why_once_failed(self.sources, self._poll_failed, failed) if self.mode.once else ""
+        return 1 if self.once_failure else 0

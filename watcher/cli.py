@@ -1,4 +1,4 @@
-"""`watcher` subcommands: argument parsing and exit codes (0 ok, 1 failure, 2 bad config/usage)."""
+"""`watcher` subcommands: argument parsing and exit codes (commands/exits.py says what each means)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from watcher import __version__
+from watcher.commands.exits import EXIT_USAGE, guarded
 from watcher.commands.subcommands import SUBCOMMANDS
-from watcher.commands.subcommands.base import EXIT_FAILURE, EXIT_USAGE
 from watcher.commands.usage import HelpFormatter, epilog, explain_subcommands
 from watcher.core.config import ConfigError, Settings, load_settings, resolve_config_path
 
@@ -73,6 +73,7 @@ def _config_error(exc: ConfigError, path: Path) -> int:
     return EXIT_USAGE
 
 
+@guarded(_prog)  # a closed stdout and Ctrl-C, parsing included
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `watcher` console script."""
     args = _build_parser().parse_args(argv)
@@ -80,5 +81,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, _load))
     except ConfigError as exc:
         return _config_error(exc, resolve_config_path(getattr(args, "config", None)))
-    except KeyboardInterrupt:
-        return EXIT_FAILURE

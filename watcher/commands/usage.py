@@ -29,12 +29,12 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 EXIT_CODES: dict[str, dict[int, str]] = {
     "": {
         0: "ok",
-        1: "failure",
+        1: "failure at run time (also: stdout closed before the output was written)",
         2: "invalid configuration or usage",
     },
     "run": {
-        0: "stopped cleanly (SIGTERM/SIGINT); --once: every change seen was covered",
-        1: "start-up failed; --once: some changes were left for a retry",
+        0: "stopped cleanly (SIGTERM); --once: every change seen was covered",
+        1: "start-up failed; --once: some changes were left for a retry (stderr says why)",
         2: "invalid configuration or usage",
     },
     "check": {
@@ -69,7 +69,7 @@ EXIT_CODES: dict[str, dict[int, str]] = {
         2: "invalid configuration or usage",
     },
     "demo": {
-        0: "the deploy was invalidated",
+        0: "the deploy was invalidated (--keep-running: then Ctrl-C ends it)",
         1: "the demo did not see its invalidation",
         2: "usage",
     },
@@ -81,8 +81,12 @@ ENVIRONMENT_HELP = (
 )
 
 
+# Every command: Ctrl-C (commands/exits.py; `run` after its drain).
+INTERRUPTED = (130, "interrupted (Ctrl-C)")
+
+
 def epilog(command: str, *, reads_config: bool) -> str:
-    codes = EXIT_CODES.get(command, EXIT_CODES[""])
+    codes = dict([INTERRUPTED, *EXIT_CODES.get(command, EXIT_CODES[""]).items()])
     lines = ["exit codes:", *(f"  {code}  {meaning}" for code, meaning in sorted(codes.items()))]
     if reads_config:
         lines += ["", "configuration:", f"  {CONFIG_LOOKUP}", f"  {ENVIRONMENT_HELP}"]

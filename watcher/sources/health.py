@@ -60,6 +60,12 @@ class SourceHealth:
         with self._lock:
             return self._failing_since is not None
 
+    @property
+    def last_error(self) -> str:
+        """The last failure's reason ("" after a success)."""
+        with self._lock:
+            return self._last_error
+
     def record(self, error: str | None) -> None:
         """One call's outcome: None when it succeeded, else why it failed."""
         if error is None:

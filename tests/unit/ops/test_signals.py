@@ -43,7 +43,19 @@ def test_a_sigterm_inside_the_main_loops_wait_sets_the_stop_event() -> None:
 @pytest.mark.usefixtures("restored_handlers")
 def test_sigint_stops_too_and_repeated_signals_are_harmless() -> None:
     stop = threading.Event()
-    stop_on_signals(stop)
+    received = stop_on_signals(stop)
     for _ in range(3):
         os.kill(os.getpid(), signal.SIGINT)
     assert stop.wait(5)
+    assert received.interrupted  # Ctrl-C: `watcher run` exits 130 after its drain
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.usefixtures("restored_handlers")
+def test_sigterm_is_told_from_ctrl_c() -> None:
+    stop = threading.Event()
+    received = stop_on_signals(stop)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.wait(5)
+    assert received.signum == signal.SIGTERM
+    assert not received.interrupted  # an orchestrator's stop: exit 0

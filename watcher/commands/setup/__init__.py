@@ -12,6 +12,7 @@ from watcher.aws import ClientFactory
 from watcher.commands.setup.apply import apply_actions
 from watcher.commands.setup.discover import SetupClients, SetupError, observe, resolve_target
 from watcher.commands.setup.plan import SetupPlan, plan_setup
+from watcher.commands.setup.state import Observed
 from watcher.commands.setup.versioning import DEFAULT_NONCURRENT_DAYS, observe_versioning, plan_versioning
 from watcher.core.config import Settings
 
@@ -78,13 +79,13 @@ def run_setup(
             return 1
         print(f"applied {len(plan.actions)} change(s)", file=out)
     if not settings.sqs.queue_url:
-        # An existing queue has its URL already; a new one has it once --apply created it.
-        url = observed.queue.url
-        if not url:
-            url = (
-                factory.sqs().get_queue_url(QueueName=queue_name)["QueueUrl"]
-                if apply
-                else "(created by --apply)"
-            )
+        url = _queue_url(observed, factory, queue_name, apply=apply)
         print(f'put this in the config: [sqs] queue_url = "{url}"', file=out)
     return 0
+
+
+def _queue_url(observed: Observed, factory: ClientFactory, queue_name: str, *, apply: bool) -> str:
+    """The URL to put in the config: an existing queue's, else the one --apply created."""
+    if observed.queue.url:
+        return observed.queue.url
+    return factory.sqs().get_queue_url(QueueName=queue_name)["QueueUrl"] if apply else "(created by --apply)"

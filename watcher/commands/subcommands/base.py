@@ -12,13 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from watcher.commands.exits import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from watcher.core.config import Settings
 
-__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "Loader", "Subcommand"]
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
+__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "Loader", "Subcommand"]
 
 
 class Loader(Protocol):

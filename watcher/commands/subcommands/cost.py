@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from watcher.commands.exits import non_negative_number
 from watcher.commands.subcommands.base import EXIT_USAGE, Loader, Subcommand
 
 __all__ = ["COST"]
@@ -13,7 +14,9 @@ __all__ = ["COST"]
 def add_arguments(cost: argparse.ArgumentParser) -> None:
     """--month, --price."""
     cost.add_argument("--month", metavar="YYYY-MM", help="default: this month (UTC)")
-    cost.add_argument("--price", type=float, default=0.005, metavar="USD", help="a path past the free 1,000")
+    cost.add_argument(
+        "--price", type=non_negative_number, default=0.005, metavar="USD", help="a path past the free 1,000"
+    )
 
 
 def main(args: argparse.Namespace, load: Loader) -> int:

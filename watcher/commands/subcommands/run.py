@@ -7,7 +7,8 @@ import sys
 import threading
 from typing import Any
 
-from watcher.commands.subcommands.base import EXIT_FAILURE, Loader, Subcommand
+from watcher.commands.exits import seconds_up_to_a_day
+from watcher.commands.subcommands.base import EXIT_FAILURE, EXIT_INTERRUPTED, Loader, Subcommand
 
 __all__ = ["RUN"]
 
@@ -22,7 +23,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--max-seconds",
-        type=float,
+        type=seconds_up_to_a_day,
         default=300.0,
         metavar="N",
         help="--once: stop receiving after N s",
@@ -35,7 +36,7 @@ def main(args: argparse.Namespace, load: Loader) -> int:
     from watcher.ops.signals import stop_on_signals  # noqa: PLC0415
 
     stop = threading.Event()
-    stop_on_signals(stop)
+    received = stop_on_signals(stop)
 
     from watcher.app import StartupError, Watcher  # noqa: PLC0415 - keep `check`/`explain` free of boto3 start-up cost
     from watcher.core.mode import RunMode  # noqa: PLC0415
@@ -55,7 +56,10 @@ def main(args: argparse.Namespace, load: Loader) -> int:
     if args.once and watcher.poll is not None and watcher.poll.took_baseline:
         # docs/reference.md (Commands): a --once poll without saved state says that it only took a baseline.
         print("poll: no saved state ([poll] state_file): this cycle took a baseline; nothing was invalidated")
-    return code
+    if watcher.once_failure:
+        print(f"watcher run --once: exit 1: {watcher.once_failure}", file=sys.stderr)
+    # Ctrl-C drains like SIGTERM, then says it was interrupted; SIGTERM is a daemon's normal end.
+    return EXIT_INTERRUPTED if received.interrupted else code
 
 
 RUN = Subcommand("run", "run the daemon", add_arguments, main)
