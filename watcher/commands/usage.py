@@ -77,7 +77,9 @@ EXIT_CODES: dict[str, dict[int, str]] = {
 CONFIG_LOOKUP = "--config PATH (before or after the subcommand), else $WATCHER_CONFIG, else ./config.toml"
 ENVIRONMENT_HELP = (
     "WATCHER__SECTION__KEY overrides one key of the file (e.g. WATCHER__SQS__QUEUE_URL);\n"
-    "  lists and WATCHER__SITES as JSON. Precedence: flag > environment > file > default."
+    "  strings as written; booleans and numbers as JSON literals (true, 7, 0.5), checked\n"
+    "  as strictly as the file; lists and WATCHER__SITES as JSON.\n"
+    "  Precedence: flag > environment > file > default."
 )
 
 
