@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from watcher.core.candidates import ObjectCounts
+from watcher.core.candidates import ObjectCounts, prepare
 from watcher.core.clock import Deadline
 from watcher.core.cover import Cover, PlannerTimeout, optimal_cover
 from watcher.core.greedy_cover import greedy_cover
@@ -48,6 +48,7 @@ def anytime_cover(
         return Cover(InvalidationPlan(()), 0, 0, 0)
     best: Cover | None = None
     bound = upper_bound
+    prepared = prepare(targets, index, avoid)  # one trie and one count per prefix for every pass
 
     def keep(cover: Cover | None) -> None:
         nonlocal best, bound
@@ -67,6 +68,7 @@ def anytime_cover(
                 avoid=avoid,
                 prices=GREEDY_PRICES,
                 deadline=deadline,
+                prepared=prepared,
             )
         )
     except PlannerTimeout:
@@ -85,6 +87,7 @@ def anytime_cover(
                 avoid=avoid,
                 deadline=deadline,
                 beam=beam,
+                prepared=prepared,
             )
         except PlannerTimeout:
             break

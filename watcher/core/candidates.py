@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from watcher.core.planning import MAX_PATH_LENGTH, character_prefix, is_wildcard
 from watcher.core.trie import Node, compressed_trie
 
-__all__ = ["Candidates", "ChangedPaths", "ObjectCounts", "cover_trie", "safe_wildcard_prefix"]
+__all__ = [
+    "Candidates",
+    "ChangedPaths",
+    "ObjectCounts",
+    "Prepared",
+    "cover_trie",
+    "prepare",
+    "safe_wildcard_prefix",
+]
 
 
 class ObjectCounts(Protocol):
@@ -62,12 +71,25 @@ class Candidates:
         self.index = index
         self.changed = ChangedPaths(targets, index)
         self.avoid = avoid
+        # Several passes (the anytime planner's) ask again: counting is two bisections each.
+        self._collateral: dict[str, int] = {}
+        self._wildcards: dict[tuple[int, int], tuple[str, int] | None] = {}
 
     def collateral_of(self, prefix: str) -> int:
         """Unchanged objects of the index under `prefix`."""
-        return max(0, self.index.count(prefix) - self.changed.count(prefix))
+        known = self._collateral.get(prefix)
+        if known is None:
+            known = self._collateral[prefix] = max(0, self.index.count(prefix) - self.changed.count(prefix))
+        return known
 
     def wildcard_for(self, node: Node, parent_length: int) -> tuple[str, int] | None:
+        """The node's wildcard and its collateral (remembered per node of a trie kept alive)."""
+        key = (id(node), parent_length)
+        if key not in self._wildcards:
+            self._wildcards[key] = self._wildcard_for(node, parent_length)
+        return self._wildcards[key]
+
+    def _wildcard_for(self, node: Node, parent_length: int) -> tuple[str, int] | None:
         """The node's wildcard and its collateral: its directory when that purges no more."""
         prefix = safe_wildcard_prefix(node.prefix)
         if not prefix.startswith("/") or len(prefix) >= MAX_PATH_LENGTH:
@@ -81,3 +103,17 @@ class Candidates:
         if prefix + "*" in self.avoid:
             return None  # CloudFront rejected it once: it would again
         return prefix, cost
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What every pass of a cover shares: the normalized targets, their trie, the candidates."""
+
+    targets: list[str]
+    root: Node
+    candidates: Candidates
+
+
+def prepare(targets: list[str], index: ObjectCounts, avoid: Collection[str] = frozenset()) -> Prepared:
+    """The shared part of a cover's passes, for normalized, non-empty `targets`."""
+    return Prepared(targets, cover_trie(targets), Candidates(targets, index, avoid))

@@ -17,7 +17,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from watcher.core.candidates import Candidates, ChangedPaths, ObjectCounts, cover_trie, safe_wildcard_prefix
+from watcher.core.candidates import (
+    Candidates,
+    ChangedPaths,
+    ObjectCounts,
+    Prepared,
+    prepare,
+    safe_wildcard_prefix,
+)
 from watcher.core.clock import Deadline
 from watcher.core.planning import InvalidationPlan, is_wildcard, normalize
 from watcher.core.trie import Node
@@ -228,6 +235,7 @@ def optimal_cover(
     avoid: Collection[str] = frozenset(),
     deadline: Deadline | None = None,
     beam: int | None = None,
+    prepared: Prepared | None = None,
 ) -> Cover | None:
     """The minimum-cost cover of the changed (encoded) paths, or None if no cover fits.
 
@@ -236,16 +244,18 @@ def optimal_cover(
     `upper_bound`: the cost of a cover known to fit; partial covers that already cost more
     are pruned (costs only add up the tree, so the optimum stays). `avoid`: wildcards never
     to plan (CloudFront rejected them). `beam`: keep at most that many partial covers per
-    node and wildcard count (fast, not always optimal). Raises PlannerTimeout once `deadline`
-    expired, ValueError for a path that fails `validate_path`.
+    node and wildcard count (fast, not always optimal). `prepared`: the targets' trie and
+    candidates from `prepare` (then `paths`, `index` and `avoid` are not read again). Raises
+    PlannerTimeout once `deadline` expired, ValueError for a path that fails `validate_path`.
     """
-    targets = normalize(paths)
-    if not targets:
-        return Cover(InvalidationPlan(()), 0, 0, 0)
+    if prepared is None:
+        targets = normalize(paths)
+        if not targets:
+            return Cover(InvalidationPlan(()), 0, 0, 0)
+        prepared = prepare(targets, index, avoid)
     bound = math.inf if upper_bound is None else upper_bound + 1e-6
-    candidates = Candidates(targets, index, avoid)
-    solver = _Solver(candidates, max_paths, max(0, wildcard_budget), weight, bound, deadline, beam)
-    front = solver.front(cover_trie(targets))
+    solver = _Solver(prepared.candidates, max_paths, max(0, wildcard_budget), weight, bound, deadline, beam)
+    front = solver.front(prepared.root)
     best: tuple[float, int, int, int, _Build] | None = None
     for k, entries in front.items():
         for p, c, build in entries:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from watcher.core.candidates import Candidates, ObjectCounts, cover_trie
+from watcher.core.candidates import Candidates, ObjectCounts, Prepared, prepare
 from watcher.core.clock import Deadline
 from watcher.core.cover import Cover, PlannerTimeout
 from watcher.core.planning import InvalidationPlan
@@ -49,7 +49,9 @@ def _check(deadline: Deadline | None) -> None:
         raise PlannerTimeout
 
 
-def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline | None) -> list[_Item]:
+def _items(
+    root: Node, candidates: Candidates, weight: float, deadline: Deadline | None
+) -> list[_Item]:
     """The trie's nodes in pre-order (parents first), iteratively: tries may be deep."""
     items: list[_Item] = []
     stack: list[tuple[Node, int, int]] = [(root, -1, 0)]
@@ -253,6 +255,7 @@ def greedy_cover(
     avoid: Collection[str] = frozenset(),
     prices: tuple[tuple[float, float], ...] = ((0.0, 0.0),),
     deadline: Deadline | None = None,
+    prepared: Prepared | None = None,
 ) -> Cover | None:
     """A cover of the normalized, non-empty `targets` within both limits, or None if none is found.
 
@@ -260,8 +263,8 @@ def greedy_cover(
     past `deadline`, no further pass starts. Raises PlannerTimeout when the deadline passes
     before the first pass ends.
     """
-    candidates = Candidates(targets, index, avoid)
-    items = _items(cover_trie(targets), candidates, weight, deadline)
+    prepared = prepared or prepare(targets, index, avoid)
+    items = _items(prepared.root, prepared.candidates, weight, deadline)
     best: Cover | None = None
     for at, (per_path, per_wildcard) in enumerate(prices):
         if at and deadline is not None and deadline.expired():
