@@ -49,9 +49,7 @@ def _check(deadline: Deadline | None) -> None:
         raise PlannerTimeout
 
 
-def _items(
-    root: Node, candidates: Candidates, weight: float, deadline: Deadline | None
-) -> list[_Item]:
+def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline | None) -> list[_Item]:
     """The trie's nodes in pre-order (parents first), iteratively: tries may be deep."""
     items: list[_Item] = []
     stack: list[tuple[Node, int, int]] = [(root, -1, 0)]
