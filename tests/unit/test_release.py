@@ -62,8 +62,9 @@ def test_watcher_version_is_the_version_of_pyproject(capsys: pytest.CaptureFixtu
         main(["--version"])
     # THEN it exits 0 and prints the version of pyproject.toml, which the wheel carries too
     assert exited.value.code == 0
+    stale = "the installed metadata predates pyproject.toml's version: run scripts/bootstrap"
+    assert installed_version("cloudfront-watcher") == _pyproject_version(), stale
     assert capsys.readouterr().out == f"cloudfront-watcher {_pyproject_version()}\n"
-    assert installed_version("cloudfront-watcher") == _pyproject_version()
 
 
 def test_every_place_that_names_the_version_agrees() -> None:
