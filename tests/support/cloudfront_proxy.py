@@ -58,7 +58,12 @@ class StrictCloudFront(FaultProxy):
     """CloudFront's invalidation API, strict; see the module docstring.
 
     `complete_after`: seconds (on `clock`) an invalidation stays InProgress;
-    `complete_all()` completes every one at once. `rate` (calls a second, with
+    `complete_all()` completes every one at once, `complete(id)` one of them.
+    CreateTime has CloudFront's millisecond precision and comes from `wall`
+    (settable: a test may date an invalidation 0.4 s into a second). `add()`
+    makes an invalidation as if another caller had (no quota, no HTTP), and
+    `on_list(hook)` runs `hook(n)` before the n-th ListInvalidations from now on is
+    answered (n from 1): what happens between two looks of a poller. `rate` (calls a second, with
     bursts of `burst`): CreateInvalidation's account-wide rate limit, beyond
     which it answers 400 Throttling "Rate exceeded" (counted in `throttled`);
     None = no limit. CloudFront's is about 0.5/s (`CLOUDFRONT_RATE`).
@@ -74,6 +79,7 @@ class StrictCloudFront(FaultProxy):
         clock: Callable[[], float] = time.monotonic,
         rate: float | None = None,
         burst: int = CLOUDFRONT_BURST,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(upstream, seed=seed, slow_seconds=slow_seconds)
         self.complete_after = complete_after
@@ -88,6 +94,9 @@ class StrictCloudFront(FaultProxy):
         self._invalidations: list[Invalidation] = []
         self._completed: set[str] = set()
         self._known_distributions: set[str] = set()
+        self.wall = wall
+        self._before_list: Callable[[int], object] | None = None
+        self._lists = 0
 
     # -- what tests look at --------------------------------------------------------
 
@@ -111,6 +120,33 @@ class StrictCloudFront(FaultProxy):
         """Complete every invalidation made so far."""
         with self._store_lock:
             self._completed.update(i.id for i in self._invalidations)
+
+    def on_list(self, hook: Callable[[int], object] | None) -> None:
+        """Run `hook(n)` before answering the n-th ListInvalidations counted from now."""
+        with self._store_lock:
+            self._lists = 0
+            self._before_list = hook
+
+    def complete(self, invalidation_id: str) -> None:
+        """Complete one invalidation (the others keep their own timing)."""
+        with self._store_lock:
+            self._completed.add(invalidation_id)
+
+    def add(
+        self, distribution_id: str, paths: list[str], *, create_time: datetime | None = None
+    ) -> Invalidation:
+        """An invalidation made by someone else: accepted as it is, newest of the distribution."""
+        with self._store_lock:
+            invalidation = Invalidation(
+                distribution_id,
+                self._new_id(),
+                f"added-{len(self._invalidations)}",
+                tuple(paths),
+                create_time or self.wall(),
+                self._clock(),
+            )
+            self._invalidations.append(invalidation)
+            return invalidation
 
     def covered(self, distribution_id: str, path: str) -> bool:
         """Whether an accepted invalidation of the distribution covers `path`."""
@@ -194,7 +230,7 @@ class StrictCloudFront(FaultProxy):
                 self._new_id(),
                 batch.caller_reference,
                 batch.paths,
-                datetime.now(UTC),
+                self.wall(),
                 self._clock(),
             )
             self._invalidations.append(invalidation)
@@ -235,6 +271,11 @@ class StrictCloudFront(FaultProxy):
             return self._invalidation_response(request, found, 200)
 
     def _list(self, request: Request, distribution_id: str) -> Response:
+        with self._store_lock:
+            self._lists += 1
+            number, hook = self._lists, self._before_list
+        if hook is not None:
+            hook(number)
         params = parse_qs(request.query)
         marker = params.get("Marker", [""])[0]
         try:
@@ -242,7 +283,9 @@ class StrictCloudFront(FaultProxy):
         except ValueError:
             return aws_error(request, 400, "InvalidArgument", "MaxItems must be an integer.")
         with self._store_lock:
-            newest_first = [i for i in reversed(self._invalidations) if i.distribution_id == distribution_id]
+            # Newest first by CreateTime (a test may date one in the past); ties: the later made first.
+            mine = [i for i in reversed(self._invalidations) if i.distribution_id == distribution_id]
+            newest_first = sorted(mine, key=lambda i: i.create_time, reverse=True)
             ids = [i.id for i in newest_first]
             start = ids.index(marker) + 1 if marker in ids else 0
             page = newest_first[start : start + max_items]
