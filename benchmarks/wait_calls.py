@@ -1,4 +1,4 @@
-"""AWS calls per minute of `watcher wait` on a 10,000-object site, in the embedded emulator.
+"""AWS calls per minute of `watcher wait` on a 10,000-object site (`--objects`), in the embedded emulator.
 
     .venv/bin/python -m benchmarks.wait_calls [--objects N] [--complete-after S] [--interval S]
 
@@ -113,7 +113,7 @@ def main() -> None:
     minutes = (returned - started) / 60
     print(f"objects={args.objects} interval={args.interval:g}s exit={code}")
     print(out.getvalue().strip())
-    print(f"listing (once): {listing} calls")
+    print(f"listing (at the start, and again before live): {listing} calls")
     print(
         f"while waiting: {following} CloudFront calls over {minutes:.2f} min = "
         f"{following / minutes:.1f} calls/min; all calls {(listing + following) / minutes:.1f}/min"

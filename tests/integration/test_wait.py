@@ -4,61 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from tests.support.cloudfront_proxy import StrictCloudFront
-from tests.support.site import (
-    Stack,
-    config_toml,
-    make_stack,
-    run_cli,
-    running_watcher,
-    settings_for,
-    watcher_env,
-)
+from tests.support.site import config_toml, make_stack, run_cli, running_watcher, settings_for, watcher_env
+from tests.support.wait_site import Deploy, deploy_site
 from watcher.cli import main
 from watcher.commands.demo.emulator import create_distribution
 
 
-@dataclass
-class Deploy:
-    """A stack behind the strict stand-in, a config file, and a CloudFront client on the stand-in."""
-
-    stack: Stack
-    cloudfront: StrictCloudFront
-    config: Path
-    client: Any
-
-    def invalidate(self, paths: list[str], distribution_id: str = "") -> None:
-        self.client.create_invalidation(
-            DistributionId=distribution_id or self.stack.distribution_id,
-            InvalidationBatch={
-                "Paths": {"Quantity": len(paths), "Items": paths},
-                "CallerReference": f"test-{time.time_ns()}",
-            },
-        )
-
-
 @pytest.fixture
 def deploy(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deploy]:
-    stack = make_stack(moto_server)
-    with StrictCloudFront(moto_server, complete_after=0) as cloudfront:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
-        config = tmp_path / "config.toml"
-        config.write_text(config_toml(settings_for(stack)))
-        client = boto3.client("cloudfront", endpoint_url=cloudfront.url, region_name="us-east-1")
-        yield Deploy(stack, cloudfront, config, client)
+    with deploy_site(moto_server, tmp_path, monkeypatch) as site:
+        yield site
 
 
 def _wait(capsys: pytest.CaptureFixture[str], config: Path, since: str, *extra: str) -> tuple[int, str, str]:
-    code = main(["wait", "--config", str(config), "--since", since, "--interval", "0.3", *extra])
+    code = main(["wait", "--config", str(config), "--since", since, "--interval", "1", *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -75,7 +40,8 @@ def test_wait_returns_only_after_the_covering_invalidation_completes(
     with StrictCloudFront(moto_server, complete_after=4) as cloudfront:
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
-        settings = settings_for(stack, invalidation={"quiet_period_seconds": 0.3})
+        # quiet 1.5 s: the flush is after the end of the second of the writes (or it would not count)
+        settings = settings_for(stack, invalidation={"quiet_period_seconds": 1.5})
         config = tmp_path / "config.toml"
         config.write_text(config_toml(settings))
         with running_watcher(settings):
@@ -103,7 +69,7 @@ def test_a_partly_invalidated_deploy_times_out_naming_the_missing_paths(
     # GIVEN a deploy of three files of which only one was invalidated
     since = _now()
     deploy.stack.deploy({"a.html": "a", "b.html": "b", "c/index.html": "c"})
-    deploy.invalidate(["/a.html"])
+    deploy.invalidate_later(["/a.html"])
     # WHEN a CI job waits for 2 s
     code, out, _ = _wait(capsys, deploy.config, since, "--timeout", "2")
     # THEN it exits 1 naming the missing paths, not the invalidated one
@@ -126,8 +92,9 @@ def test_deletes_from_keys_from_must_be_invalidated_too(
     # THEN the delete is pending
     assert code == 1
     assert "/old.html" in out
-    # AND once an invalidation covers it (a wildcard), wait succeeds, reading keys from stdin too
-    deploy.invalidate(["/o*"])
+    # AND once an invalidation made while wait waits covers it (a wildcard), wait succeeds,
+    # reading keys from stdin too (a delete leaves no date in an unversioned bucket: wait's start dates it)
+    deploy.cloudfront.on_list(lambda n: n == 2 and deploy.add(["/o*"]))
     monkeypatch.setattr("sys.stdin", keys.open())
     code, out, _ = _wait(capsys, deploy.config, since, "--keys-from", "-", "--timeout", "10")
     assert code == 0, out
@@ -172,7 +139,7 @@ def test_a_prefix_site_on_a_second_distribution_needs_both(
     since = str(int(time.time()))  # epoch seconds
     stack.deploy({"blog/post.html": "p"})
     # WHEN only the root distribution got an invalidation
-    deploy.invalidate(["/blog/post.html"])
+    deploy.invalidate_later(["/blog/post.html"])
     code, out, _ = _wait(capsys, config, since, "--timeout", "1")
     # THEN the blog distribution's path is pending
     assert code == 1
@@ -226,7 +193,7 @@ def test_cloudfront_errors_while_waiting_are_retried_at_the_next_interval(
     # GIVEN an invalidated deploy, and CloudFront failing the first listings and the first describe
     since = _now()
     deploy.stack.deploy({"a.html": "a"})
-    deploy.invalidate(["/a.html"])
+    deploy.invalidate_later(["/a.html"])
     deploy.cloudfront.inject("503", 2, match=lambda r: r.action == "ListInvalidations")
     deploy.cloudfront.inject("throttle", 1, match=lambda r: r.action == "GetInvalidation")
     # WHEN a CI job waits

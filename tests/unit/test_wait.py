@@ -14,7 +14,8 @@ from tests.support.iam_calls import WAIT_ACTIONS, actions
 from watcher.cli import main
 from watcher.commands.iam import Account, watcher_policy
 from watcher.commands.wait.coverage import KnownInvalidation, assess, needed_paths
-from watcher.commands.wait.listing import ChangedObject, merge_changes, parse_keys
+from watcher.commands.wait.keys import NamedKey, parse_keys
+from watcher.commands.wait.listing import ChangedObject, merge_changes
 from watcher.commands.wait.since import parse_since
 from watcher.core.config import Settings, SiteSettings
 from watcher.core.routing import Router
@@ -36,10 +37,36 @@ def test_since_refuses_what_names_no_past_instant(text: str) -> None:
 
 
 def test_keys_from_lines_skip_comments_and_refuse_what_is_not_an_s3_url() -> None:
-    keys = parse_keys(["# deleted", "", "s3://b/a b.html", " s3://b/x/y "], T0)
+    keys = parse_keys(["# deleted", "", "s3://b/a b.html", " s3://b/x/y "])
     assert [(k.bucket, k.key, k.deleted) for k in keys] == [("b", "a b.html", True), ("b", "x/y", True)]
     with pytest.raises(ValueError, match="line 2"):
-        parse_keys(["s3://b/k", "b/k"], T0)
+        parse_keys(["s3://b/k", "b/k"])
+
+
+def test_keys_from_reads_the_aws_cli_sync_log_progress_and_padding_included() -> None:
+    # GIVEN what `aws s3 sync --delete | tee sync.log` holds: progress ending in \r before results
+    log = (
+        "delete: s3://b/docs/gone.html\n"
+        "Completed 0 Bytes/3 Bytes (0 Bytes/s) with 4 file(s) remaining\rdelete: s3://b/a b.html      \n"
+        "Completed 1 Byte/3 Bytes (28 Bytes/s) with 2 file(s) remaining\r"
+        "upload: ../public/new.css to s3://b/new.css\n"
+        "copy: s3://other/x.js to s3://b/x.js\n"
+        "move: s3://b/old/y.js to s3://b/y.js\n"
+        "download: s3://b/z to ./z\n"
+        "Completed 3 Bytes/3 Bytes (77 Bytes/s) with 1 file(s) remaining\r"
+    )
+    # WHEN read THEN every delete and write is there, padding dropped
+    assert parse_keys(log.splitlines(keepends=True)) == [
+        NamedKey("b", "docs/gone.html", deleted=True),
+        NamedKey("b", "a b.html", deleted=True),
+        NamedKey("b", "new.css", deleted=False),
+        NamedKey("b", "x.js", deleted=False),
+        NamedKey("b", "y.js", deleted=False),
+        NamedKey("b", "old/y.js", deleted=True),
+    ]
+    # AND what is not a line of the CLI (a dry run changed nothing) is refused, naming it
+    with pytest.raises(ValueError, match="line 1"):
+        parse_keys(["(dryrun) delete: s3://b/k\n"])
 
 
 def test_the_latest_change_of_an_object_wins() -> None:
@@ -57,27 +84,29 @@ def test_coverage_uses_the_daemons_routing_and_encoding() -> None:
         router, [ChangedObject("b", "docs/index.html", T0), ChangedObject("x", "k", T0)]
     )
     assert [n.path for n in needed] == ["/docs/", "/docs/index.html"]
-    assert unrouted == ["s3://x/k"]
+    assert unrouted.other_buckets == ("s3://x/k",)
 
 
-def test_only_a_completed_invalidation_created_at_or_after_the_change_covers_it() -> None:
+def test_only_a_completed_invalidation_created_after_the_second_of_the_change_covers_it() -> None:
     router = Router([SiteSettings(bucket="b", distribution_id="E1")])
     needed, _ = needed_paths(router, [ChangedObject("b", "a b.html", T0 + timedelta(seconds=0.7))])
-    # created earlier: not covering; the same second counts (S3 keeps whole seconds)
-    assert not assess(needed, {"E1": [_known(["/a%20b.html"], T0 - timedelta(seconds=1))]})["E1"].covered
-    assert assess(needed, {"E1": [_known(["/a%20b.html"], T0)]})["E1"].done
+    end = T0 + timedelta(seconds=1)  # the end of the second in which S3 dates the change
+    # created within the second of the change (S3 dates it to the second): not covering; at its end: covering
+    early = end - timedelta(seconds=0.001)
+    assert not assess(needed, {"E1": [_known(["/a%20b.html"], early)]})["E1"].covered
+    assert assess(needed, {"E1": [_known(["/a%20b.html"], end)]})["E1"].done
     # a wildcard covers; "COMPLETED" in any case is completed; InProgress covers but is not done
-    assert assess(needed, {"E1": [_known(["/a*"], T0, "COMPLETED")]})["E1"].done
-    running = assess(needed, {"E1": [_known(["/*"], T0, "InProgress")]})["E1"]
+    assert assess(needed, {"E1": [_known(["/a*"], end, "COMPLETED")]})["E1"].done
+    running = assess(needed, {"E1": [_known(["/*"], end, "InProgress")]})["E1"]
     assert (running.covered, running.completed, len(running.in_progress)) == (1, 0, 1)
     # a key with a "*" needs a wildcard path: covered by itself or by a shorter wildcard, not by a file path
     star, _ = needed_paths(router, [ChangedObject("b", "a*b.html", T0)])
     assert [n.path for n in star] == ["/a*"]
-    assert assess(star, {"E1": [_known(["/a*"], T0)]})["E1"].done
-    assert assess(star, {"E1": [_known(["/*"], T0)]})["E1"].done
-    assert not assess(star, {"E1": [_known(["/a", "/ab*"], T0)]})["E1"].covered
+    assert assess(star, {"E1": [_known(["/a*"], end)]})["E1"].done
+    assert assess(star, {"E1": [_known(["/*"], end)]})["E1"].done
+    assert not assess(star, {"E1": [_known(["/a", "/ab*"], end)]})["E1"].covered
     # another distribution's invalidation does not count
-    assert not assess(needed, {"E2": [_known(["/*"], T0)]})["E1"].covered
+    assert not assess(needed, {"E2": [_known(["/*"], end)]})["E1"].covered
 
 
 def test_the_wait_policy_is_read_only_and_scoped_to_prefixes_and_distributions(
