@@ -302,6 +302,7 @@ def test_wait_reads_only_what_its_read_only_policy_grants(
     s3.put_object(Bucket="wait-site", Key="www/index.html", Body=b"v2")  # identical: no change of its own
     s3.put_object(Bucket="wait-site", Key="www/old.html", Body=b"old")
     s3.delete_object(Bucket="wait-site", Key="www/old.html")
+    time.sleep(1.1)  # an invalidation counts from the end of the second in which S3 dates the change
     cloudfront.create_invalidation(
         DistributionId=distribution,
         InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": "deploy-1"},

@@ -105,29 +105,31 @@ def _server_time(response: Mapping[str, Any]) -> datetime | None:
 
 
 def list_bucket(s3: S3Client, bucket: str, prefixes: Sequence[str]) -> BucketListing:
-    """Current versions and delete markers under `prefixes` (one listing kind per bucket)."""
+    """Current objects under `prefixes`; in a versioned bucket their version ids and the delete markers."""
     first = s3.get_bucket_versioning(Bucket=bucket)
     times = [_server_time(first)]
     listing = BucketListing(
         bucket, first.get("Status") in ("Enabled", "Suspended"), whole_second(datetime.now(UTC))
     )
     for prefix in prefixes:
-        if listing.versioned:  # the versions listing holds the current objects too
-            for versions in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-                times.append(_server_time(versions))
-                for item in versions.get("Versions", []):
-                    if item.get("IsLatest"):
-                        listing.current[item["Key"]] = Version(
-                            item.get("ETag", ""), item["LastModified"], item.get("VersionId", "")
-                        )
-                for marker in versions.get("DeleteMarkers", []):
-                    if marker.get("IsLatest"):
-                        listing.markers[marker["Key"]] = marker["LastModified"]
-            continue
         for objects in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             times.append(_server_time(objects))
             for obj in objects.get("Contents", []):
                 listing.current[obj["Key"]] = Version(obj.get("ETag", ""), obj["LastModified"])
+        if not listing.versioned:
+            continue
+        # The current version ids (a rollback changes one) and the delete markers.
+        for versions in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            times.append(_server_time(versions))
+            for item in versions.get("Versions", []):
+                current = listing.current.get(item["Key"])
+                if item.get("IsLatest") and current is not None:
+                    listing.current[item["Key"]] = Version(
+                        current.etag, current.last_modified, item.get("VersionId", "")
+                    )
+            for marker in versions.get("DeleteMarkers", []):
+                if marker.get("IsLatest"):
+                    listing.markers[marker["Key"]] = marker["LastModified"]
     known = [t for t in times if t is not None]
     if known:  # S3's clock, not this runner's: the listing was done before the end of this second
         listing.seen_at = whole_second(max(known))
