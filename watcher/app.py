@@ -118,7 +118,6 @@ class Watcher:
     ) -> CloudFrontSide:
         settings = self.settings
         unready_after = settings.http.unready_after_failing_seconds
-        # Ready until one distribution's CreateInvalidation fails for too long.
         self.cloudfront_health = CloudFrontHealth(clock=self.clock, unready_after=unready_after)
         self.followup = FollowUp(settings, factory, self.metrics, self.clock)  # events, /status
         cloudfront, site_clients = factory.cloudfront(), factory.for_sites(settings.sites)
@@ -174,8 +173,7 @@ class Watcher:
             content=self.content,
             on_unchanged=self.followup.unchanged,
         )
-        # /status reads pending work where the pending_paths gauge does: batches retrying included.
-        self.followup.watch(pipeline, self.in_progress)
+        self.followup.watch(pipeline, self.in_progress, self.completion)
         return pipeline
 
     def _http_server(self) -> HealthServer | None:
@@ -292,8 +290,6 @@ class Watcher:
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
         self.observer.join(_EXIT_MARGIN / 2)
-        if self.completion is not None:
-            self.completion.close()  # what is still in progress: its Completed event is given up
         self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()

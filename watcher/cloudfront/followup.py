@@ -11,6 +11,7 @@ waits on what happens here.
 from __future__ import annotations
 
 from watcher.aws import ClientFactory
+from watcher.cloudfront.completion import CompletionTracker
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.invalidator import FlushResult
 from watcher.cloudfront.notify import Notifier, notices_for
@@ -30,13 +31,18 @@ class FollowUp:
         self._distributions = [site.distribution_id for site in settings.sites]
         self._clock = clock
         self._board: StatusBoard | None = None
+        self._completion: CompletionTracker | None = None
         self.notifier: Notifier | None = None
         if settings.notify.eventbridge_bus:
             bus = settings.notify.eventbridge_bus
             self.notifier = Notifier(factory.events(), bus=bus, metrics=metrics, clock=clock)
 
-    def watch(self, pending: Pending, in_progress: InProgress) -> None:
-        """Show on /status what `pending` (the pipeline: batched or retrying) holds, and what runs."""
+    def watch(
+        self, pending: Pending, in_progress: InProgress, completion: CompletionTracker | None = None
+    ) -> None:
+        """Show on /status what `pending` (the pipeline: batched or retrying) holds, and what runs;
+        at `close`, what `completion` still follows gets no Completed event (counted as dropped)."""
+        self._completion = completion
         self._board = StatusBoard(
             distributions=self._distributions, batcher=pending, in_progress=in_progress, clock=self._clock
         )
@@ -71,5 +77,7 @@ class FollowUp:
 
     def close(self, grace: float) -> None:
         """Send the queued events for up to `grace` seconds, then stop."""
+        if self._completion is not None:
+            self._completion.close()  # still in progress: its Completed event is given up
         if self.notifier is not None:
             self.notifier.close(grace)

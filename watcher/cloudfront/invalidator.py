@@ -1,4 +1,4 @@
-"""CreateInvalidation: frozen plans, idempotent CallerReferences (request.py), retries with backoff.
+"""CreateInvalidation: frozen plans, idempotent CallerReferences (request.py), retries (sender.py).
 
 A flush freezes its plan and its CallerReference (derived from the identities
 of the batch's changes and the plan's paths), so a retry after a lost
@@ -11,12 +11,12 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 
 from watcher.aws import CALL_BUDGET_SECONDS
-from watcher.awserrors import AWS_ERRORS, Backoff, classify
+from watcher.awserrors import Backoff
 from watcher.cloudfront.bill import MonthlyBill
 from watcher.cloudfront.inprogress import InProgress
 from watcher.cloudfront.ratelimit import RateLimiter
@@ -24,10 +24,10 @@ from watcher.cloudfront.request import (
     CreatedInvalidation,
     Progress,
     Request,
-    Sent,
     batch_prefix,
     caller_reference,
 )
+from watcher.cloudfront.sender import Sender
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
 from watcher.core.model import Change
@@ -45,9 +45,6 @@ PERMANENT_FAILURE_RETRY_SECONDS = 30.0
 # Changes held back for want of a free wildcard or file room come back after about
 # the time an invalidation takes to complete (P95 ~25 s).
 WAIT_FOR_ROOM_SECONDS = 30.0
-# Give up on one batch after this long of transient errors: its messages go back
-# to the queue and come again as a new batch (the visibility ceiling is 12 h).
-MAX_RETRY_SECONDS = 3600.0
 
 Outcome = Literal["created", "failed", "dry_run"]
 
@@ -97,19 +94,24 @@ class Invalidator:
         `client_for(distribution_id)`: the distribution's own client (a role per site); by default
         the one `in_progress` uses.
         """
-        self._client_for = client_for or in_progress.client_for
-        self._call_seconds = call_seconds  # the longest one CreateInvalidation may take
         self._clock = clock
         self._metrics = metrics
-        self._limiter = limiter
         self._in_progress = in_progress
         self._max_paths = max_paths_per_request
         self._max_wildcards = max_wildcards_in_progress
         self._dry_run = dry_run
-        self._backoff = Backoff(rng or random.Random(), base_delay, max_delay)
-        self._on_call = on_call or (lambda _dist, _error, _outage: None)
         self._strategies = dict(strategies or {})
-        self._bill = bill
+        self._sender = Sender(
+            client_for=client_for or in_progress.client_for,
+            clock=clock,
+            metrics=metrics,
+            limiter=limiter,
+            in_progress=in_progress,
+            backoff=Backoff(rng or random.Random(), base_delay, max_delay),
+            on_call=on_call or (lambda _dist, _error, _outage: None),
+            call_seconds=call_seconds,
+            bill=bill,
+        )
         # Wildcards CloudFront rejected (InvalidArgument), per distribution: never planned again.
         self._refused: dict[str, set[str]] = {}
         self._log = structlog.get_logger("watcher.invalidator")
@@ -242,7 +244,7 @@ class Invalidator:
         pending = [request.paths]
         while pending:
             part = request.part(pending.pop())
-            sent = self._send(part)
+            sent = self._sender.send(part)
             if sent.status == "accepted":
                 progress.accepted.extend(part.paths)
                 progress.ids.append(sent.invalidation_id)
@@ -262,77 +264,3 @@ class Invalidator:
                         self._refused.setdefault(request.dist, set()).add(part.paths[0])
                 progress.reasons.append(sent.reason)
                 progress.permanent = progress.permanent or sent.permanent or sent.status == "invalid"
-
-    def _send(self, request: Request) -> Sent:
-        """One CreateInvalidation, retried with backoff while the errors are transient."""
-        started = self._clock.monotonic()
-        attempt = 0
-        while True:
-            if request.abort.is_set():
-                return Sent("failed", reason="aborted (shutdown deadline)")
-            deadline = request.deadline
-            last_start = None if deadline is None else deadline - self._call_seconds
-            if last_start is not None and self._clock.monotonic() > last_start:
-                return Sent("failed", reason="no time left to finish a call before the deadline")
-            if not self._limiter.acquire(abort=request.abort, deadline=last_start):
-                return Sent("failed", reason="no request slot before the deadline")
-            t0 = self._clock.monotonic()
-            try:
-                response = self._client_for(request.dist).create_invalidation(
-                    DistributionId=request.dist,
-                    InvalidationBatch={
-                        "Paths": {"Quantity": len(request.paths), "Items": request.paths},
-                        "CallerReference": request.ref,
-                    },
-                )
-            except AWS_ERRORS as exc:
-                self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-                verdict = self._after_error(request, exc, attempt, waited=self._clock.monotonic() - started)
-                if isinstance(verdict, Sent):
-                    return verdict
-                self._clock.sleep(verdict, request.abort)
-                attempt += 1
-                continue
-            self._metrics.invalidation_request.observe(self._clock.monotonic() - t0)
-            self._on_call(request.dist, None, False)
-            return self._created(request, response["Invalidation"])
-
-    def _after_error(
-        self, request: Request, exc: BaseException, attempt: int, *, waited: float
-    ) -> Sent | float:
-        """The outcome of a failed attempt, or the delay before the next one."""
-        error = classify(exc)
-        code = error.code
-        if code == "InvalidArgument":
-            return Sent("invalid", reason=f"InvalidArgument: {exc}")  # a bad path, not a failing distribution
-        self._on_call(request.dist, f"CreateInvalidation failed: {code}", error.retryable)
-        if not error.retryable:
-            request.log.error("invalidation failed permanently", code=code, error=str(exc)[:300])
-            return Sent("failed", reason=f"{code}: {exc}", permanent=True)
-        delay = self._backoff.delay(attempt, code)
-        if waited + delay > MAX_RETRY_SECONDS:
-            return Sent("failed", reason=f"{code}: still failing after {waited:.0f}s")
-        deadline = request.deadline
-        if deadline is not None and self._clock.monotonic() + delay + self._call_seconds > deadline:
-            return Sent("failed", reason=f"{code}: no time left before the deadline")
-        self._metrics.retries.labels(reason=code).inc()
-        request.log.warning(
-            "retrying CreateInvalidation", reason=code, attempt=attempt + 1, delay=round(delay, 2)
-        )
-        return delay
-
-    def _created(self, request: Request, invalidation: Any) -> Sent:
-        self._in_progress.record(
-            request.dist, invalidation["Id"], request.paths, created=self._clock.time(), reference=request.ref
-        )
-        if self._bill is not None:
-            self._bill.record(request.dist, invalidation["Id"], len(request.paths))
-        request.log.info(
-            "invalidation created",
-            invalidation_id=invalidation["Id"],
-            caller_reference=request.ref,
-            paths=len(request.paths),
-            status=invalidation.get("Status"),
-            sample=request.paths[:10],
-        )
-        return Sent("accepted", invalidation_id=invalidation["Id"])

@@ -29,6 +29,7 @@ from watcher.core.config import SqsSettings
 from watcher.core.inflight import InFlightLimit
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
+from watcher.sources import sqs_held
 from watcher.sources.health import SourceHealth
 from watcher.sources.sqs_held import BATCH, Held, change_visibility_batch, chunks, delete_batch, pick_due
 
@@ -66,8 +67,7 @@ class HeldMessages:
         self._delete_limit = InFlightLimit(delete_workers)
         self._visibility = WorkerPool(visibility_workers, "sqs-visibility")
         self.uncovered = 0  # messages with a change that failed (for --once's exit code)
-        # Deletes, apart from receives: a queue that takes receives but refuses deletes
-        # would otherwise look healthy while covered messages pile up.
+        # Deletes apart from receives: a queue that refuses only deletes must not look healthy.
         self.delete_health = SourceHealth(
             "sqs", clock=clock, unready_after=unready_after, needs_first_success=False
         )
@@ -236,14 +236,9 @@ class HeldMessages:
         return code
 
     def _failed_entries(self, chunk: list[Held], response: Any) -> dict[str, str]:
-        """Receipt handle -> error code, for the entries SQS refused."""
-        failed: dict[str, str] = {}
-        for entry in response.get("Failed", []):
-            code = str(entry.get("Code", "Failed"))[:64]
+        failed = sqs_held.refused_entries(chunk, response)
+        for code in failed.values():
             self._metrics.count_aws_error("sqs", code)  # a refused entry: no failed call for the hook
-            index = int(entry.get("Id", -1))
-            if 0 <= index < len(chunk):
-                failed[chunk[index].receipt_handle] = code
         return failed
 
     def _after_entry_failures(self, failed: dict[str, str], *, final: bool, what: str) -> None:
@@ -299,17 +294,7 @@ class HeldMessages:
         self._metrics.held_messages.set(len(self))
 
     def _final_due(self) -> tuple[list[Held], list[Held]]:
-        deletes: list[Held] = []
-        releases: list[Held] = []
         with self._lock:
-            for held in self._held.values():
-                if held.busy:
-                    continue
-                held.busy = True
-                if held.settled and not held.failed and not self._dry_run:
-                    deletes.append(held)
-                else:
-                    if not held.settled:
-                        self.uncovered += 1
-                    releases.append(held)
+            deletes, releases, uncovered = sqs_held.pick_final(self._held.values(), dry_run=self._dry_run)
+            self.uncovered += uncovered
         return deletes, releases

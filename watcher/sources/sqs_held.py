@@ -11,7 +11,17 @@ from watcher.core.config import SQS_MAX_VISIBILITY_SECONDS
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["BATCH", "Due", "Held", "change_visibility_batch", "chunks", "delete_batch", "pick_due"]
+__all__ = [
+    "BATCH",
+    "Due",
+    "Held",
+    "change_visibility_batch",
+    "chunks",
+    "delete_batch",
+    "pick_due",
+    "pick_final",
+    "refused_entries",
+]
 
 BATCH = 10  # SQS batch APIs take at most 10 entries
 _CEILING_MARGIN = 60.0
@@ -135,3 +145,31 @@ def _pick_covered(message: Held, now: float, due: Due, *, timeout: int, delete_r
     else:
         return
     message.busy = True
+
+
+def pick_final(held: Iterable[Held], *, dry_run: bool) -> tuple[list[Held], list[Held], int]:
+    """At exit: (covered messages to delete, the others to release, how many of those were
+    not covered); each picked one is marked busy (call under `HeldMessages`'s lock)."""
+    deletes: list[Held] = []
+    releases: list[Held] = []
+    uncovered = 0
+    for message in held:
+        if message.busy:
+            continue
+        message.busy = True
+        if message.covered and not dry_run:
+            deletes.append(message)
+        else:
+            uncovered += not message.settled
+            releases.append(message)
+    return deletes, releases, uncovered
+
+
+def refused_entries(chunk: list[Held], response: Any) -> dict[str, str]:
+    """Receipt handle -> error code, for the entries of a batch call SQS refused."""
+    failed: dict[str, str] = {}
+    for entry in response.get("Failed", []):
+        index = int(entry.get("Id", -1))
+        if 0 <= index < len(chunk):
+            failed[chunk[index].receipt_handle] = str(entry.get("Code", "Failed"))[:64]
+    return failed
