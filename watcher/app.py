@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from watcher.aws import ClientFactory
-from watcher.cloudfront.bill import MonthlyBill
+from watcher.cloudfront.bill import CHECK_SECONDS, MonthlyBill
 from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
 from watcher.cloudfront.ratelimit import RateLimiter
@@ -28,7 +28,7 @@ from watcher.core.mode import RunMode, why_once_failed
 from watcher.core.routing import Router
 from watcher.ops.http import HealthServer
 from watcher.ops.metrics import Metrics
-from watcher.ops.observer import Observer
+from watcher.ops.periodic import Periodic
 from watcher.pipeline import Pipeline
 from watcher.sources import SourceHealth
 from watcher.sources.build import build_sources
@@ -110,7 +110,7 @@ class Watcher:
         self.metrics.start_series(
             distributions=[site.distribution_id for site in settings.sites], sources=settings.watcher.sources
         )
-        self.observer = self._observer(built.sqs_client)
+        self.periodic = self._periodic(built.sqs_client)
         self.http = self._http_server() if serve_http else None
 
     def _cloudfront_side(
@@ -195,17 +195,22 @@ class Watcher:
         server.add_route("/status", self.followup.status)
         return server
 
-    def _observer(self, sqs_client: SQSClient | None) -> Observer:
-        """Background reads that only feed metrics: completion, in-progress counts, queue depth."""
-        observer = Observer(stop=self.stop)
-        observer.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
-        observer.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
+    def _periodic(self, sqs_client: SQSClient | None) -> Periodic:
+        """The background jobs besides poll cycles: reads that only feed metrics (completion,
+        in-progress counts, queue depth, the probe), the month's bill and the site index."""
+        periodic = Periodic(stop=self.stop, clock=self.clock)
+        periodic.every(_IN_PROGRESS_REFRESH_SECONDS, self.in_progress.refresh_running, "in-progress")
+        periodic.every(PROBE_SECONDS, self._probe.step, "cloudfront-probe")
         if self.completion is not None:
-            observer.every(0.5, self.completion.step, "completion")
+            periodic.every(0.5, self.completion.step, "completion")
         if sqs_client is not None:
             depth = QueueDepth(sqs_client, self.settings.sqs.queue_url, metrics=self.metrics)
-            observer.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
-        return observer
+            periodic.every(_QUEUE_DEPTH_SECONDS, depth.sample, "queue-depth")
+        periodic.every(CHECK_SECONDS, self.bill.tick, "bill")  # the first run rebuilds the month
+        if self.indexer is not None and "poll" not in self.settings.watcher.sources:
+            # Poll cycles list every site already: they feed the index.
+            periodic.every(self.indexer.refresh_seconds, self.indexer.refresh, "site-index")
+        return periodic
 
     # -- probes -------------------------------------------------------------------
 
@@ -229,10 +234,7 @@ class Watcher:
         if self.sqs is not None:
             receiver = Receiver(self.sqs, stop=self.stop, clock=self.clock, mode=self.mode)
             receiver.start()
-        self.observer.start()
-        if self.indexer is not None and self.poll is None:
-            self.indexer.start()  # poll cycles list every site already: they feed the index
-        self.bill.start(self.stop)
+        self.periodic.start()
         if self.poll is not None:
             self._start_polling(self.poll)
         self._log.info(
@@ -289,7 +291,7 @@ class Watcher:
             receiver.join(max(0.0, end - _EXIT_MARGIN - self.clock.monotonic()))
         for source in self.sources:
             source.release_all(deadline=end - _EXIT_MARGIN)
-        self.observer.join(_EXIT_MARGIN / 2)
+        self.periodic.join(_EXIT_MARGIN / 2)
         self.followup.close(grace=min(0.5, max(0.0, end - _EXIT_MARGIN - self.clock.monotonic())))
         if self.http is not None:
             self.http.stop()

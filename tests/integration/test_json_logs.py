@@ -21,7 +21,7 @@ from watcher import cli
 def libraries():
     while not any(type(h).__name__ == "_OurHandler" for h in logging.getLogger().handlers):
         time.sleep(0.05)
-    logging.getLogger("apscheduler.scheduler").warning("Run time of job %r was missed", "poll")
+    logging.getLogger("urllib3.connectionpool").warning("Connection pool is full, discarding connection")
     warnings.warn("a library's deprecation", DeprecationWarning, stacklevel=1)
     threading.Thread(target=lambda: 1 / 0, name="library-thread").start()
 
@@ -65,7 +65,7 @@ def test_every_stderr_line_is_json_through_faults_a_bad_message_and_warnings(
         entry = json.loads(line)
         assert {"timestamp", "level", "logger", "event"} <= set(entry), line
     loggers = {json.loads(line)["logger"] for line in lines}
-    assert {"apscheduler.scheduler", "py.warnings", "watcher"} <= loggers, loggers
+    assert {"urllib3.connectionpool", "py.warnings", "watcher"} <= loggers, loggers
     crashed = [json.loads(line) for line in lines if "uncaught exception in thread" in line]
     assert crashed[0]["thread"] == "library-thread"
     assert "ZeroDivisionError" in crashed[0]["exception"]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
 
 __all__ = [
+    "CHECK_SECONDS",
     "FREE_PATHS_PER_MONTH",
     "MAX_PAGES",
     "REBUILD_SECONDS",
@@ -42,7 +43,7 @@ FREE_PATHS_PER_MONTH = 1000
 MAX_PAGES = 50
 # How often the month is read again from CloudFront (people's and other replicas' paths).
 REBUILD_SECONDS = 600.0
-_CHECK_SECONDS = 60.0
+CHECK_SECONDS = 60.0
 
 
 def month_of(timestamp: float) -> str:
@@ -135,19 +136,11 @@ class MonthlyBill:
         self._rebuilt_at: float | None = None  # monotonic
         self._log = structlog.get_logger("watcher.bill")
 
-    def start(self, stop: threading.Event) -> None:
-        """Rebuild the month in the background (a month of invalidations is many calls), then
-        `tick` every minute: a rebuild every REBUILD_SECONDS, and at once when a month begins."""
-        threading.Thread(target=self._run, args=(stop,), name="bill", daemon=True).start()
-
-    def _run(self, stop: threading.Event) -> None:
-        self.rebuild()
-        # Real time, not the injected clock: a fake clock's sleep returns at once (tests call tick).
-        while not stop.wait(_CHECK_SECONDS):
-            self.tick()
-
     def tick(self) -> None:
-        """Rebuild when a month began or REBUILD_SECONDS passed since the last rebuild."""
+        """Rebuild when none was made yet, a month began or REBUILD_SECONDS passed since the last one.
+
+        The daemon calls it every CHECK_SECONDS in the background (watcher/ops/periodic.py): a
+        month of invalidations is many calls."""
         month = month_of(self._clock.time())
         with self._lock:
             rolled = month != self._month

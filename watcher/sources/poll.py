@@ -4,7 +4,7 @@ For buckets whose owners cannot add notifications. Each cycle lists every
 site prefix, compares the watched keys' versions with the committed state and
 submits a Change per difference; a version is committed only when the
 invalidation covering it was accepted (see poll_state). `run_cycle()` is the
-whole cycle, so tests (and `--once`) call it directly; APScheduler only
+whole cycle, so tests (and `--once`) call it directly; poll_schedule only
 decides when.
 """
 
@@ -25,12 +25,13 @@ from watcher.core.model import Change, ChangeKind
 from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
 from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
-from watcher.sources.poll_schedule import start_schedule, stop_schedule
+from watcher.sources.poll_schedule import start_schedule
 from watcher.sources.poll_state import Difference, PollState, Seen, differences, poll_change
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.background import BackgroundScheduler
     from mypy_boto3_s3 import S3Client
+
+    from watcher.ops.periodic import Periodic
 
 __all__ = ["CycleResult", "PollSource"]
 
@@ -105,7 +106,7 @@ class PollSource:
         self._cycle_lock = threading.Lock()
         self._failures = 0
         self._skip = 0
-        self._scheduler: BackgroundScheduler | None = None
+        self._schedule: Periodic | None = None
         self._log = structlog.get_logger("watcher.poll")
         loaded = self._state.load()
         (self._log.warning if loaded.warning else self._log.info)("poll state", detail=loaded.detail)
@@ -120,13 +121,15 @@ class PollSource:
 
     def start(self) -> None:
         """Run a cycle now, then every `[poll] interval_seconds` (see poll_schedule)."""
-        self._scheduler = start_schedule(self._scheduled_cycle, self._settings.interval_seconds)
+        self._schedule = start_schedule(
+            self._scheduled_cycle, self._settings.interval_seconds, clock=self._clock, stop=self._stop
+        )
 
     def shutdown(self) -> None:
         """No more cycles. A running one is not waited for (S3 may hang): it stops at its next page,
         and what it found but did not get covered is seen again by the next run."""
-        if self._scheduler is not None:
-            stop_schedule(self._scheduler)
+        if self._schedule is not None:
+            self._schedule.join(0.0)
 
     def _scheduled_cycle(self) -> None:
         try:

@@ -106,7 +106,6 @@ class SiteIndexer:
         self._refresh = refresh_seconds
         self._clock = clock
         self._stop = stop
-        self._thread: threading.Thread | None = None
         self._log = structlog.get_logger("watcher.site_index")
         # Observing and replacing take this lock, so a change lands either in the listing's
         # replay or in the replaced index, never between them.
@@ -197,15 +196,10 @@ class SiteIndexer:
                 seconds=round(self._clock.monotonic() - started, 2),
             )
 
-    def start(self) -> None:
-        """List now and every `refresh_seconds`, on a daemon thread."""
-        self._thread = threading.Thread(target=self._loop, name="site-index", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.refresh()
-            self._clock.sleep(self._refresh, self._stop)
+    @property
+    def refresh_seconds(self) -> float:
+        """How often the daemon calls `refresh` (watcher/ops/periodic.py)."""
+        return self._refresh
 
 
 def _apply(index: SiteIndex, path: str, *, removed: bool) -> None:
