@@ -89,6 +89,10 @@ def test_an_identical_write_costs_one_listing_and_two_heads_and_a_new_one_one_he
     edited = site.put("index.html", "<h1>v3</h1>", announce=False, ContentType="text/html")
     assert _sift(check, site, edited) == [False]
     assert (_calls(metrics, "ListObjectVersions"), _calls(metrics, "HeadObject")) == (2, 3)
+    # AND the next identical re-upload reads only its own version: the one before it was read already
+    again = site.put("index.html", "<h1>v3</h1>", announce=False, ContentType="text/html")
+    assert _sift(check, site, again) == [True]
+    assert (_calls(metrics, "ListObjectVersions"), _calls(metrics, "HeadObject")) == (3, 4)
 
 
 @pytest.fixture

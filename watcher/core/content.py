@@ -32,6 +32,7 @@ __all__ = [
     "VersionFacts",
     "changed",
     "compare_versions",
+    "head_fields",
     "needs_lookup",
     "predecessor",
     "unchanged",
@@ -51,6 +52,22 @@ CACHED_HEADERS = (
 CHECKSUMS = ("ChecksumCRC64NVME", "ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256")
 # Encryption with which the ETag is not an MD5 of the bytes: equal bytes, different ETags.
 _KEYED_ENCRYPTION = ("aws:kms", "aws:kms:dsse")
+_HEAD_FIELDS = frozenset(
+    {
+        *CACHED_HEADERS,
+        *CHECKSUMS,
+        "ETag",
+        "Metadata",
+        "ChecksumType",
+        "ServerSideEncryption",
+        "SSECustomerAlgorithm",
+    }
+)
+
+
+def head_fields(head: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a HeadObject answer the comparison reads (what a cache of versions keeps)."""
+    return {name: value for name, value in head.items() if name in _HEAD_FIELDS}
 
 
 def changed(reason: str) -> Verdict:

@@ -9,7 +9,9 @@ writes without an invalidation and sends the rest. Any doubt is a change (see
 
 A lookup (version_chain.py) costs ListObjectVersions (the version before), HeadObject
 of the new version and, only when the bytes may be equal, HeadObject of the previous
-one. The clients are the sites' own (role per site), built by `ClientFactory`, so their
+one, unless that version was read before: versions are immutable, so what HeadObject
+said of one is kept (a bounded cache), and a running daemon reads each version once.
+The clients are the sites' own (role per site), built by `ClientFactory`, so their
 failures are counted in `aws_errors_total` like every other call, and each call in
 `content_lookup_calls_total`.
 """
@@ -29,11 +31,11 @@ import structlog
 from watcher.aws import CALL_BUDGET_SECONDS
 from watcher.core.batching import Batch
 from watcher.core.clock import Clock
-from watcher.core.content import changed, needs_lookup
+from watcher.core.content import changed, head_fields, needs_lookup
 from watcher.core.model import Change, Verdict
 from watcher.core.workers import WorkerPool
 from watcher.ops.metrics import Metrics
-from watcher.sources.version_chain import OutOfTime, compare_with_previous
+from watcher.sources.version_chain import OutOfTime, VersionCache, compare_with_previous
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["ContentCheck", "Sifted"]
 
 DEFAULT_WORKERS = 8
+VERSION_CACHE_SIZE = 4096  # HeadObject facts of versions (a few hundred bytes each)
 
 Entry = tuple[Change, tuple[str, ...]]
 
@@ -107,6 +110,9 @@ class ContentCheck:
         self._budget = budget
         self._workers = workers
         self._pool: WorkerPool | None = None  # started with the first lookup
+        # A version never changes (new bytes or headers make a new version): what HeadObject said
+        # of one is true for good. This deploy's new versions are the next deploy's predecessors.
+        self._versions = VersionCache(VERSION_CACHE_SIZE)
         self._pool_lock = threading.Lock()
         self._log = structlog.get_logger("watcher.content")
 
@@ -172,7 +178,13 @@ class ContentCheck:
     def _call(
         self, deadline: float, lookup: _Lookup, name: str, method: Callable[..., Any], **kwargs: Any
     ) -> Any:
+        version = (kwargs.get("Bucket"), kwargs.get("Key"), kwargs.get("VersionId"))
+        if name == "HeadObject" and (known := self._versions.get(version)) is not None:
+            return known
         if lookup.settled or self._clock.monotonic() >= deadline:
             raise OutOfTime
         self._metrics.content_lookup_calls.labels(call=name).inc()
-        return method(**kwargs)
+        answer = method(**kwargs)
+        if name == "HeadObject":
+            self._versions.put(version, head_fields(answer))
+        return answer

@@ -9,8 +9,10 @@ budget) and by `watcher wait` (is a write after TIME a change of its own?).
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -23,11 +25,40 @@ from watcher.core.model import Verdict
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Call", "OutOfTime", "compare_with_previous", "last_change"]
+__all__ = ["Call", "OutOfTime", "VersionCache", "compare_with_previous", "last_change"]
 
 # (call name, client method, **arguments) -> the answer; raises OutOfTime to stop early.
 Call = Callable[..., Any]
 _MAX_STEPS = 10  # `last_change` walks back at most this many identical writes
+
+
+class VersionCache:
+    """What HeadObject said of versions, least recently used dropped first. Thread-safe.
+
+    Safe to keep: an S3 version is immutable (new bytes, headers or metadata make a new
+    version), so the facts of (bucket, key, version id) never go stale.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, version: Hashable) -> dict[str, Any] | None:
+        """The facts of `version`, if read before."""
+        with self._lock:
+            facts = self._entries.get(version)
+            if facts is not None:
+                self._entries.move_to_end(version)
+            return facts
+
+    def put(self, version: Hashable, facts: dict[str, Any]) -> None:
+        """Keep the facts of `version`."""
+        with self._lock:
+            self._entries[version] = facts
+            self._entries.move_to_end(version)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
 
 
 class OutOfTime(Exception):
