@@ -13,3 +13,9 @@ def test_the_demo_deploy_is_invalidated_and_wait_sees_it_live() -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "watcher wait exited 0 (the deploy is live)" in result.stdout
     assert "demo OK" in result.stdout
+    # AND its second deploy (every file re-uploaded, one edited) invalidated that one file, saying why
+    assert "  invalidated: /about/, /about/index.html" in result.stdout
+    assert (
+        "5 of 6 writes unchanged: each has the same bytes and headers as the version before it"
+        in result.stdout
+    )

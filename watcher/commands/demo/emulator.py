@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.literals import EventType
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["DEMO_SITE", "create_distribution", "embedded_emulator", "environment", "wire_bucket_to_queue"]
+__all__ = [
+    "DEMO_SITE",
+    "create_distribution",
+    "embedded_emulator",
+    "environment",
+    "faithful_versions",
+    "wire_bucket_to_queue",
+]
 
 DEMO_SITE = {
     "index.html": "<h1>Home</h1>",
@@ -70,10 +77,36 @@ def embedded_emulator() -> Iterator[str]:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     try:
-        with environment(values):
+        with environment(values), faithful_versions():
             yield url
     finally:
         server.stop()
+
+
+@contextmanager
+def faithful_versions() -> Iterator[None]:
+    """moto's S3 notifications with the `versionId` real S3 puts in each record of a versioned bucket.
+
+    moto leaves it out, so without this every write of the demo would look like a change
+    (no version to compare). In-process only, and undone at exit.
+    """
+    from moto.s3 import notifications  # noqa: PLC0415 - optional extra
+
+    original = notifications._get_s3_event  # the one place moto builds a record
+
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event: dict[str, Any] = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        if getattr(bucket, "is_versioned", False) and version and version != "null":
+            for record in event["Records"]:
+                record["s3"]["object"]["versionId"] = version
+        return event
+
+    notifications._get_s3_event = with_version
+    try:
+        yield
+    finally:
+        notifications._get_s3_event = original
 
 
 def wire_bucket_to_queue(

@@ -41,8 +41,10 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         s3, sqs, cloudfront = boto3.client("s3"), boto3.client("sqs"), boto3.client("cloudfront")
         bucket = "demo-site"
         queue_url = wire_bucket_to_queue(s3, sqs, bucket, "site-changes")
+        # Versioned: a write with the same content as the version before it is no change.
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         distribution_id = create_distribution(cloudfront, bucket)
-        print(f"bucket s3://{bucket} -> queue {queue_url} -> distribution {distribution_id}")
+        print(f"bucket s3://{bucket} (versioned) -> queue {queue_url} -> distribution {distribution_id}")
         watcher, runner = start_watcher(
             {
                 "sqs": {"queue_url": queue_url, "wait_time_seconds": 1},
@@ -67,9 +69,45 @@ def run_sqs_demo(*, keep_running: bool = False) -> int:
         _print_counters(watcher)
         ok = _wait_for_live(watcher.settings, since) == 0 and ok
         print_cost_report(watcher.settings, bucket, list(DEMO_SITE), watcher.metrics.registry)
+        ok = _second_deploy(s3, cloudfront, bucket, watcher) and ok
         finish(watcher, runner, keep_running=keep_running and ok)
     print("demo OK: the deploy was invalidated" if ok else "demo FAILED: the deploy was not invalidated")
     return 0 if ok else 1
+
+
+def _second_deploy(s3: Any, cloudfront: Any, bucket: str, watcher: Any) -> bool:
+    """A CI-style redeploy: every file uploaded again, one of them edited; one path (and its directory)."""
+    distribution_id = watcher.settings.sites[0].distribution_id
+    before = {item["Id"] for item in _invalidations(cloudfront, distribution_id)}
+    edited = "about/index.html"
+    count = len(DEMO_SITE)
+    print(f"deploying again: all {count} files re-uploaded (a fresh CI checkout), only {edited} edited ...")
+    for key, body in {**DEMO_SITE, edited: "<h1>About us</h1>"}.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="text/html")
+    deadline = time.monotonic() + 30
+    new: list[dict[str, Any]] = []
+    while not new and time.monotonic() < deadline:
+        new = [item for item in _invalidations(cloudfront, distribution_id) if item["Id"] not in before]
+        time.sleep(0.5)
+    paths: set[str] = set()
+    for item in new:
+        detail = cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])
+        paths.update(detail["Invalidation"]["InvalidationBatch"]["Paths"].get("Items", []))
+    labels = {"source": "sqs", "outcome": "unchanged"}
+    unchanged = watcher.metrics.registry.get_sample_value("cloudfront_watcher_events_total", labels) or 0
+    print(f"  invalidated: {', '.join(sorted(paths)) or 'nothing'}")
+    print(
+        f"  {unchanged:.0f} of {len(DEMO_SITE)} writes unchanged: each has the same bytes and headers as the"
+        " version before it in S3, so the edge already serves it (README: What counts as a change)"
+    )
+    return paths == {f"/{edited}", "/about/"} and unchanged == len(DEMO_SITE) - 1
+
+
+def _invalidations(cloudfront: Any, distribution_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = cloudfront.list_invalidations(DistributionId=distribution_id)[
+        "InvalidationList"
+    ].get("Items", [])
+    return items
 
 
 def _wait_for_live(settings: Any, since: datetime) -> int:
