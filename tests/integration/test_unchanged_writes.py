@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from tests.support.site import make_stack, running_watcher, settings_for
+from tests.support.site import config_toml, make_stack, running_watcher, settings_for
 from tests.support.versioned import VersionedSite, Written, versioned_site
 from tests.support.waiting import wait_until
 from watcher.app import Watcher
+from watcher.cli import main
 
 HOME = "<h1>Home</h1>"
 
@@ -153,3 +155,26 @@ def test_in_an_unversioned_bucket_every_write_is_a_change(moto_server: str) -> N
         # THEN it is invalidated again: without versions there is nothing to compare with
         wait_until(lambda: len(stack.invalidations()) == 2, timeout=30, what="the re-upload invalidated")
         assert _events(watcher, "unchanged") == 0
+
+
+def test_explain_deploy_shows_the_unchanged_writes_and_leaves_them_out_of_the_plan(
+    site: VersionedSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a deploy that re-uploaded index.html unchanged and wrote a new a.html
+    site.put("index.html", HOME, announce=False, ContentType="text/html", CacheControl="max-age=60")
+    site.put("a.html", "<p>a</p>", announce=False)
+    deploy = tmp_path / "deploy.txt"
+    deploy.write_text(f"s3://{site.stack.bucket}/index.html\ns3://{site.stack.bucket}/a.html\n")
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml(settings_for(site.stack)))
+    # WHEN explain --deploy runs
+    assert main(["explain", "--config", str(config), "--deploy", str(deploy)]) == 0
+    out = capsys.readouterr().out
+    # THEN it names the unchanged write, and the plans cover a.html only
+    assert (
+        f"1 write(s) unchanged (same content as the version before them): s3://{site.stack.bucket}/index.html"
+        in out
+    )
+    assert "1 changed objects, 1 paths" in out
+    assert "      /a.html" in out
+    assert "      /index.html" not in out

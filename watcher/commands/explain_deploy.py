@@ -1,7 +1,9 @@
 """`watcher explain --deploy FILE|-`: the plan each strategy would send for a deploy, and its cost.
 
 Lists the sites (ListObjectsV2) to count what each wildcard would purge, so a
-user can compare strategies before changing the config. No invalidation is made.
+user can compare strategies before changing the config. In a versioned bucket (with
+`skip_unchanged`), each object's current version is compared with the one before it:
+unchanged writes are shown and left out of the plans. No invalidation is made.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from watcher.core.schedule import schedule_requests
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
 from watcher.core.strategy import STRATEGY_WEIGHTS, Strategy
 from watcher.sources.site_listing import list_keys
+from watcher.sources.version_chain import current_write
 
 __all__ = ["explain_deploy", "read_deploy"]
 
@@ -54,6 +57,35 @@ def _indexes(settings: Settings) -> tuple[dict[str, DistributionIndex], list[str
     return {dist: DistributionIndex(sites) for dist, sites in by_distribution.items()}, problems
 
 
+def _changed(settings: Settings, urls: list[tuple[str, str]], lines: list[str]) -> list[tuple[str, str]]:
+    """The objects of the deploy but its unchanged writes, which a line of `lines` names."""
+    same = _unchanged_writes(settings, urls) if settings.invalidation.skip_unchanged else set()
+    if same:
+        shown = ", ".join(f"s3://{bucket}/{key}" for bucket, key in sorted(same)[:_SHOWN_PATHS])
+        more = f" ... {len(same) - _SHOWN_PATHS} more" if len(same) > _SHOWN_PATHS else ""
+        lines.append(
+            f"{len(same)} write(s) unchanged (same content as the version before them): {shown}{more}"
+        )
+    return [url for url in urls if url not in same]
+
+
+def _unchanged_writes(settings: Settings, urls: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The objects of a versioned bucket whose current version is the same as the one before it."""
+    clients = ClientFactory(region=settings.aws.region).for_sites(settings.sites)
+    versioned: dict[str, bool] = {}
+    same = set()
+    for bucket, key in dict.fromkeys(urls):
+        s3 = clients.s3(bucket)
+        if bucket not in versioned:
+            try:
+                versioned[bucket] = s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+            except AWS_ERRORS:
+                versioned[bucket] = False  # cannot tell: every write is a change
+        if versioned[bucket] and current_write(s3, bucket, key).unchanged:
+            same.add((bucket, key))
+    return same
+
+
 def explain_deploy(settings: Settings, source: str) -> str:
     """A report per distribution: billed paths, wildcards and collateral of each strategy's plan."""
     router = Router(settings.sites)
@@ -61,8 +93,7 @@ def explain_deploy(settings: Settings, source: str) -> str:
     objects: dict[str, int] = {}
     lines: list[str] = []
     ignored = 0
-    for url in read_deploy(source):
-        bucket, key = parse_s3_url(url)
+    for bucket, key in _changed(settings, [parse_s3_url(url) for url in read_deploy(source)], lines):
         result = router.route(bucket, key)
         ignored += result.ignored
         for route in result.routes:

@@ -25,7 +25,7 @@ from watcher.core.model import Verdict
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Call", "OutOfTime", "VersionCache", "compare_with_previous", "last_change"]
+__all__ = ["Call", "OutOfTime", "VersionCache", "compare_with_previous", "current_write", "last_change"]
 
 # (call name, client method, **arguments) -> the answer; raises OutOfTime to stop early.
 Call = Callable[..., Any]
@@ -115,6 +115,22 @@ def last_change(
             return None
         version_id, modified = before.version_id, before.last_modified
     return modified
+
+
+def current_write(client: S3Client, bucket: str, key: str) -> Verdict:
+    """Is the current version of `key` unchanged against the one before it? (`explain --deploy`)"""
+    call = partial(_timed, time.monotonic())
+    try:
+        listing = call(
+            "ListObjectVersions", client.list_object_versions, Bucket=bucket, Prefix=key, MaxKeys=1
+        )
+    except (OutOfTime, *AWS_ERRORS) as exc:
+        return changed(f"lookup failed: {error_code(exc)}")
+    latest = [v for v in listing.get("Versions", []) if v.get("Key") == key and v.get("IsLatest")]
+    if not latest or not isinstance(version_id := latest[0].get("VersionId"), str) or version_id == "null":
+        return changed("no current version to compare")
+    verdict, _ = compare_with_previous(client, bucket, key, version_id, call)
+    return verdict
 
 
 def _timed(started: float, _name: str, method: Callable[..., Any], **kwargs: Any) -> Any:
