@@ -1,4 +1,4 @@
-"""moto's server for the benchmark, with two of its SQS model's costs that AWS does not have removed.
+"""moto's server for the benchmark, with costs of its models that AWS does not have removed.
 
 moto's SQS scans every message of a queue several times per call, so the
 emulator, not the consumers, would dominate every figure:
@@ -10,6 +10,14 @@ emulator, not the consumers, would dominate every figure:
   whole queue: 31 scans of the queue for a receive of 10 (1.27 s at 20,000
   messages; 17 ms with this change). It reads the one attribute it needs instead.
 
+And one of its S3 model's (benchmarks/unchanged.py, the content check):
+
+- ListObjectVersions deep-copies every version of every key of the bucket (bodies
+  included), sorts them all and only then filters by the prefix: about 0.7 s a call
+  on a 2,000-file site, where S3 seeks to the key. The scan is restricted to the keys
+  under the prefix (a thread-local seen by the key store's `iterlists`): the same
+  versions and delete markers are returned.
+
 Nothing else changes: the same messages are returned, and deletes, visibility
 and attributes cost what they cost in moto. The bare loop and the watcher run
 against the same server. Run as `python -m benchmarks.moto_server PORT`.
@@ -19,10 +27,15 @@ from __future__ import annotations
 
 import datetime
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
+import moto.s3.models as s3_models
 import moto.sqs.models as sqs_models
 from moto.core import utils
+from moto.s3.utils import _VersionedKeyStore
 from moto.server import main
 
 
@@ -40,8 +53,30 @@ def _within_retention(self: sqs_models.SQSBackend, queue_name: str, message: sqs
     return retention + (message.sent_timestamp or 0) / 1000 > time.time()
 
 
+_scan = threading.local()  # the prefix of the ListObjectVersions this thread serves, if any
+_list_object_versions = s3_models.S3Backend.list_object_versions
+_iterlists = _VersionedKeyStore.iterlists
+
+
+def _versions_under_prefix(self: s3_models.S3Backend, bucket_name: str, **kwargs: Any) -> Any:
+    _scan.prefix = kwargs.get("prefix") or ""
+    try:
+        return _list_object_versions(self, bucket_name, **kwargs)
+    finally:
+        _scan.prefix = ""
+
+
+def _lists_under_prefix(self: _VersionedKeyStore) -> Iterator[tuple[str, list[Any]]]:
+    prefix = getattr(_scan, "prefix", "")
+    for key, versions in _iterlists(self):
+        if key.startswith(prefix):
+            yield key, versions
+
+
 if __name__ == "__main__":
     setattr(sqs_models, "unix_time", _unix_time)  # noqa: B010 - moto does not export it
     setattr(sqs_models, "unix_time_millis", _unix_time_millis)  # noqa: B010
     setattr(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", _within_retention)  # noqa: B010
+    setattr(s3_models.S3Backend, "list_object_versions", _versions_under_prefix)  # noqa: B010
+    setattr(_VersionedKeyStore, "iterlists", _lists_under_prefix)  # noqa: B010
     main(["-H", "127.0.0.1", "-p", sys.argv[1]])
