@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import boto3
@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from tests.support.clock import FakeClock
 from tests.support.cloudfront_proxy import StrictCloudFront
-from watcher.cloudfront.bill import REBUILD_SECONDS, MonthlyBill
+from watcher.cloudfront.bill import REBUILD_SECONDS, MonthlyBill, month_usage
 from watcher.commands.demo.emulator import create_distribution
 from watcher.core.config import SiteSettings
 from watcher.ops.metrics import Metrics
@@ -91,3 +91,26 @@ def test_a_new_month_is_rebuilt_at_once(client: CloudFrontClient) -> None:
     replica.bill.tick()
     # THEN the new month is rebuilt from CloudFront at once, not counted from zero
     assert replica.month_paths() == 7
+
+
+def test_the_month_is_read_newest_first_down_to_its_start_and_no_further(
+    cloudfront: StrictCloudFront, client: CloudFrontClient
+) -> None:
+    # GIVEN 250 invalidations last month (3 pages of ListInvalidations) and 5 this month
+    dist = create_distribution(client, "bill-paging")
+    this_month = datetime.now(UTC).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+    cloudfront.wall = lambda: this_month - timedelta(days=2)
+    for i in range(250):
+        _invalidate(client, dist, f"old{i}", 1)
+    cloudfront.wall = lambda: this_month
+    for i in range(5):
+        _invalidate(client, dist, f"new{i}", 2)
+    # WHEN this month is read
+    lists = cloudfront.count("ListInvalidations")
+    usage = month_usage(client, dist, this_month.strftime("%Y-%m"))
+    # THEN 5 invalidations, 10 paths, complete, from one page: last month's are not paged through
+    assert (usage.invalidations, usage.paths, usage.complete) == (5, 10, True)
+    assert cloudfront.count("ListInvalidations") - lists == 1
+    # AND last month, past the page cap of 2 pages, is said to be incomplete (a lower bound)
+    last = month_usage(client, dist, (this_month - timedelta(days=2)).strftime("%Y-%m"), max_pages=2)
+    assert (last.paths, last.complete) == (195, False)
