@@ -160,7 +160,21 @@ def render(rows: list[Row]) -> str:
             f"| {row.shape} | {row.max_paths:,} | {row.strategy} | {row.exact_cost:,.0f} | {optimum} | "
             f"{cells[0]} | {cells[1]} | {row.optimum_seconds:.1f} s |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *_summary(rows)]) + "\n"
+
+
+def _summary(rows: list[Row]) -> list[str]:
+    """Within the deadline? Within 5% of the optimum? One line per planner budget."""
+    out = []
+    for budget in PLANNER_BUDGETS_MS:
+        close = sum(1 for r in rows if r.optimum is not None and r.costs[budget] <= 1.05 * r.optimum)
+        worst = max((r.costs[budget] / r.optimum - 1 for r in rows if r.optimum), default=0.0)
+        slowest = max(r.seconds[budget] for r in rows)
+        out.append(
+            f"- {budget} ms: every plan within {slowest * 1000:.0f} ms of CPU; within 5% of the optimum in "
+            f"{close} of {len(rows)} rows (worst {100 * worst:.1f}%)."
+        )
+    return out
 
 
 def main() -> None:
