@@ -22,7 +22,7 @@ __all__ = ["BEAMS", "GREEDY_PRICES", "anytime_cover"]
 
 # (price of a path, price of a wildcard) the greedy passes try, most often best first: a
 # wildcard saving few paths wastes one of the few free, so new wildcards are priced.
-GREEDY_PRICES = ((0.0, 16.0), (0.0, 64.0), (0.0, 0.0))
+GREEDY_PRICES = ((0.0, 16.0), (0.0, 64.0), (0.0, 0.0), (0.0, 256.0))
 # Partial covers kept per node and wildcard count by the passes before the exact one.
 BEAMS = (2, 8)
 

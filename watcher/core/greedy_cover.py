@@ -224,7 +224,18 @@ class _Repair:
                 return False
             heapq.heappop(self.heaps["wilds" if root.wilds > self.max_wildcards else "paths"])
             self.collapse(move[2])
+        self.spend_slack()
         return True
+
+    def spend_slack(self) -> None:
+        """Paths left under the budget: turn back into exact paths the wildcards that gain most."""
+        root, heap = self.items[0], self.heaps["exact"]
+        while heap and heap[0][0] < 0:
+            _, version, at = heapq.heappop(heap)
+            item = self.items[at]
+            fits = root.paths + int(item.exact) - 1 <= self.max_paths
+            if version == item.version and item.collapsed and fits and self.open_path(item.parent):
+                self.expand(at)
 
 
 def _plan(items: list[_Item]) -> tuple[list[str], int]:
