@@ -24,7 +24,7 @@ from watcher.commands.demo.emulator import environment
 def _heartbeat_gaps(watcher: Any, stop: threading.Event, out: list[float]) -> None:
     longest = 0.0
     while not stop.wait(0.02):
-        longest = max(longest, watcher.clock.monotonic() - watcher._heartbeat)
+        longest = max(longest, watcher.clock.monotonic() - watcher.parts.heartbeat.last)
     out.append(longest)
 
 
