@@ -188,6 +188,7 @@ def test_poll_mode_lists_only_under_the_site_prefix(
     # GIVEN a site under www/ of a bucket with other content, polled every second
     s3, _sqs, cloudfront = aws_clients(moto_server)
     s3.create_bucket(Bucket="poll-site")
+    s3.put_bucket_versioning(Bucket="poll-site", VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket="poll-site", Key="www/index.html", Body=b"v1")
     s3.put_object(Bucket="poll-site", Key="private/index.html", Body=b"secret")
     distribution = create_distribution(cloudfront, "poll-site")
@@ -203,6 +204,10 @@ def test_poll_mode_lists_only_under_the_site_prefix(
         wait_until(lambda: '"outcome": "ok"' in log.read_text(), 30, what="a cycle after the baseline")
         s3.put_object(Bucket="poll-site", Key="www/index.html", Body=b"v2")
         wait_until(lambda: "invalidation completed" in log.read_text(), 60, what="a completed invalidation")
+        # ... and re-uploads it unchanged (a later second, so that the listing shows it): compared
+        time.sleep(1.1)
+        s3.put_object(Bucket="poll-site", Key="www/index.html", Body=b"v2")
+        wait_until(lambda: _listed_versions(witnesses), 30, what="the re-upload compared")
     finally:
         _stop(process, log)
 
@@ -210,6 +215,10 @@ def test_poll_mode_lists_only_under_the_site_prefix(
     calls = witnesses.proxy.calls()
     assert {dict(c.context).get("s3:prefix") for c in calls if c.action == "s3:ListBucket"} == {"www/"}
     _assert_proven("poll", policy, calls, witnesses)
+
+
+def _listed_versions(w: Witnesses) -> bool:
+    return "s3:GetObjectVersion" in {c.action for c in w.proxy.calls()}
 
 
 def _setup_config(path: Path, sites: list[tuple[str, str]], queue_url: str = "") -> None:

@@ -92,7 +92,7 @@ def _poll_statements(settings: Settings, account: Account) -> list[dict[str, Any
 def site_listing_statements(settings: Settings, account: Account, *, mode: str) -> list[dict[str, Any]]:
     """The daemon's S3 reads: the poller's listings, or (SQS mode) the site index's with a cost strategy;
     and with `skip_unchanged`, the content check's version reads (README "What counts as a change")."""
-    compares = settings.invalidation.skip_unchanged and mode in ("sqs", "both")  # poll lists ETags only
+    compares = settings.invalidation.skip_unchanged  # SQS writes, and poll's re-uploads (poll_content.py)
     versions = object_version_reads(settings, account.partition) if compares else []
     if mode in ("poll", "both"):
         sid = "PollSiteBuckets"

@@ -73,6 +73,7 @@ def build_sources(
             unready_after=unready_after,
             on_listing=on_listing,
             client_for=factory.for_sites(settings.sites).s3,  # a site's role_arn, if any
+            skip_unchanged=settings.invalidation.skip_unchanged,
         )
         built.all.append(built.poll)
     return built

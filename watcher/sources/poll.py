@@ -24,6 +24,7 @@ from watcher.core.config import PollSettings, SiteSettings
 from watcher.core.model import Change, ChangeKind
 from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
+from watcher.sources.poll_content import without_unchanged
 from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
 from watcher.sources.poll_schedule import start_schedule
 from watcher.sources.poll_state import Difference, PollState, Seen, differences, poll_change
@@ -86,10 +87,12 @@ class PollSource:
         unready_after: float = 120.0,
         on_listing: Callable[[str, str, list[str]], None] | None = None,
         client_for: Callable[[str], S3Client] | None = None,
+        skip_unchanged: bool = False,
     ) -> None:
         # client_for(bucket): the bucket's own client (a site's role), else `client`.
         self._client_for = client_for or (lambda _bucket: client)
         self._on_listing = on_listing
+        self._skip_unchanged = skip_unchanged  # [invalidation] skip_unchanged (poll_content.py)
         self._settings = settings
         self._scopes = listing_scopes(sites)
         self._clock = clock
@@ -186,7 +189,13 @@ class PollSource:
         for scope, observed in listed:
             if self._state.has_scope(scope.name):
                 committed = self._state.committed(scope.bucket, scope.prefix)
-                changes += self._submit_all(scope, differences(committed, observed))
+                found = differences(committed, observed)
+                if self._skip_unchanged:  # versioned buckets: a re-upload of the committed content
+                    client, commit = self._client_for(scope.bucket), self._state.commit
+                    found = without_unchanged(
+                        client, scope.bucket, found, committed, commit=commit, metrics=self._metrics
+                    )
+                changes += self._submit_all(scope, found)
             else:
                 baseline = True
                 changes += self._first_sight(scope, observed)

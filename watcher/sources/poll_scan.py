@@ -22,7 +22,7 @@ from watcher.sources.poll_state import Seen
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Scope", "backoff_cycles", "describe_list_error", "list_scope", "listing_scopes"]
+__all__ = ["Scope", "backoff_cycles", "describe_list_error", "iso_time", "list_scope", "listing_scopes"]
 
 _PAGE = 1000  # ListObjectsV2's maximum page
 _MAX_BACKOFF_SECONDS = 900.0
@@ -91,13 +91,14 @@ def list_scope(
             if on_key is not None:
                 on_key(key)  # every key, watched or not: the site index reuses this listing
             if scope.watches(key, watch):
-                observed[key] = Seen(str(item.get("ETag", "")).strip('"'), _iso(item.get("LastModified")))
+                observed[key] = Seen(str(item.get("ETag", "")).strip('"'), iso_time(item.get("LastModified")))
         token = page.get("NextContinuationToken", "")
         if not page.get("IsTruncated") or not token:
             return observed
 
 
-def _iso(value: datetime | None) -> str:
+def iso_time(value: datetime | None) -> str:
+    """LastModified as poll keeps it (ISO 8601; "" when missing)."""
     return value.isoformat() if value is not None else ""
 
 

@@ -25,7 +25,15 @@ from watcher.core.model import Verdict
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["Call", "OutOfTime", "VersionCache", "compare_with_previous", "current_write", "last_change"]
+__all__ = [
+    "Call",
+    "OutOfTime",
+    "VersionCache",
+    "compare_with_previous",
+    "current_write",
+    "last_change",
+    "timed_call",
+]
 
 # (call name, client method, **arguments) -> the answer; raises OutOfTime to stop early.
 Call = Callable[..., Any]
@@ -107,7 +115,7 @@ def last_change(
     """
     for _ in range(_MAX_STEPS):
         verdict, before = compare_with_previous(
-            client, bucket, key, version_id, partial(_timed, time.monotonic())
+            client, bucket, key, version_id, partial(timed_call, time.monotonic())
         )
         if not verdict.unchanged or before is None or before.last_modified is None:
             return modified
@@ -119,7 +127,7 @@ def last_change(
 
 def current_write(client: S3Client, bucket: str, key: str) -> Verdict:
     """Is the current version of `key` unchanged against the one before it? (`explain --deploy`)"""
-    call = partial(_timed, time.monotonic())
+    call = partial(timed_call, time.monotonic())
     try:
         listing = call(
             "ListObjectVersions", client.list_object_versions, Bucket=bucket, Prefix=key, MaxKeys=1
@@ -133,7 +141,8 @@ def current_write(client: S3Client, bucket: str, key: str) -> Verdict:
     return verdict
 
 
-def _timed(started: float, _name: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+def timed_call(started: float, _name: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    """`method(**kwargs)`, unless one call budget has passed since `started` (then OutOfTime)."""
     if time.monotonic() - started >= CALL_BUDGET_SECONDS:
         raise OutOfTime
     return method(**kwargs)
