@@ -14,34 +14,15 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from watcher.core.candidates import Candidates, ObjectCounts, Prepared, prepare
 from watcher.core.clock import Deadline
 from watcher.core.cover import Cover, PlannerTimeout
+from watcher.core.cover_slack import Item, spend_slack
 from watcher.core.planning import InvalidationPlan
 from watcher.core.trie import Node
 
-__all__ = ["greedy_cover"]
-
-
-@dataclass(slots=True)
-class _Item:
-    """A trie node and the current cover of its subtree."""
-
-    parent: int
-    leaves: tuple[str, ...]  # exact paths at this node: its own and its lone-leaf children's
-    forced: bool  # a changed wildcard ends here: only a wildcard at or above covers it
-    wildcard: tuple[str, int] | None
-    wildcard_cost: float
-    children: list[int] = field(default_factory=list)
-    exact: float = math.inf  # the subtree's paths, all exact (inf: a changed wildcard below)
-    collapsed: bool = False
-    locked: bool = False  # turned back into exact paths: never collapsed again
-    paths: int = 0
-    wilds: int = 0
-    cost: float = 0.0
-    version: int = 0
+__all__ = ["Repair", "greedy_cover"]
 
 
 def _check(deadline: Deadline | None) -> None:
@@ -49,9 +30,9 @@ def _check(deadline: Deadline | None) -> None:
         raise PlannerTimeout
 
 
-def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline | None) -> list[_Item]:
+def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline | None) -> list[Item]:
     """The trie's nodes in pre-order (parents first), iteratively: tries may be deep."""
-    items: list[_Item] = []
+    items: list[Item] = []
     stack: list[tuple[Node, int, int]] = [(root, -1, 0)]
     while stack:
         if len(items) % 256 == 255:
@@ -66,7 +47,7 @@ def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline
                 inner.append(child)
         wildcard = candidates.wildcard_for(node, parent_length)
         cost = math.inf if wildcard is None else 1 + weight * wildcard[1]
-        items.append(_Item(parent, tuple(leaves), node.forced, wildcard, cost))
+        items.append(Item(parent, tuple(leaves), node.forced, wildcard, cost))
         here = len(items) - 1
         if parent >= 0:
             items[parent].children.append(here)
@@ -74,7 +55,7 @@ def _items(root: Node, candidates: Candidates, weight: float, deadline: Deadline
     return items
 
 
-def _cheapest(items: list[_Item], per_path: float = 0.0, per_wildcard: float = 0.0) -> None:
+def _cheapest(items: list[Item], per_path: float = 0.0, per_wildcard: float = 0.0) -> None:
     """Each node's cheapest cover with no limits, children before parents.
 
     `per_path`, `per_wildcard`: prices added to the choice (not to the cost kept), which
@@ -101,7 +82,7 @@ def _cheapest(items: list[_Item], per_path: float = 0.0, per_wildcard: float = 0
             priced[at] = opened
 
 
-class _Repair:
+class Repair:
     """Collapse nodes into their wildcards until the cover fits both limits.
 
     Too many wildcards: merge several under one, or turn one back into exact paths
@@ -111,7 +92,7 @@ class _Repair:
 
     def __init__(
         self,
-        items: list[_Item],
+        items: list[Item],
         max_paths: int,
         max_wildcards: int,
         per_wildcard: float,
@@ -160,6 +141,11 @@ class _Repair:
         """A collapsed node's subtree back to exact paths."""
         item = self.items[i]
         d_paths, d_cost = int(item.exact) - 1, item.exact - item.wildcard_cost
+        self.set_exact(i)
+        self.propagate(item.parent, d_paths, -1, d_cost)
+
+    def set_exact(self, i: int) -> None:
+        """Node i's subtree as exact paths, locked (its ancestors are the caller's to update)."""
         stack = [i]
         while stack:
             below = self.items[stack.pop()]
@@ -167,7 +153,10 @@ class _Repair:
             below.paths, below.wilds, below.cost = int(below.exact), 0, below.exact
             below.version += 1
             stack.extend(below.children)
-        self.propagate(item.parent, d_paths, -1, d_cost)
+
+    def expired(self) -> bool:
+        """Whether the deadline passed."""
+        return self.deadline is not None and self.deadline.expired()
 
     def propagate(self, at: int, d_paths: int, d_wilds: int, d_cost: float) -> None:
         """Ancestors from `at` up take the change of a subtree's cover."""
@@ -224,21 +213,11 @@ class _Repair:
                 return False
             heapq.heappop(self.heaps["wilds" if root.wilds > self.max_wildcards else "paths"])
             self.collapse(move[2])
-        self.spend_slack()
+        spend_slack(self)
         return True
 
-    def spend_slack(self) -> None:
-        """Paths left under the budget: turn back into exact paths the wildcards that gain most."""
-        root, heap = self.items[0], self.heaps["exact"]
-        while heap and heap[0][0] < 0:
-            _, version, at = heapq.heappop(heap)
-            item = self.items[at]
-            fits = root.paths + int(item.exact) - 1 <= self.max_paths
-            if version == item.version and item.collapsed and fits and self.open_path(item.parent):
-                self.expand(at)
 
-
-def _plan(items: list[_Item]) -> tuple[list[str], int]:
+def _plan(items: list[Item]) -> tuple[list[str], int]:
     """The cover's paths and the unchanged objects its wildcards purge."""
     paths: list[str] = []
     purged = 0
@@ -279,7 +258,7 @@ def greedy_cover(
         if at and deadline is not None and deadline.expired():
             break
         _cheapest(items, per_path, per_wildcard)
-        repair = _Repair(items, max_paths, max(0, wildcard_budget), per_wildcard, deadline)
+        repair = Repair(items, max_paths, max(0, wildcard_budget), per_wildcard, deadline)
         try:
             if items[0].cost == math.inf or not repair.run():
                 continue
