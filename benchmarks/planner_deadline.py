@@ -160,7 +160,16 @@ def render(rows: list[Row]) -> str:
             f"| {row.shape} | {row.max_paths:,} | {row.strategy} | {row.exact_cost:,.0f} | {optimum} | "
             f"{cells[0]} | {cells[1]} | {row.optimum_seconds:.1f} s |"
         )
-    return "\n".join([*lines, "", *_summary(rows)]) + "\n"
+    return "\n".join([*lines, "", *_summary(rows), "", *_BEFORE]) + "\n"
+
+
+_BEFORE = [
+    "Before (issue 24's review, the same index): the unbounded search took 126-570 ms at 100 paths",
+    "and 2-19 s at 1,000-3,000 (the last column). The planner now answers at its deadline: greedy",
+    "passes first (from the cheapest cover without limits, collapsing until it fits, then spending",
+    "what the limits leave), then the search keeping 2 and 8 partial covers per node, then the",
+    "exact search, each bounded by the best cover so far and never worse than exact.",
+]
 
 
 def _summary(rows: list[Row]) -> list[str]:
