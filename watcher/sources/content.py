@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -82,12 +82,12 @@ class _Lookup:
         return verdict
 
 
+@dataclass(frozen=True, slots=True)
 class Sifted:
-    """A batch split by its verdicts: what to invalidate, and the unchanged writes."""
+    """A batch split by its verdicts: what to invalidate (None: nothing changed), the unchanged writes."""
 
-    def __init__(self, batch: Batch | None, unchanged: list[Change]) -> None:
-        self.batch = batch  # None when nothing in it changed
-        self.unchanged = unchanged
+    batch: Batch | None
+    unchanged: tuple[Change, ...] = ()
 
 
 class ContentCheck:
@@ -131,7 +131,7 @@ class ContentCheck:
         if deadline is not None:
             until = min(until, deadline)
         kept: list[Entry] = []
-        unchanged: list[Change] = []
+        unchanged: list[Change] = []  # acknowledged by the pipeline without an invalidation
         for change, paths in batch.entries:
             pending = change.content
             if pending is not None and pending.settle(until - self._clock.monotonic()).unchanged:
@@ -139,8 +139,8 @@ class ContentCheck:
             else:
                 kept.append((change, paths))
         if not unchanged:
-            return Sifted(batch, [])
-        return Sifted(replace(batch, entries=tuple(kept)) if kept else None, unchanged)
+            return Sifted(batch)
+        return Sifted(replace(batch, entries=tuple(kept)) if kept else None, tuple(unchanged))
 
     def close(self) -> None:
         """No more lookups (shutdown): queued ones are cancelled, their writes are changes."""
