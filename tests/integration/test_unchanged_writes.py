@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.support.site import config_toml, make_stack, running_watcher, settings_for
 from tests.support.versioned import VersionedSite, Written, versioned_site
@@ -178,3 +179,25 @@ def test_explain_deploy_shows_the_unchanged_writes_and_leaves_them_out_of_the_pl
     assert "1 changed objects, 1 paths" in out
     assert "      /a.html" in out
     assert "      /index.html" not in out
+
+
+def test_a_dry_run_logs_which_writes_are_unchanged(site: VersionedSite) -> None:
+    # GIVEN a dry run beside production
+    with (
+        capture_logs() as logs,
+        running_watcher(settings_for(site.stack, watcher={"dry_run": True})) as watcher,
+    ):
+        # WHEN index.html is re-uploaded unchanged and a.html written
+        site.put("index.html", HOME, ContentType="text/html", CacheControl="max-age=60")
+        site.put("a.html", "<p>a</p>")
+        wait_until(
+            lambda: (
+                _events(watcher, "unchanged") + _events(watcher, "accepted") >= 2
+                and not watcher.pipeline.busy
+            ),
+            timeout=30,
+        )
+    # THEN its flush log names the unchanged write, and nothing was invalidated
+    (line,) = [log for log in logs if log["event"] == "unchanged writes acknowledged without an invalidation"]
+    assert (line["unchanged"], line["keys"]) == (1, ["index.html"])
+    assert _paths(site) == []
