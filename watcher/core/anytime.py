@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from watcher.core.candidates import ObjectCounts, prepare
+from watcher.core.candidates import ObjectCounts, Prepared, prepare
 from watcher.core.clock import Deadline
 from watcher.core.cover import Cover, PlannerTimeout, optimal_cover
 from watcher.core.greedy_cover import greedy_cover
@@ -58,19 +58,7 @@ def anytime_cover(
             best, bound = cover, cover.cost(weight)
 
     try:
-        keep(
-            greedy_cover(
-                targets,
-                index,
-                weight=weight,
-                max_paths=max_paths,
-                wildcard_budget=wildcard_budget,
-                avoid=avoid,
-                prices=GREEDY_PRICES,
-                deadline=deadline,
-                prepared=prepared,
-            )
-        )
+        keep(_greedy(prepared, index, weight, max_paths, wildcard_budget, deadline))
     except PlannerTimeout:
         return best  # not even one greedy pass in time: the caller's exact plan stands
     for beam in (*BEAMS, None):
@@ -93,3 +81,24 @@ def anytime_cover(
             break
         keep(cover)
     return best
+
+
+def _greedy(  # noqa: PLR0917 - one pass's inputs
+    prepared: Prepared,
+    index: ObjectCounts,
+    weight: float,
+    max_paths: int,
+    wildcard_budget: int,
+    deadline: Deadline,
+) -> Cover | None:
+    """The greedy passes (`GREEDY_PRICES`); raises PlannerTimeout when not even one ends in time."""
+    return greedy_cover(
+        prepared.targets,
+        index,
+        weight=weight,
+        max_paths=max_paths,
+        wildcard_budget=wildcard_budget,
+        prices=GREEDY_PRICES,
+        deadline=deadline,
+        prepared=prepared,
+    )
