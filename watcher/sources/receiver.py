@@ -92,6 +92,8 @@ class Receiver(threading.Thread):
                     self.failed = True
                     return
                 delay = self._backoff.delay(failures, error.code)
+                if self._once:  # --max-seconds bounds the backoff too
+                    delay = min(delay, max(0.0, started + self._max_seconds - self._clock.monotonic()))
                 failures += 1
                 self._log.warning(
                     "retrying receive", reason=error.code, attempt=failures, delay=round(delay, 2)
