@@ -1,118 +1,263 @@
-"""The one periodic runner: on the injected clock, never overlapping, never fatal, never holding up a stop."""
+"""The one scheduler (APScheduler): jobs on time, never overlapping, never fatal, never holding up a stop.
+
+APScheduler keeps its time on the wall clock, so these tests run it on real intervals of
+tens of milliseconds (its timing is what they prove, which only real time can show) and
+wait for events; a fixed wait only ever shows that nothing more happens.
+"""
 
 from __future__ import annotations
 
-import itertools
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 
-from tests.support.clock import FakeClock
+from structlog.testing import capture_logs
+
+from tests.support.waiting import wait_until
 from watcher.ops.periodic import Periodic
 
-
-def _runs_until(
-    count: int, clock: FakeClock, times: list[float], done: threading.Event
-) -> Callable[[], None]:
-    def job() -> None:
-        if len(times) < count:
-            times.append(clock.monotonic())
-        if len(times) >= count:
-            done.set()
-
-    return job
+_QUIET = 0.2  # how long nothing more may happen, where a test shows that
 
 
-def test_a_job_runs_at_start_and_then_every_interval_in_fake_time() -> None:
-    # GIVEN a job every 60 s on a fake clock
-    clock, done = FakeClock(), threading.Event()
-    times: list[float] = []
-    periodic = Periodic(clock=clock)
-    periodic.every(60, _runs_until(4, clock, times, done), "counting")
-    # WHEN it runs (no real waiting: the fake clock's sleep moves time)
+def _recorder(times: list[float]) -> Callable[[], None]:
+    return lambda: times.append(time.monotonic())
+
+
+def _kept_for_later(periodic: Periodic, name: str) -> bool:
+    """The scheduler came round to `name` while it was running and kept that run for later."""
+    return name in periodic._executor._again  # private: the one moment nothing public shows
+
+
+def test_a_job_runs_at_start_and_then_every_interval() -> None:
+    # GIVEN a job every 50 ms and one every hour
+    periodic = Periodic()
+    often: list[float] = []
+    hourly: list[float] = []
+    periodic.every(0.05, _recorder(often), "often")
+    periodic.every(3600, _recorder(hourly), "hourly")
+    # WHEN the scheduler starts
+    started = time.monotonic()
     periodic.start()
-    assert done.wait(10)
-    periodic.join(5)
-    # THEN it ran at once, then every 60 s of the clock
-    assert [t - times[0] for t in times] == [0, 60, 120, 180]
-    assert times[0] == 1_000.0
+    try:
+        wait_until(lambda: len(often) >= 4 and hourly, timeout=10, interval=0.01)
+    finally:
+        periodic.join(1)
+    # THEN both ran at start, and the frequent one on its interval: its 4th run 3 intervals on
+    assert len(hourly) == 1
+    assert often[3] - started >= 3 * 0.05
 
 
-def test_jitter_adds_up_to_its_amount_and_first_after_delays_the_first_run() -> None:
-    clock, done = FakeClock(), threading.Event()
-    times: list[float] = []
-    periodic = Periodic(clock=clock)
-    periodic.every(60, _runs_until(5, clock, times, done), "jittered", jitter=6, first_after=30)
+def test_first_after_delays_the_first_run_and_jitter_adds_to_each_interval() -> None:
+    # GIVEN a job first run after 0.1 s, and one every 10 ms with up to 100 ms of jitter
+    periodic = Periodic()
+    delayed: list[float] = []
+    jittered: list[float] = []
+    periodic.every(3600, _recorder(delayed), "delayed", first_after=0.1)
+    periodic.every(0.01, _recorder(jittered), "jittered", jitter=0.1)
+    started = time.monotonic()
     periodic.start()
-    assert done.wait(10)
-    periodic.join(5)
-    assert times[0] == 1_030.0
-    assert all(60 <= later - earlier <= 66 for earlier, later in itertools.pairwise(times))
+    try:
+        wait_until(lambda: delayed and len(jittered) >= 6, timeout=10, interval=0.01)
+    finally:
+        periodic.join(1)
+    # THEN the first waited its 0.1 s
+    assert delayed[0] - started >= 0.1
+    # AND 5 jittered intervals took more than 5 bare ones and half their jitter (without jitter
+    # 0.05 s; with it 0.3 s on average, and less than 0.1 s once in about 4,000 runs)
+    assert jittered[5] - jittered[0] > 5 * 0.01 + 0.05
 
 
-def test_a_run_slower_than_the_interval_is_followed_at_once_not_twice() -> None:
-    # GIVEN a job every 10 s whose runs take 25 s of the clock
-    clock, done = FakeClock(), threading.Event()
-    times: list[float] = []
-    periodic = Periodic(clock=clock)
+def test_runs_that_come_due_during_a_slow_run_become_one_run_right_after_it() -> None:
+    # GIVEN an hourly job whose first run is slow (an AWS read hung for a while)
+    periodic = Periodic()
+    release = threading.Event()
+    runs: list[float] = []
+    running = 0
+    overlapped = False
+
+    def slow_first() -> None:
+        nonlocal running, overlapped
+        running += 1
+        overlapped |= running > 1
+        runs.append(time.monotonic())
+        if len(runs) == 1:
+            release.wait(10)
+        running -= 1
+
+    periodic.every(3600, slow_first, "slow")
+    periodic.start()
+    try:
+        wait_until(lambda: runs, timeout=10, interval=0.01)
+        # WHEN three more runs come due while it is still running
+        for _ in range(3):
+            periodic.run_now("slow")
+        wait_until(lambda: _kept_for_later(periodic, "slow"), timeout=10, interval=0.01)
+        ended = time.monotonic()
+        release.set()
+        # THEN they became one run, started as the slow one ended (not an hour later)
+        wait_until(lambda: len(runs) >= 2, timeout=10, interval=0.01)
+        time.sleep(_QUIET)
+    finally:
+        periodic.join(1)
+    assert len(runs) == 2
+    assert runs[1] >= ended
+    # AND no run ever overlapped another
+    assert not overlapped
+
+
+def test_a_job_slower_than_its_interval_never_overlaps_itself() -> None:
+    # GIVEN a job every 10 ms whose runs take 50 ms
+    periodic = Periodic()
+    runs: list[float] = []
+    running = 0
+    most = 0
+    lock = threading.Lock()
 
     def slow() -> None:
-        times.append(clock.monotonic())
-        clock.advance(25)
-        if len(times) >= 3:
-            done.set()
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # the run's own work, not the test waiting
+        runs.append(time.monotonic())
+        with lock:
+            running -= 1
 
-    periodic.every(10, slow, "slow")
+    periodic.every(0.01, slow, "slow")
+    # WHEN it runs four times
     periodic.start()
-    assert done.wait(10)
-    periodic.join(5)
-    # THEN each run follows the previous one's end (the missed runs became one), never overlapping
-    assert times[:3] == [1_000.0, 1_025.0, 1_050.0]
+    try:
+        wait_until(lambda: len(runs) >= 4, timeout=10, interval=0.01)
+    finally:
+        periodic.join(1)
+    # THEN one run at a time
+    assert most == 1
 
 
 def test_a_failing_job_is_only_logged_and_its_neighbour_keeps_running() -> None:
-    clock, done = FakeClock(), threading.Event()
-    times: list[float] = []
-    periodic = Periodic(clock=clock)
+    # GIVEN a job that always fails next to one that counts, every 20 ms
+    periodic = Periodic()
+    runs: list[float] = []
 
     def failing() -> None:
         raise RuntimeError("AWS is down")
 
-    periodic.every(1, failing, "failing")
-    periodic.every(1, _runs_until(3, clock, times, done), "counting")
-    periodic.start()
-    assert done.wait(10)
-    periodic.join(5)
-    assert len(times) == 3
+    periodic.every(0.02, failing, "failing")
+    periodic.every(0.02, _recorder(runs), "counting")
+    # WHEN they run a while
+    with capture_logs() as logs:
+        periodic.start()
+        try:
+            wait_until(lambda: len(runs) >= 3, timeout=10, interval=0.01)
+        finally:
+            periodic.join(1)
+    # THEN the failure was logged with the job's name, and the neighbour kept running
+    failed = [log for log in logs if log["event"] == "periodic job failed"]
+    assert failed
+    assert {log["job"] for log in failed} == {"failing"}
+    assert len(runs) >= 3
 
 
-def test_join_is_bounded_by_its_timeout_even_during_a_slow_read() -> None:
-    # GIVEN a job stuck in a read that takes far longer than the shutdown margin (real clock)
-    release, started = threading.Event(), threading.Event()
+def test_a_hung_job_delays_neither_the_other_jobs_nor_join() -> None:
+    # GIVEN a job stuck in a read far longer than the shutdown margin, next to a job every 20 ms
     periodic = Periodic()
+    release, hung = threading.Event(), threading.Event()
+    runs: list[float] = []
 
-    def slow_read() -> None:
-        started.set()
+    def hung_read() -> None:
+        hung.set()
         release.wait(30)
 
-    periodic.every(60, slow_read, "slow")
+    periodic.every(60, hung_read, "hung")
+    periodic.every(0.02, _recorder(runs), "counting")
     periodic.start()
-    assert started.wait(10)
-    # WHEN the daemon stops
+    try:
+        assert hung.wait(10)
+        # WHEN the hung read goes on
+        # THEN the other job keeps its pace
+        wait_until(lambda: len(runs) >= 3, timeout=10, interval=0.01)
+        # AND join returns after about its timeout, not after the read
+        t0 = time.monotonic()
+        periodic.join(0.2)
+        assert time.monotonic() - t0 < 2
+    finally:
+        release.set()
+
+
+_HUNG_AT_EXIT = """
+import threading
+from watcher.ops.periodic import Periodic
+
+hung = threading.Event()
+periodic = Periodic()
+periodic.every(60, lambda: (hung.set(), threading.Event().wait()), "hung")
+periodic.start()
+assert hung.wait(20)
+periodic.join(0.1)
+print("joined", flush=True)
+"""
+
+
+def test_the_process_exits_while_a_job_is_still_running() -> None:
+    # GIVEN a process whose periodic job hangs for ever (S3 accepted the request, never answers)
+    # WHEN the process has joined its jobs and its main thread ends
     t0 = time.monotonic()
-    periodic.join(0.2)
-    # THEN join returns after about its timeout, not after the read
-    assert time.monotonic() - t0 < 3
-    release.set()
+    process = subprocess.run(
+        [sys.executable, "-c", _HUNG_AT_EXIT], capture_output=True, text=True, timeout=30, check=False
+    )
+    # THEN it exits at once: the run's thread is a daemon, not one the interpreter joins at exit
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.strip() == "joined"
+    assert time.monotonic() - t0 < 20  # the interpreter's start and imports, under load
+
+
+def test_run_now_runs_a_job_before_its_interval() -> None:
+    # GIVEN an hourly job that ran at start
+    periodic = Periodic()
+    runs: list[float] = []
+    periodic.every(3600, _recorder(runs), "hourly")
+    periodic.start()
+    try:
+        wait_until(lambda: runs, timeout=10, interval=0.01)
+        # WHEN a run is asked for now
+        periodic.run_now("hourly")
+        # THEN it runs again, without the hour
+        wait_until(lambda: len(runs) == 2, timeout=10, interval=0.01)
+        periodic.run_now("no-such-job")  # no error for a job that is not (or no longer) there
+    finally:
+        periodic.join(1)
+
+
+def test_a_cancelled_job_runs_no_more() -> None:
+    # GIVEN a job every 10 ms that ran
+    periodic = Periodic()
+    runs: list[float] = []
+    periodic.every(0.01, _recorder(runs), "often")
+    periodic.start()
+    try:
+        wait_until(lambda: runs, timeout=10, interval=0.01)
+        # WHEN it is cancelled
+        periodic.cancel("often")
+        cancelled = len(runs)
+        time.sleep(_QUIET)
+    finally:
+        periodic.join(1)
+    # THEN at most the run already under way ended after it
+    assert len(runs) <= cancelled + 1
 
 
 def test_no_job_runs_once_stop_is_set() -> None:
+    # GIVEN the daemon's stop already set
     stop = threading.Event()
     stop.set()
-    clock = FakeClock()
-    periodic = Periodic(stop=stop, clock=clock)
-    runs: list[int] = []
-    periodic.every(0.05, lambda: runs.append(1), "after-stop")
+    periodic = Periodic(stop=stop)
+    runs: list[float] = []
+    periodic.every(0.01, _recorder(runs), "after-stop")
+    # WHEN the scheduler starts and its job comes due again and again
     periodic.start()
-    periodic.join(2)
+    time.sleep(_QUIET)
+    periodic.join(1)
+    # THEN the job never ran
     assert runs == []
