@@ -83,9 +83,8 @@ class Watcher:
         return self._drain(receiver)
 
     def _start_polling(self, poll: PollSource) -> None:
-        if not self.mode.once:
-            poll.start()
-        elif poll.run_cycle().outcome == "failed":  # --once: one cycle, right here; the drain flushes it
+        # Cycles are periodic jobs (wiring.py); --once runs one cycle, right here, the drain flushes it.
+        if self.mode.once and poll.run_cycle().outcome == "failed":
             self._poll_failed = True
 
     def _tick(self) -> None:

@@ -243,9 +243,11 @@ def _pipeline(
 
 
 def _periodic(parts: Parts, probe: CloudFrontProbe) -> Periodic:
-    """The background jobs besides poll cycles: reads that only feed metrics (completion,
-    in-progress counts, queue depth, the probe), the month's bill and the site index."""
+    """Every background job, on one scheduler: poll cycles, reads that only feed metrics
+    (completion, in-progress counts, queue depth, the probe), the month's bill and the site index."""
     periodic = Periodic(stop=parts.stop, clock=parts.clock)
+    if parts.sources.poll is not None and not parts.mode.once:
+        parts.sources.poll.schedule(periodic)  # --once runs its one cycle itself (app.py)
     periodic.every(_IN_PROGRESS_REFRESH_SECONDS, parts.side.in_progress.refresh_running, "in-progress")
     periodic.every(PROBE_SECONDS, probe.step, "cloudfront-probe")
     if parts.side.completion is not None:

@@ -56,6 +56,20 @@ def test_an_overwritten_index_html_is_invalidated_once_and_quiet_cycles_send_not
         assert len(site.paths()) == 1
 
 
+def test_poll_cycles_are_a_job_of_the_daemons_one_scheduler(moto_server: str) -> None:
+    # GIVEN a running poller whose first cycle (at start) took the baseline; the next is an hour away
+    site = make_poll_site(moto_server)
+    with running_watcher(poll_settings(site, interval_seconds=3600)) as watcher:
+        poll = watcher.poll
+        assert poll is not None
+        wait_until(lambda: poll.last_cycle is not None)
+        # WHEN index.html is overwritten and the daemon's scheduler is asked for its poll job now
+        site.put("index.html", "<h1>Home, v2</h1>")
+        watcher.periodic.run_now("poll")
+        # THEN that cycle, run by the scheduler that runs every other periodic job, invalidates it
+        wait_until(lambda: site.paths() == [{"/index.html", "/"}], timeout=10, what="the invalidation")
+
+
 def test_a_deleted_page_is_invalidated_by_the_next_run(moto_server: str, tmp_path: Path) -> None:
     # GIVEN a saved baseline
     site = make_poll_site(moto_server)

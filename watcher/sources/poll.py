@@ -26,7 +26,7 @@ from watcher.ops.metrics import Metrics
 from watcher.sources.health import SourceHealth
 from watcher.sources.poll_content import without_unchanged
 from watcher.sources.poll_scan import Scope, backoff_cycles, describe_list_error, list_scope, listing_scopes
-from watcher.sources.poll_schedule import start_schedule
+from watcher.sources.poll_schedule import JOB, schedule_cycles
 from watcher.sources.poll_state import Difference, PollState, Seen, differences, poll_change
 
 if TYPE_CHECKING:
@@ -122,17 +122,16 @@ class PollSource:
 
     # -- scheduling -------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Run a cycle now, then every `[poll] interval_seconds` (see poll_schedule)."""
-        self._schedule = start_schedule(
-            self._scheduled_cycle, self._settings.interval_seconds, clock=self._clock, stop=self._stop
-        )
+    def schedule(self, periodic: Periodic) -> None:
+        """Run a cycle when `periodic` starts, then every `[poll] interval_seconds` (see poll_schedule)."""
+        schedule_cycles(periodic, self._scheduled_cycle, self._settings.interval_seconds)
+        self._schedule = periodic
 
     def shutdown(self) -> None:
         """No more cycles. A running one is not waited for (S3 may hang): it stops at its next page,
         and what it found but did not get covered is seen again by the next run."""
         if self._schedule is not None:
-            self._schedule.join(0.0)
+            self._schedule.cancel(JOB)
 
     def _scheduled_cycle(self) -> None:
         try:

@@ -1,28 +1,22 @@
 """When poll cycles run: every `[poll] interval_seconds` (jittered), one at a time, missed runs
-coalesced, on the daemon's one periodic runner (watcher/ops/periodic.py).
+coalesced, as a job of the daemon's one APScheduler scheduler (watcher/ops/periodic.py).
 
 Only the timing lives here; the cycle is a plain method that tests and `--once` call directly.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
-from watcher.core.clock import Clock
 from watcher.ops.periodic import Periodic
 
-__all__ = ["start_schedule"]
+__all__ = ["JOB", "schedule_cycles"]
 
+JOB = "poll"  # the job's name on the scheduler
 _MAX_JITTER_SECONDS = 30.0
 
 
-def start_schedule(
-    cycle: Callable[[], None], interval_seconds: float, *, clock: Clock, stop: threading.Event
-) -> Periodic:
-    """Run `cycle` now, then every interval, in a background thread; `join(0)` ends the schedule."""
-    schedule = Periodic(stop=stop, clock=clock)
+def schedule_cycles(periodic: Periodic, cycle: Callable[[], None], interval_seconds: float) -> None:
+    """Run `cycle` when `periodic` starts (or now, if it runs), then every interval."""
     # Jitter so that pollers of one bucket (other tools, other sites) do not align.
-    schedule.every(interval_seconds, cycle, "poll", jitter=min(interval_seconds / 10, _MAX_JITTER_SECONDS))
-    schedule.start()
-    return schedule
+    periodic.every(interval_seconds, cycle, JOB, jitter=min(interval_seconds / 10, _MAX_JITTER_SECONDS))
