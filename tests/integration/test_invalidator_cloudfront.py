@@ -137,6 +137,26 @@ def test_with_tight_quotas_a_retry_after_a_restart_gets_the_same_caller_referenc
     assert cloudfront.refusals == []
 
 
+def test_a_restarted_process_that_would_plan_otherwise_resends_its_own_invalidation_in_progress(
+    cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
+) -> None:
+    # GIVEN a wide batch flushed as six directory wildcards (a path budget of 10), still in progress
+    first = _flush(_invalidator(client, clock, max_paths=10)[0], _wide_batch(distribution))
+    assert first.outcome == "created"
+    made = len(cloudfront.invalidations)
+    # WHEN a restarted process whose planner would answer otherwise (a new path budget here; a
+    # planner stopped by its deadline, or a site index listed anew, does the same) flushes the
+    # same messages again before their delete
+    again = _flush(_invalidator(client, clock, max_paths=100)[0], _wide_batch(distribution))
+    # THEN it recognised its own invalidation in progress by the batch's CallerReference prefix
+    # and sent exactly what the first attempt sent: CloudFront answered with that invalidation
+    assert again.outcome == "created"
+    assert again.invalidation_ids == first.invalidation_ids
+    assert len(again.covered) == 60
+    assert len(cloudfront.invalidations) == made
+    assert cloudfront.refusals == []
+
+
 def test_no_create_invalidation_starts_that_could_not_finish_before_the_drain_deadline(
     cloudfront: ScriptedCloudFront, client: CloudFrontClient, clock: FakeClock, distribution: str
 ) -> None:

@@ -35,6 +35,7 @@ class _Known:
     completed: bool = False
     files: int = 0  # file paths: they count against CloudFront's 3,000 in progress
     reference: str = ""  # its CallerReference, when known
+    paths: tuple[str, ...] = ()  # as CloudFront lists them, when described
 
 
 class InProgress:
@@ -126,6 +127,18 @@ class InProgress:
                 if i in known and known[i].reference.startswith(prefix)
             )
 
+    def own_requests(self, distribution_id: str, prefix: str) -> list[tuple[str, ...]]:
+        """The paths of each invalidation in progress (at the last refresh) whose CallerReference
+        starts with `prefix`, in the order CloudFront lists them: what a batch's first attempt
+        sent, a previous run's too."""
+        with self._lock:
+            known = self._known.get(distribution_id, {})
+            return [
+                known[i].paths
+                for i in sorted(self._running_ids(distribution_id))
+                if i in known and known[i].paths and known[i].reference.startswith(prefix)
+            ]
+
     def wildcards(self, distribution_id: str) -> int:
         """Wildcard paths in progress on the distribution (refreshed from CloudFront)."""
         return self.usage(distribution_id)[0]
@@ -213,6 +226,7 @@ class InProgress:
             created=created,
             files=len(paths) - wildcards,
             reference=str(batch.get("CallerReference", "")),
+            paths=tuple(paths),
         )
         with self._lock:
             self._known.setdefault(distribution_id, {})[invalidation_id] = known

@@ -129,6 +129,16 @@ class Invalidator:
         """
         own = batch_prefix(batch.distribution_id, [change.identity for change in batch.changes])
         wildcards_used, files_used = self._in_progress.usage(batch.distribution_id, excluding=own)
+        earlier = Schedule(
+            tuple(
+                InvalidationPlan(paths)
+                for paths in self._in_progress.own_requests(batch.distribution_id, own)
+            )
+        )
+        if earlier.requests and all(earlier.covers(path) for path in batch.paths):
+            # A previous run's first attempt is still in progress: send exactly it again (same
+            # paths, same CallerReference), whatever this run's planner would answer now.
+            return earlier
         strategy = self.strategy(batch.distribution_id)
         refused = frozenset(self._refused.get(batch.distribution_id, ()))
 
