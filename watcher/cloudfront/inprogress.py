@@ -58,7 +58,7 @@ class InProgress:
         self._listed: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         # One writer of the listing at a time: a refresh (ListInvalidations, then the
-        # cache update) from a flush thread and one from the observer never interleave.
+        # cache update) from a flush thread and one from the periodic in-progress job never interleave.
         self._refresh_lock = threading.Lock()
         self._log = structlog.get_logger("watcher.inprogress")
 

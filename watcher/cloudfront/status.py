@@ -1,7 +1,7 @@
 """`GET /status`: per distribution, what is pending, in flight, and last done. Bounded in size.
 
 Built from what the daemon already knows (no AWS call per request): the
-pipeline's pending paths (batched or retrying), the in-progress record (refreshed by the observer),
+pipeline's pending paths (batched or retrying), the in-progress record (refreshed by a periodic job),
 and the last invalidation each flush created.
 """
 

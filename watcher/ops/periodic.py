@@ -187,6 +187,7 @@ class _DaemonThreadExecutor(BaseExecutor):  # type: ignore[misc] # APScheduler 3
                 try:
                     events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
                 except BaseException:  # noqa: BLE001 - reported as the stock executors do
+                    self.forget(job.id)  # the scheduler comes round again on its interval
                     self._run_job_error(job.id, *sys.exc_info()[1:])
                     return
                 with self._lock:
