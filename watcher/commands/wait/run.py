@@ -110,24 +110,11 @@ def run_wait(
     people = stderr if as_json else stdout  # with --json, stdout holds the report alone
     clock = clock or SystemClock()
     router = Router(settings.sites)
-    buckets = {site.bucket for site in settings.sites}
-    other = next((k for k in keys if k.bucket not in buckets), None)
-    if other is not None:
-        print(
-            f"watcher wait: --keys-from: no configured site serves s3://{other.bucket}/{other.key}"[:300],
-            file=stderr,
-        )
+    if usage_error := _unwatched_bucket(settings, keys):
+        print(usage_error, file=stderr)
         return EXIT_USAGE
     calls: Counter[str] = Counter()
-    site_clients = (clients or _factory(settings)).for_sites(settings.sites)  # a site's role_arn, else ours
-    counted = _counting(calls)
-
-    def s3_for(bucket: str) -> S3Client:
-        return counted(site_clients.s3(bucket))
-
-    def cloudfront_for(distribution_id: str) -> CloudFrontClient:
-        return counted(site_clients.cloudfront(distribution_id))
-
+    s3_for, cloudfront_for = _counted_clients(settings, clients, calls)
     floor = skew_window(since, clock_skew)
     ending = Ending("unknown", EXIT_UNKNOWN, since, floor, clock_skew, calls=calls)
     started = clock.monotonic()
@@ -158,6 +145,40 @@ def run_wait(
         clock=clock,
         progress=shown,
     )
+    _follow(follower, shown, ending)
+    return _end(ending, clock.monotonic() - started, people, stdout, stderr=stderr, as_json=as_json)
+
+
+def _counted_clients(
+    settings: Settings, clients: ClientFactory | None, calls: Counter[str]
+) -> tuple[Callable[[str], S3Client], Callable[[str], CloudFrontClient]]:
+    """Each site's S3 and CloudFront clients (its role_arn, else ours), every call counted in `calls`."""
+    site_clients = (clients or _factory(settings)).for_sites(settings.sites)
+    counted = _counting(calls)
+
+    def s3_for(bucket: str) -> S3Client:
+        return counted(site_clients.s3(bucket))
+
+    def cloudfront_for(distribution_id: str) -> CloudFrontClient:
+        return counted(site_clients.cloudfront(distribution_id))
+
+    return s3_for, cloudfront_for
+
+
+def _unwatched_bucket(settings: Settings, keys: Sequence[NamedKey]) -> str:
+    """The usage error for a `--keys-from` key in a bucket no site watches ("" when there is none).
+
+    A key in a watched bucket that the sites' prefixes or globs leave out owes nothing instead.
+    """
+    buckets = {site.bucket for site in settings.sites}
+    other = next((k for k in keys if k.bucket not in buckets), None)
+    if other is None:
+        return ""
+    return f"watcher wait: --keys-from: no configured site serves s3://{other.bucket}/{other.key}"[:300]
+
+
+def _follow(follower: Follower, shown: Progress, ending: Ending) -> None:
+    """Follow the invalidations until live, timeout, an unknown answer or Ctrl-C; record how it ended."""
     try:
         ending.outcome = follower.run()
         ending.reason = "; ".join(follower.summary.errors) if ending.outcome == "unknown" else ""
@@ -169,7 +190,6 @@ def run_wait(
         shown.close()  # also on Ctrl-C: leave the terminal as it was
     ending.summary = follower.summary
     ending.exit_code = _EXIT[ending.outcome]
-    return _end(ending, clock.monotonic() - started, people, stdout, stderr=stderr, as_json=as_json)
 
 
 def _say_window(ending: Ending, s3_now: datetime, before_since: int, people: TextIO) -> None:
