@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from hypothesis import settings
 from moto.server import ThreadedMotoServer
 
 # Tests never talk to real AWS: fake credentials, one region, no IMDS lookups.
@@ -18,6 +19,14 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
+
+# Property tests (marked `property`) take their example counts from a profile. "fast", the
+# default, is the fast suite's: 100 examples, enough for the brute-force optimality proofs to
+# meet every small shape, in a fixed order so a failure reproduces on every run. "thorough"
+# (HYPOTHESIS_PROFILE=thorough, .ci/run's "properties" stage): 400 fresh random examples each.
+settings.register_profile("fast", max_examples=100, deadline=None, derandomize=True)
+settings.register_profile("thorough", max_examples=400, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 def reset_moto(url: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.clock import TickingClock
@@ -66,6 +67,7 @@ def test_given_time_the_planner_reaches_the_optimum() -> None:
     assert _cost(plan, changed, index, 1.0) == optimum.cost(1.0)
 
 
+@pytest.mark.property
 @given(
     site=st.lists(_PATHS, min_size=1, max_size=20, unique=True),
     picks=st.lists(st.integers(min_value=0, max_value=19), min_size=1, max_size=10),
@@ -74,7 +76,6 @@ def test_given_time_the_planner_reaches_the_optimum() -> None:
     budget=st.integers(min_value=1, max_value=5),
     per_wildcard=st.sampled_from([0.0, 16.0, 256.0]),
 )
-@settings(max_examples=300, deadline=None)
 def test_the_greedy_cover_covers_everything_within_the_limits(  # noqa: PLR0917 - one argument per dimension
     site: list[str], picks: list[int], weight: float, max_paths: int, budget: int, per_wildcard: float
 ) -> None:

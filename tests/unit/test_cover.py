@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from bisect import bisect_left
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from watcher.core.cover import ObjectCounts, collateral, optimal_cover, safe_wildcard_prefix
@@ -119,6 +120,7 @@ _NAMES = st.sampled_from(["a", "b", "ab", "a%2B", "x", "%C3%A9", "%C3%AAx"])
 _PATHS = st.lists(_NAMES, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
 
 
+@pytest.mark.property
 @given(
     site=st.lists(_PATHS, min_size=1, max_size=12, unique=True),
     picks=st.lists(st.integers(min_value=0, max_value=11), min_size=1, max_size=4),
@@ -127,7 +129,6 @@ _PATHS = st.lists(_NAMES, min_size=1, max_size=3).map(lambda parts: "/" + "/".jo
     max_paths=st.integers(min_value=1, max_value=4),
     budget=st.integers(min_value=0, max_value=3),
 )
-@settings(max_examples=300, deadline=None)
 def test_the_cover_is_optimal(  # noqa: PLR0917 - one argument per generated dimension
     site: list[str], picks: list[int], extra: list[str], weight: float, max_paths: int, budget: int
 ) -> None:
@@ -263,6 +264,7 @@ def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() ->
     assert all(plan.covers(path) for path in changed)
 
 
+@pytest.mark.property
 @given(
     site=st.lists(_PATHS, min_size=1, max_size=12, unique=True),
     picks=st.lists(st.integers(min_value=0, max_value=11), min_size=1, max_size=5),
@@ -271,7 +273,6 @@ def test_keys_nested_thousands_of_prefixes_deep_fall_back_to_the_exact_plan() ->
     budget=st.one_of(st.integers(min_value=1, max_value=4), st.integers(min_value=1, max_value=100)),
     reserve=st.integers(min_value=0, max_value=3),
 )
-@settings(max_examples=400, deadline=None)
 def test_a_strategy_is_optimal_for_its_weight(  # noqa: PLR0917 - one argument per generated dimension
     site: list[str], picks: list[int], weight: float, max_paths: int, budget: int, reserve: int
 ) -> None:

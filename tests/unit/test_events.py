@@ -467,8 +467,9 @@ def _odd_bodies(draw: st.DrawFn) -> str:
     return json.dumps(document, allow_nan=True)
 
 
+@pytest.mark.property
 @given(_odd_bodies())
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 def test_no_json_body_however_odd_raises_out_of_the_parser(body: str) -> None:
     # GIVEN any JSON body (surrogates, NaN, wrong types anywhere)
     # WHEN parsed THEN a result, never an exception

@@ -7,7 +7,7 @@ import time
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from watcher.core.planning import (
@@ -276,8 +276,8 @@ _MAX_PATHS = st.integers(min_value=1, max_value=30)
 _BUDGETS = st.integers(min_value=0, max_value=15)
 
 
+@pytest.mark.property
 @given(_ENCODED, _MAX_PATHS, _BUDGETS)
-@settings(max_examples=300)
 def test_plan_properties(paths: list[str], max_paths: int, budget: int) -> None:
     # GIVEN any burst of encoded paths WHEN planned
     plan = plan_invalidation(paths, max_paths=max_paths, wildcard_budget=budget)

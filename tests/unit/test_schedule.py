@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from watcher.core.planning import CLOUDFRONT_MAX_FILE_PATHS, InvalidationPlan, encode_path, is_wildcard
@@ -55,13 +56,13 @@ _RAW = st.lists(_SEGMENTS, min_size=1, max_size=4).map(lambda segments: "/" + "/
 _BURSTS = st.lists(_RAW, max_size=80).map(lambda raws: [p for raw in raws for p in encode_path(raw)])
 
 
+@pytest.mark.property
 @given(
     paths=_BURSTS,
     max_paths=st.integers(min_value=1, max_value=40),
     wildcards_in_progress=st.integers(min_value=0, max_value=15),
     files_in_progress=st.sampled_from([0, 1, 2900, 2990, 2999, 3000]),
 )
-@settings(max_examples=400)
 def test_a_schedule_never_exceeds_a_limit(
     paths: list[str], max_paths: int, wildcards_in_progress: int, files_in_progress: int
 ) -> None:
