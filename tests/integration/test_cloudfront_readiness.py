@@ -15,7 +15,10 @@ def test_a_distribution_that_refuses_every_invalidation_makes_readyz_name_it(mot
     # GIVEN two sites on one bucket: the root on a working distribution, "b/" on one that does not exist
     with chaos_site(moto_server) as site, environment(site.env):
         settings = site.settings(
-            http={"listen": "127.0.0.1:0", "unready_after_failing_seconds": 7},
+            # Real time (the daemon's loops): a deploy every 0.5 s flushed 0.2 s later keeps the
+            # refusals well inside the 2 s window, so the daemon turns unready after ~2 s, not 7.
+            http={"listen": "127.0.0.1:0", "unready_after_failing_seconds": 2},
+            invalidation={"quiet_period_seconds": 0.2, "max_delay_seconds": 5},
             sites=[
                 {"bucket": BUCKET, "distribution_id": site.distribution_id},
                 {"bucket": BUCKET, "distribution_id": MISSING, "prefix": "b/"},
