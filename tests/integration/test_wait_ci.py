@@ -160,6 +160,7 @@ def _run_gitlab(workdir: Path, env: dict[str, str], lines: list[str]) -> int:
     return subprocess.run(["bash", "-c", script], check=False, cwd=workdir, env=env, timeout=120).returncode
 
 
+@pytest.mark.recipes  # real CLIs in real time: .ci/run's recipes stage
 @pytest.mark.parametrize(
     ("ci", "progress"),
     [("GitHub Actions", False), ("GitLab CI", False), ("GitHub Actions", True)],
