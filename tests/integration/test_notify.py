@@ -227,7 +227,7 @@ def test_a_restarted_daemon_follows_its_own_invalidations_in_progress_and_counts
     # (its CallerReference prefix), one made by people
     stack = make_stack(moto_server)
     sqs, queue_url = _rule_to_queue(moto_server)
-    with StrictCloudFront(moto_server, complete_after=3) as cloudfront:
+    with StrictCloudFront(moto_server, complete_after=1000) as cloudfront:
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
         client = boto3.client("cloudfront", endpoint_url=cloudfront.url, region_name="us-east-1")
@@ -247,6 +247,9 @@ def test_a_restarted_daemon_follows_its_own_invalidations_in_progress_and_counts
         )
         # WHEN the daemon starts
         with running_watcher(settings) as watcher:
+            # AND both complete once it has read them (on its start: listed, then described)
+            wait_until(lambda: cloudfront.count("GetInvalidation") >= 2, timeout=30, what="both described")
+            cloudfront.complete_all()
             # THEN it follows its own and announces its completion (not people's)
             seen: list[dict[str, Any]] = []
             wait_until(
@@ -258,7 +261,6 @@ def test_a_restarted_daemon_follows_its_own_invalidations_in_progress_and_counts
                 ("CloudFront Invalidation Completed", ours)
             ]
             # WHEN it stops while one of its own invalidations is still in progress
-            cloudfront.complete_after = 1000
             stack.deploy({"later.html": "x"})
             wait_until(lambda: len(cloudfront.invalidations) == 3, timeout=20, what="a new invalidation")
             wait_until(lambda: _outcome(watcher.metrics, "sent") == 2, timeout=20, what="its Created event")
