@@ -71,9 +71,9 @@ def test_an_invalidation_is_followed_with_backoff_until_completed(moto_server: s
 def test_flushes_go_on_while_earlier_invalidations_are_still_in_progress(
     moto_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a watcher with wait_for_completion and CloudFront taking 3 s per invalidation
+    # GIVEN a watcher with wait_for_completion and CloudFront keeping invalidations in progress
     stack = make_stack(moto_server)
-    with StrictCloudFront(moto_server, complete_after=3) as cloudfront:
+    with StrictCloudFront(moto_server, complete_after=1000) as cloudfront:
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
         settings = settings_for(
@@ -92,6 +92,7 @@ def test_flushes_go_on_while_earlier_invalidations_are_still_in_progress(
             labels = {"distribution": stack.distribution_id}
             name = "cloudfront_watcher_invalidation_completion_seconds_count"
             # AND both are recorded as completed once CloudFront says so
+            cloudfront.complete_all()
             wait_until(lambda: registry.get_sample_value(name, labels) == 2, timeout=20, what="completions")
             in_progress = registry.get_sample_value("cloudfront_watcher_invalidations_in_progress", labels)
             assert in_progress == 0

@@ -35,9 +35,9 @@ def _now() -> str:
 def test_wait_returns_only_after_the_covering_invalidation_completes(
     moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN the watcher running, and CloudFront keeping invalidations InProgress for 4 s
+    # GIVEN the watcher running, and CloudFront keeping invalidations InProgress for 2 s (two looks of wait)
     stack = make_stack(moto_server)
-    with StrictCloudFront(moto_server, complete_after=4) as cloudfront:
+    with StrictCloudFront(moto_server, complete_after=2) as cloudfront:
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront.url)
         # quiet 1.5 s: the flush is after the end of the second of the writes (or it would not count)
