@@ -94,13 +94,25 @@ def test_json_is_one_report_on_stdout_valid_against_the_schema(
     assert (code, report["outcome"], report["distributions"][0]["pending"]) == (0, "live", [])
 
 
+def _ctrl_c_as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130(deploy: Deploy) -> None:
     # GIVEN the installed `watcher wait` waiting for a path nothing invalidates
     since = _now()
     deploy.stack.deploy({"a.html": "a"})
     env = {**watcher_env(deploy.stack.endpoint), "AWS_ENDPOINT_URL_CLOUDFRONT": deploy.cloudfront.url}
     argv = [str(BIN / "watcher"), "wait", "--config", str(deploy.config), "--since", since, "--interval", "1"]
-    process = subprocess.Popen([*argv, "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # As from a terminal: a process started in the background of a non-interactive shell (CI's
+    # runners, `cmd &`) inherits SIGINT ignored, and Python then keeps it ignored; reset it.
+    process = subprocess.Popen(
+        [*argv, "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_ctrl_c_as_from_a_terminal,  # noqa: PLW1509 - one signal call, no locks
+    )
     try:
         deadline = time.monotonic() + 60
         while deploy.cloudfront.count("ListInvalidations") == 0 and time.monotonic() < deadline:
