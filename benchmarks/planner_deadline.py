@@ -19,13 +19,14 @@ from pathlib import Path
 
 from benchmarks.sections import replace_section
 from benchmarks.strategies import big_site
+from tests.support.deploy_shapes import re_rendered_blog
 from watcher.core.clock import Deadline, SystemClock
 from watcher.core.cover import PlannerTimeout, collateral, optimal_cover
 from watcher.core.planning import InvalidationPlan
 from watcher.core.site_index import DistributionIndex, SiteIndex, index_path
 from watcher.core.strategy import STRATEGY_WEIGHTS, Strategy
 
-__all__ = ["Row", "blog", "main", "measure", "shapes"]
+__all__ = ["Row", "main", "measure", "shapes"]
 
 WILDCARDS = 13
 PATH_BUDGETS = (100, 1000, 3000)
@@ -33,19 +34,6 @@ PLANNER_BUDGETS_MS = (50, 250)
 OPTIMUM_LIMIT_SECONDS = 600.0
 RESULTS = Path(__file__).with_name("results.md")
 HEADING = "## Planner under a deadline (issue 24)"
-
-
-def blog() -> tuple[list[str], list[str]]:
-    """A 6,000-object blog (1,200 posts: an index.html and 4 images each) and 150 re-rendered posts."""
-    rng = random.Random(5)
-    keys: list[str] = []
-    posts: list[str] = []
-    for i in range(1200):
-        slug = f"/blog/{2015 + i // 120}-{1 + (i % 120) // 10:02}-{rng.choice('abcdefgh')}{i:04}/"
-        posts.append(slug)
-        keys.extend([slug + "index.html", *(f"{slug}img-{j}.jpg" for j in range(4))])
-    changed = [path for slug in random.Random(9).sample(posts, 150) for path in (slug, slug + "index.html")]
-    return keys, changed
 
 
 def shapes() -> dict[str, tuple[DistributionIndex, list[str]]]:
@@ -62,7 +50,7 @@ def shapes() -> dict[str, tuple[DistributionIndex, list[str]]]:
         pool = [k for d in rng.sample(directories, count) for k in by_directory[d]]
         out[f"2,000 over {count} directories"] = (index, [index_path(k) for k in rng.sample(pool, 2000)])
     out["2,000 uniform"] = (index, [index_path(k) for k in rng.sample(keys, 2000)])
-    blog_keys, changed = blog()
+    blog_keys, changed = re_rendered_blog()
     out["re-rendered blog (150 of 1,200 posts)"] = (DistributionIndex([SiteIndex(blog_keys)]), changed)
     return out
 

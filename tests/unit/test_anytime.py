@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.clock import TickingClock
-from tests.unit.test_cover import _PATHS, _blog, _cost
+from tests.support.deploy_shapes import re_rendered_blog
+from tests.unit.test_cover import _PATHS, _cost
 from watcher.core.cover import collateral, optimal_cover
 from watcher.core.greedy_cover import greedy_cover
 from watcher.core.planning import normalize
@@ -43,7 +44,7 @@ def test_the_planner_answers_at_its_deadline_and_never_worse_than_exact() -> Non
 
 
 def test_with_no_time_at_all_the_answer_is_still_a_cover_no_worse_than_exact() -> None:
-    keys, changed = _blog()
+    keys, changed = re_rendered_blog()
     index = DistributionIndex([SiteIndex(keys)])
     # GIVEN a budget that is over before the first pass ends
     strategy = Strategy("balanced", 1.0, index, budget_seconds=0.0, clock=TickingClock(tick=0.001))
@@ -57,7 +58,7 @@ def test_with_no_time_at_all_the_answer_is_still_a_cover_no_worse_than_exact() -
 
 def test_given_time_the_planner_reaches_the_optimum() -> None:
     # GIVEN the re-rendered blog and a budget the search completes within
-    keys, changed = _blog()
+    keys, changed = re_rendered_blog()
     index = DistributionIndex([SiteIndex(keys)])
     strategy = Strategy("balanced", 1.0, index, budget_seconds=3600.0, clock=TickingClock(tick=0.0))
     plan = strategy(changed, max_paths=100, wildcard_budget=13)

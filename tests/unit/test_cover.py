@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from bisect import bisect_left
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.deploy_shapes import re_rendered_blog
 from watcher.core.cover import ObjectCounts, collateral, optimal_cover, safe_wildcard_prefix
 from watcher.core.planning import InvalidationPlan, is_wildcard, normalize
 from watcher.core.site_index import DistributionIndex, SiteIndex
@@ -188,23 +188,10 @@ def test_a_strategy_covers_everything_and_waits_for_its_index() -> None:
     assert Strategy("balanced", 1.0, unlisted)(changed, max_paths=100, wildcard_budget=13) == exact
 
 
-def _blog() -> tuple[list[str], list[str]]:
-    """A 6,000-object blog: 1,200 posts of an index.html and 4 images each; 150 posts re-rendered."""
-    rng = random.Random(5)
-    keys: list[str] = []
-    posts: list[str] = []
-    for i in range(1200):
-        slug = f"/blog/{2015 + i // 120}-{1 + (i % 120) // 10:02}-{rng.choice('abcdefgh')}{i:04}/"
-        posts.append(slug)
-        keys.extend([slug + "index.html", *(f"{slug}img-{j}.jpg" for j in range(4))])
-    changed = [path for slug in random.Random(9).sample(posts, 150) for path in (slug, slug + "index.html")]
-    return keys, changed
-
-
 def test_a_re_rendered_blog_is_not_purged_whole_under_balanced() -> None:
     # GIVEN 150 re-rendered posts of a 6,000-object blog (300 paths), for which exact collapses
     # to one wildcard purging 5,850 unchanged objects
-    keys, changed = _blog()
+    keys, changed = re_rendered_blog()
     index = DistributionIndex([SiteIndex(keys)])
     exact = Strategy("exact")(changed, max_paths=100, wildcard_budget=13)
     assert exact.paths == ("/blog/*",)
