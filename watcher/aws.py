@@ -41,10 +41,31 @@ if TYPE_CHECKING:
 
     from watcher.core.config import SiteSettings
 
-__all__ = ["CALL_BUDGET_SECONDS", "ClientFactory", "SiteClients", "error_code", "is_transient"]
+__all__ = [
+    "CALL_BUDGET_SECONDS",
+    "ClientFactory",
+    "SiteClients",
+    "cloudfront_call_budget",
+    "error_code",
+    "is_transient",
+]
 
 CALL_BUDGET_SECONDS = 10.0
 _CONNECT_CEILING = 2.0
+# A CloudFront call may take at most half the shutdown timeout, and never less than this:
+# CreateInvalidation answers in well under a second, and a drain must have time to start one.
+_CLOUDFRONT_BUDGET_FLOOR = 3.0
+
+
+def cloudfront_call_budget(shutdown_timeout_seconds: float) -> float:
+    """The longest one CloudFront call may take: CALL_BUDGET_SECONDS, or half the shutdown timeout.
+
+    No CreateInvalidation starts in a drain that could not end before its deadline (it could
+    be accepted after the messages were released: a duplicate); with a short shutdown timeout
+    and the full budget, none could start at all, and a SIGTERM would release a pending deploy
+    instead of flushing it.
+    """
+    return min(CALL_BUDGET_SECONDS, max(_CLOUDFRONT_BUDGET_FLOOR, shutdown_timeout_seconds / 2))
 
 
 class ClientFactory:
@@ -58,6 +79,7 @@ class ClientFactory:
         read_timeout: float = 30,
         on_error: Callable[[str, str], None] | None = None,
         assume_role_seconds: int = 3600,
+        cloudfront_budget: float = CALL_BUDGET_SECONDS,
     ) -> None:
         # botocore reads AWS_DEFAULT_REGION only; the standard chain of the other SDKs
         # (and of ECS/EKS, which inject both) also honours AWS_REGION.
@@ -68,14 +90,17 @@ class ClientFactory:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._assume_role_seconds = assume_role_seconds
+        self._cloudfront_budget = min(cloudfront_budget, CALL_BUDGET_SECONDS)
         self._assumed: dict[tuple[str, str], boto3.session.Session] = {}
         self._assumed_lock = threading.Lock()
 
-    def _config(self, *, attempts: int, read_timeout: float | None = None) -> Config:
-        """Timeouts within the call budget: attempts x (connect + read) <= CALL_BUDGET_SECONDS."""
-        connect = min(self._connect_timeout, _CONNECT_CEILING)
+    def _config(
+        self, *, attempts: int, read_timeout: float | None = None, budget: float = CALL_BUDGET_SECONDS
+    ) -> Config:
+        """Timeouts within the call budget: attempts x (connect + read) <= `budget`."""
+        connect = self._connect_seconds(budget)
         if read_timeout is None:
-            read_timeout = min(self._read_timeout, CALL_BUDGET_SECONDS / attempts - connect)
+            read_timeout = min(self._read_timeout, budget / attempts - connect)
         return Config(
             connect_timeout=connect,
             read_timeout=read_timeout,
@@ -84,11 +109,15 @@ class ClientFactory:
             max_pool_connections=20,
         )
 
+    def _connect_seconds(self, budget: float) -> float:
+        return min(self._connect_timeout, _CONNECT_CEILING, budget / 3)
+
     @property
     def cloudfront_call_seconds(self) -> float:
         """The longest one CloudFront call may take (one attempt: connect + read timeouts)."""
-        connect = min(self._connect_timeout, _CONNECT_CEILING)
-        return connect + min(self._read_timeout, CALL_BUDGET_SECONDS - connect)  # as _config(attempts=1)
+        budget = self._cloudfront_budget
+        connect = self._connect_seconds(budget)
+        return connect + min(self._read_timeout, budget - connect)  # as _config(attempts=1)
 
     def cloudfront(self) -> CloudFrontClient:
         """CloudFront without botocore retries: the invalidator owns retrying (same CallerReference)."""
@@ -139,7 +168,7 @@ class ClientFactory:
     def cloudfront_as(self, role_arn: str, external_id: str = "") -> CloudFrontClient:
         """`cloudfront()` as `role_arn` (our own identity when empty)."""
         session = self._session_for(role_arn, external_id)
-        return session.client("cloudfront", config=self._config(attempts=1))
+        return session.client("cloudfront", config=self._config(attempts=1, budget=self._cloudfront_budget))
 
     def s3_as(self, role_arn: str, external_id: str = "") -> S3Client:
         """`s3()` as `role_arn` (our own identity when empty)."""

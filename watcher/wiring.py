@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import structlog
 
-from watcher.aws import ClientFactory
+from watcher.aws import ClientFactory, cloudfront_call_budget
 from watcher.cloudfront.bill import CHECK_SECONDS, MonthlyBill
 from watcher.cloudfront.followup import FollowUp
 from watcher.cloudfront.probe import PROBE_SECONDS, CloudFrontProbe
@@ -135,6 +135,7 @@ def build(
         connect_timeout=settings.aws.connect_timeout_seconds,
         read_timeout=settings.aws.read_timeout_seconds,
         on_error=metrics.count_aws_error,
+        cloudfront_budget=cloudfront_call_budget(settings.watcher.shutdown_timeout_seconds),
     )
     basics = _Basics(settings, mode, clock, stop, metrics, factory)
     health = CloudFrontHealth(clock=clock, unready_after=settings.http.unready_after_failing_seconds)
