@@ -8,6 +8,7 @@ optimal cover against the distribution's site index; until the index is listed
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -112,28 +113,18 @@ class Strategy:
         if self.weight is None or self.index is None or not self.index.ready:
             return exact if fits else None
         bound = len(exact.paths) + self.weight * collateral(exact, targets, self.index) if fits else None
+        # Unbounded: the exact search; with a deadline: the best cover found before it.
+        search = optimal_cover if deadline is None else functools.partial(anytime_cover, deadline=deadline)
         try:
-            if deadline is None:
-                cover = optimal_cover(
-                    targets,
-                    self.index,
-                    weight=self.weight,
-                    max_paths=max_paths,
-                    wildcard_budget=wildcard_budget,
-                    upper_bound=bound,
-                    avoid=avoid,
-                )
-            else:
-                cover = anytime_cover(
-                    targets,
-                    self.index,
-                    weight=self.weight,
-                    max_paths=max_paths,
-                    wildcard_budget=wildcard_budget,
-                    upper_bound=bound,
-                    deadline=deadline,
-                    avoid=avoid,
-                )
+            cover = search(
+                targets,
+                self.index,
+                weight=self.weight,
+                max_paths=max_paths,
+                wildcard_budget=wildcard_budget,
+                upper_bound=bound,
+                avoid=avoid,
+            )
         except RecursionError:  # keys nested a thousand prefixes deep: the exact plan still covers
             return exact if fits else None
         if cover is None:
